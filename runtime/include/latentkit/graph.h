@@ -1,0 +1,112 @@
+// The in-memory form of a model file, as the backends see it.
+//
+// A Graph is a list of tensors and a list of ops in topological order; ops refer to tensors by
+// index. It is produced by Model::load (after every check has passed) and is read-only from
+// then on. Constant tensors point into the model's bytes; nothing here owns memory.
+//
+// Layout conventions (the same as the file format, see schema/latentkit.fbs):
+// - activation shapes are per example; the batch dimension is implicit and leading;
+// - images are HWC; convolution weights are OHWI; fully connected weights are [out, in].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace latentkit {
+
+enum class DType { float32, float16, int8, int32 };
+
+const char* to_string(DType dtype);
+std::size_t size_of(DType dtype);
+
+struct Quantization {
+  std::vector<float> scales;        // one (per-tensor) or one per channel along `axis`
+  std::vector<int64_t> zero_points;
+  int axis = -1;
+};
+
+struct Tensor {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType dtype = DType::float32;
+  const void* data = nullptr;  // null for activations
+  std::size_t bytes = 0;       // size of `data`
+  Quantization quantization;
+
+  bool is_constant() const { return data != nullptr; }
+  int64_t elements() const;
+  const float* f32() const { return static_cast<const float*>(data); }
+};
+
+enum class OpKind { fully_connected, reshape, conv2d, transpose_conv2d, relu, sigmoid, tanh };
+
+const char* to_string(OpKind kind);
+
+// Window parameters shared by convolution and transposed convolution. For a convolution the
+// adjustment is always 0; for a transposed convolution the dilation is always 1.
+struct Window {
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int adjustment_h = 0, adjustment_w = 0;
+};
+
+struct Op {
+  OpKind kind = OpKind::relu;
+  std::vector<int> inputs;   // tensor indices; -1 marks an absent optional input (bias)
+  std::vector<int> outputs;
+  Window window;             // conv2d and transpose_conv2d only
+};
+
+struct Graph {
+  std::vector<Tensor> tensors;
+  std::vector<Op> ops;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+};
+
+enum class LatentKind { gaussian, categorical };
+
+struct LatentGroup {
+  LatentKind kind = LatentKind::gaussian;
+  std::string name;
+  int size = 0;   // gaussian: dimensions; categorical: categories per group
+  int count = 1;  // categorical: number of groups
+  std::vector<std::string> labels;
+
+  int dims() const { return size * count; }
+};
+
+struct LatentSpec {
+  std::vector<LatentGroup> groups;
+
+  int dims() const;
+};
+
+enum class ValueRange { unit, symmetric };
+
+struct ImageSpec {
+  int height = 0, width = 0, channels = 0;
+  ValueRange range = ValueRange::unit;
+
+  int64_t pixels() const { return int64_t{height} * width * channels; }
+};
+
+struct Metric {
+  std::string name;
+  double value = 0;
+};
+
+struct Provenance {
+  std::string model_family;
+  std::string dataset;
+  int epochs = 0;
+  std::string trainer_version;
+  std::string created_utc;
+  std::vector<Metric> metrics;
+  std::vector<std::string> labels;
+};
+
+}  // namespace latentkit

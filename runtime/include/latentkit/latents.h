@@ -1,0 +1,35 @@
+// Where latents come from: prior samples, grids over two dimensions, interpolation.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "latentkit/graph.h"
+
+namespace latentkit {
+
+// `n` latent vectors drawn from the model's prior, row-major (n x spec.dims()). Gaussian groups
+// are standard normal (latentkit::Rng::normal); a categorical group gets one uniformly chosen
+// category set to 1. The same seed gives bit-identical latents on every platform.
+std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed);
+
+struct Range {
+  float lo = 0, hi = 0;
+};
+
+// The inverse of the standard normal CDF at p, 0 < p < 1 (|error| < 1.2e-8).
+double normal_quantile(double p);
+
+// The default grid range: the 5% and 95% quantiles of N(0, 1), as in the seed-000 tutorial.
+Range default_grid_range();
+
+// A rows x cols grid of latents in row-major order. The first latent dimension varies along X
+// (left to right, x.lo to x.hi), the second along Y (top to bottom, y.hi to y.lo, like a plot
+// axis); all other dimensions stay 0. Needs a model with at least 2 Gaussian dimensions first.
+std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y);
+
+// `steps` latents evenly spaced on the segment from a to b, both ends included.
+std::vector<float> interpolate_latents(const std::vector<float>& a, const std::vector<float>& b,
+                                       int steps);
+
+}  // namespace latentkit

@@ -1,0 +1,53 @@
+// A verified latentkit model file.
+//
+// Loading is where all the checking happens: the FlatBuffers verifier first (the bytes are
+// untrusted), then semantic checks (indices in range, shapes consistent op to op, buffer sizes
+// equal to shape x dtype, no integer overflow, sane limits). A Model that exists is valid; a
+// file that is not valid raises latentkit::Error naming what is wrong.
+//
+// A Model is cheap to copy: copies share the same immutable bytes, which the backends keep
+// alive for as long as they point into them.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "latentkit/graph.h"
+
+namespace latentkit {
+
+// The newest file format version this runtime reads.
+constexpr uint32_t kFormatVersion = 1;
+
+// Limits that keep a hostile file from asking for absurd amounts of memory or time.
+struct ModelLimits {
+  int64_t max_dimension = 1 << 16;          // any single dimension
+  int64_t max_tensor_elements = 1LL << 28;  // per tensor, per example
+  int max_tensors = 4096;
+  int max_ops = 4096;
+};
+
+class Model {
+ public:
+  static Model load_file(const std::string& path, const ModelLimits& limits = {});
+  static Model load_bytes(const void* data, std::size_t size, const ModelLimits& limits = {});
+
+  uint32_t format_version() const;
+  const Graph& decoder() const;
+  const LatentSpec& latent() const;
+  const ImageSpec& image() const;
+  const Provenance& provenance() const;
+  std::size_t file_size() const;
+
+  // Keeps the model's bytes alive; backends hold one so that their constant tensors stay valid.
+  std::shared_ptr<const void> keep_alive() const;
+
+ private:
+  struct State;
+  explicit Model(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+  std::shared_ptr<const State> state_;
+};
+
+}  // namespace latentkit

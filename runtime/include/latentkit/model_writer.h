@@ -1,0 +1,46 @@
+// Writes latentkit model files: the counterpart of Model::load, used by the trainer's export
+// and by tests that need model files (valid or deliberately broken).
+//
+// The writer checks nothing beyond what it needs to serialise: the runtime's loader is the one
+// place that decides whether a file is valid, so tests can write invalid files on purpose.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "latentkit/graph.h"
+#include "latentkit/model.h"
+
+namespace latentkit {
+
+struct TensorDescription {
+  std::string name;
+  std::vector<int64_t> shape;
+  DType dtype = DType::float32;
+  std::vector<uint8_t> data;  // empty for activations
+  Quantization quantization;
+};
+
+struct ModelDescription {
+  uint32_t format_version = kFormatVersion;  // tests write others on purpose
+  std::vector<TensorDescription> tensors;
+  std::vector<Op> ops;
+  std::vector<int> inputs;
+  std::vector<int> outputs;
+  LatentSpec latent;
+  ImageSpec image;
+  Provenance provenance;
+
+  // Appends a tensor and returns its index.
+  int add_activation(std::string name, std::vector<int64_t> shape);
+  int add_constant(std::string name, std::vector<int64_t> shape, const std::vector<float>& values);
+};
+
+std::vector<uint8_t> serialize_model(const ModelDescription& description);
+
+// Writes atomically: to `path`.tmp, flushed to disk, then renamed over `path`, so a reader never
+// sees half a file and a failed write leaves any previous file in place.
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
+
+}  // namespace latentkit

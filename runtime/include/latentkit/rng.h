@@ -1,0 +1,39 @@
+// latentkit's random number generator: a specification, not just an implementation.
+//
+// Sampling must give the same latents for the same seed on x86 and ARM, with any compiler, so
+// the generator is defined here exactly and implemented with integer arithmetic and IEEE-754
+// double operations that are exactly rounded everywhere (+, -, *, /, sqrt). Its logarithm is
+// our own for the same reason: libm's log may differ in the last bit between platforms.
+//
+//   next_u64:  SplitMix64 (Steele, Lea, Flood 2014): state += 0x9E3779B97F4A7C15, then
+//              z = (z ^ z >> 30) * 0xBF58476D1CE4E5B9; z = (z ^ z >> 27) * 0x94D049BB133111EB;
+//              return z ^ z >> 31.
+//   uniform:   ((next_u64 >> 11) + 0.5) * 2^-53, in (0, 1), never 0 or 1.
+//   normal:    Marsaglia's polar method on u = 2 uniform - 1, v = 2 uniform - 1, rejecting
+//              s = u^2 + v^2 >= 1; returns u * f then v * f with f = sqrt(-2 ln(s) / s).
+#pragma once
+
+#include <cstdint>
+
+namespace latentkit {
+
+class Rng {
+ public:
+  explicit Rng(uint64_t seed) : state_(seed) {}
+
+  uint64_t next_u64();
+  double uniform();
+  double normal();
+  // Uniform integer in [0, n), n > 0, without modulo bias.
+  uint64_t below(uint64_t n);
+
+ private:
+  uint64_t state_;
+  double spare_normal_ = 0;
+  bool has_spare_ = false;
+};
+
+// Natural logarithm of x > 0, from IEEE-exact operations only (see above). |error| < 2 ulp.
+double portable_log(double x);
+
+}  // namespace latentkit
