@@ -44,8 +44,9 @@ class Model {
   // Keeps the model's bytes alive; backends hold one so that their constant tensors stay valid.
   std::shared_ptr<const void> keep_alive() const;
 
+  struct State;  // opaque: defined by the loader
+
  private:
-  struct State;
   explicit Model(std::shared_ptr<const State> state) : state_(std::move(state)) {}
   std::shared_ptr<const State> state_;
 };

@@ -1,0 +1,44 @@
+#include "latentkit/backend.h"
+
+#include "latentkit/error.h"
+
+namespace latentkit {
+
+const char* to_string(BackendKind kind) {
+  return kind == BackendKind::xnnpack ? "xnnpack" : "reference";
+}
+
+BackendKind parse_backend_kind(const std::string& name) {
+  if (name == "reference") return BackendKind::reference;
+  if (name == "xnnpack") return BackendKind::xnnpack;
+  throw Error(ErrorCode::invalid_argument,
+              "unknown backend '" + name + "' (expected 'xnnpack' or 'reference')");
+}
+
+bool backend_available(BackendKind kind) {
+#ifdef LATENTKIT_WITH_XNNPACK
+  (void)kind;
+  return true;
+#else
+  return kind == BackendKind::reference;
+#endif
+}
+
+std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int batch,
+                                      const BackendOptions& options) {
+  if (batch <= 0) {
+    throw Error(ErrorCode::invalid_argument,
+                "batch size must be positive, got " + std::to_string(batch));
+  }
+  if (kind == BackendKind::reference) return make_reference_backend(model, batch);
+#ifdef LATENTKIT_WITH_XNNPACK
+  return make_xnnpack_backend(model, batch, options);
+#else
+  (void)options;
+  throw Error(ErrorCode::backend,
+              "this runtime was built without XNNPACK (LATENTKIT_WITH_XNNPACK=OFF); "
+              "use the reference backend");
+#endif
+}
+
+}  // namespace latentkit

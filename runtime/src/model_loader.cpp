@@ -1,0 +1,523 @@
+// Model::load: the one place that decides whether bytes are a valid latentkit model.
+//
+// Order matters: nothing is read from the FlatBuffer before the Verifier has accepted it, and
+// nothing is handed to a backend before every semantic check below has passed.
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "latentkit/error.h"
+#include "latentkit/model.h"
+#include "latentkit_generated.h"
+
+namespace latentkit {
+namespace {
+
+[[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
+[[noreturn]] void malformed(const std::string& message) { fail(ErrorCode::malformed_model, message); }
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::ostringstream out;
+  out << '[';
+  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? "," : "") << shape[i];
+  out << ']';
+  return out.str();
+}
+
+// The file's bytes, 64-byte aligned so that weight buffers (16-byte aligned inside the file)
+// can be used in place.
+struct AlignedBytes {
+  explicit AlignedBytes(std::size_t n) : size(n) {
+    std::size_t rounded = (n + 63) / 64 * 64;
+    data = static_cast<uint8_t*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+    if (data == nullptr) fail(ErrorCode::io, "out of memory reading a model of " + std::to_string(n) + " bytes");
+  }
+  ~AlignedBytes() { std::free(data); }
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  uint8_t* data;
+  std::size_t size;
+};
+
+}  // namespace
+
+struct Model::State {
+  std::shared_ptr<AlignedBytes> bytes;
+  uint32_t format_version = 0;
+  Graph decoder;
+  LatentSpec latent;
+  ImageSpec image;
+  Provenance provenance;
+};
+
+namespace {
+
+std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+
+class Checker {
+ public:
+  Checker(const fb::Model& model, const uint8_t* base, const ModelLimits& limits)
+      : model_(model), base_(base), limits_(limits) {}
+
+  void run(Model::State& state) {
+    state.format_version = model_.format_version();
+    if (state.format_version == 0) malformed("format_version is missing or 0");
+    if (state.format_version > kFormatVersion) {
+      fail(ErrorCode::unsupported_model,
+           "file format version " + std::to_string(state.format_version) +
+               " is newer than this runtime reads (" + std::to_string(kFormatVersion) +
+               "); update latentkit");
+    }
+    if (model_.decoder() == nullptr) malformed("the file has no decoder graph");
+    read_tensors(*model_.decoder(), state.decoder);
+    read_ops(*model_.decoder(), state.decoder);
+    read_io(*model_.decoder(), state.decoder);
+    read_latent(state.latent);
+    check_latent_matches_input(state.latent, state.decoder);
+    read_image(state.image);
+    check_image_matches_output(state.image, state.decoder);
+    read_provenance(state.provenance);
+  }
+
+ private:
+  int64_t checked_dim(int64_t d, const std::string& what) const {
+    if (d < 1 || d > limits_.max_dimension) {
+      malformed(what + " has dimension " + std::to_string(d) + " (allowed 1.." +
+                std::to_string(limits_.max_dimension) + ")");
+    }
+    return d;
+  }
+
+  void read_tensors(const fb::Graph& graph, Graph& out) {
+    const auto* tensors = graph.tensors();
+    if (tensors == nullptr || tensors->size() == 0) malformed("the decoder graph has no tensors");
+    if (tensors->size() > static_cast<uint32_t>(limits_.max_tensors)) {
+      malformed("the decoder graph has " + std::to_string(tensors->size()) + " tensors (limit " +
+                std::to_string(limits_.max_tensors) + ")");
+    }
+    const auto* buffers = model_.buffers();
+    for (uint32_t i = 0; i < tensors->size(); ++i) {
+      const fb::Tensor& t = *tensors->Get(i);
+      Tensor tensor;
+      tensor.name = str(t.name());
+      const std::string what = "tensor " + std::to_string(i) + " '" + tensor.name + "'";
+      if (t.shape() == nullptr || t.shape()->size() == 0 || t.shape()->size() > 4) {
+        malformed(what + " has rank " + std::to_string(t.shape() ? t.shape()->size() : 0) +
+                  " (allowed 1..4)");
+      }
+      int64_t elements = 1;
+      for (int32_t d : *t.shape()) {
+        elements *= checked_dim(d, what);  // each factor <= 2^16, rank <= 4: no overflow
+        if (elements > limits_.max_tensor_elements) {
+          malformed(what + " has more than " + std::to_string(limits_.max_tensor_elements) +
+                    " elements");
+        }
+        tensor.shape.push_back(d);
+      }
+      switch (t.dtype()) {
+        case fb::DType::FLOAT32: tensor.dtype = DType::float32; break;
+        case fb::DType::FLOAT16:
+        case fb::DType::INT8:
+        case fb::DType::INT32:
+          fail(ErrorCode::unsupported_model,
+               what + " has dtype " + fb::EnumNameDType(t.dtype()) +
+                   ", which this runtime does not run yet (float32 only)");
+        default:
+          malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(t.dtype())));
+      }
+      if (t.quantization() != nullptr) malformed(what + " is float32 but has quantization parameters");
+      if (t.buffer() != 0) {
+        if (buffers == nullptr || t.buffer() >= buffers->size()) {
+          malformed(what + " refers to buffer " + std::to_string(t.buffer()) + " but the file has " +
+                    std::to_string(buffers ? buffers->size() : 0) + " buffers");
+        }
+        const auto* data = buffers->Get(t.buffer())->data();
+        const uint64_t expected = static_cast<uint64_t>(elements) * size_of(tensor.dtype);
+        const uint64_t found = data ? data->size() : 0;
+        if (found != expected) {
+          malformed(what + " of shape " + shape_string(tensor.shape) + " needs " +
+                    std::to_string(expected) + " bytes but its buffer has " + std::to_string(found));
+        }
+        if (reinterpret_cast<uintptr_t>(data->data()) % alignof(float) != 0) {
+          malformed(what + ": its buffer is not aligned for " + to_string(tensor.dtype));
+        }
+        tensor.data = data->data();
+        tensor.bytes = data->size();
+      }
+      out.tensors.push_back(std::move(tensor));
+    }
+    if (buffers != nullptr && buffers->size() > 0 && buffers->Get(0)->data() != nullptr &&
+        buffers->Get(0)->data()->size() != 0) {
+      malformed("buffer 0 must be empty (it stands for 'no data')");
+    }
+  }
+
+  const Tensor& tensor_at(const Graph& g, int index, const std::string& what) const {
+    if (index < 0 || static_cast<std::size_t>(index) >= g.tensors.size()) {
+      malformed(what + " refers to tensor " + std::to_string(index) + " but the graph has " +
+                std::to_string(g.tensors.size()));
+    }
+    return g.tensors[index];
+  }
+
+  static std::vector<int> indices(const flatbuffers::Vector<int32_t>* v) {
+    return v ? std::vector<int>(v->begin(), v->end()) : std::vector<int>();
+  }
+
+  void read_ops(const fb::Graph& graph, Graph& out) {
+    const auto* ops = graph.operators();
+    if (ops == nullptr || ops->size() == 0) malformed("the decoder graph has no operators");
+    if (ops->size() > static_cast<uint32_t>(limits_.max_ops)) {
+      malformed("the decoder graph has " + std::to_string(ops->size()) + " operators (limit " +
+                std::to_string(limits_.max_ops) + ")");
+    }
+    // An activation is usable once it is a graph input or an earlier op's output: this is what
+    // makes the stored order topological.
+    std::vector<bool> defined(out.tensors.size(), false);
+    for (int i : indices(graph.inputs())) {
+      tensor_at(out, i, "graph input");
+      defined[i] = true;
+    }
+    for (uint32_t i = 0; i < ops->size(); ++i) {
+      const fb::Operator& op = *ops->Get(i);
+      Op parsed;
+      parsed.inputs = indices(op.inputs());
+      parsed.outputs = indices(op.outputs());
+      parsed.kind = op_kind(op, i, parsed.window);
+      const std::string what = "operator " + std::to_string(i) + " (" + to_string(parsed.kind) + ")";
+      check_arity(parsed, what);
+      for (std::size_t k = 0; k < parsed.inputs.size(); ++k) {
+        int index = parsed.inputs[k];
+        if (index == -1 && k == 2) continue;  // absent bias
+        const Tensor& t = tensor_at(out, index, what + " input " + std::to_string(k));
+        if (!t.is_constant() && !defined[index]) {
+          malformed(what + " reads tensor " + std::to_string(index) + " '" + t.name +
+                    "' before any operator writes it (operators must be in topological order)");
+        }
+      }
+      int y = parsed.outputs[0];
+      const Tensor& output = tensor_at(out, y, what + " output");
+      if (output.is_constant() || defined[y]) {
+        malformed(what + " writes tensor " + std::to_string(y) + " '" + output.name +
+                  "', which is a constant or already written");
+      }
+      check_shapes(out, parsed, what);
+      defined[y] = true;
+      out.ops.push_back(std::move(parsed));
+    }
+  }
+
+  OpKind op_kind(const fb::Operator& op, uint32_t index, Window& window) const {
+    auto check_window = [&](int stride_h, int stride_w, int pad_t, int pad_l, int pad_b, int pad_r) {
+      for (int v : {stride_h, stride_w}) {
+        if (v < 1 || v > limits_.max_dimension) {
+          malformed("operator " + std::to_string(index) + " has stride " + std::to_string(v));
+        }
+      }
+      for (int v : {pad_t, pad_l, pad_b, pad_r}) {
+        if (v < 0 || v > limits_.max_dimension) {
+          malformed("operator " + std::to_string(index) + " has padding " + std::to_string(v));
+        }
+      }
+    };
+    switch (op.options_type()) {
+      case fb::OpOptions::FullyConnected: return OpKind::fully_connected;
+      case fb::OpOptions::Reshape: return OpKind::reshape;
+      case fb::OpOptions::Relu: return OpKind::relu;
+      case fb::OpOptions::Sigmoid: return OpKind::sigmoid;
+      case fb::OpOptions::Tanh: return OpKind::tanh;
+      case fb::OpOptions::Conv2D: {
+        const fb::Conv2D& c = *op.options_as_Conv2D();
+        check_window(c.stride_h(), c.stride_w(), c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right());
+        if (c.dilation_h() < 1 || c.dilation_w() < 1 || c.dilation_h() > limits_.max_dimension ||
+            c.dilation_w() > limits_.max_dimension) {
+          malformed("operator " + std::to_string(index) + " (conv2d) has dilation " +
+                    std::to_string(c.dilation_h()) + "x" + std::to_string(c.dilation_w()));
+        }
+        window = {c.stride_h(), c.stride_w(), c.dilation_h(), c.dilation_w(),
+                  c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right(), 0, 0};
+        return OpKind::conv2d;
+      }
+      case fb::OpOptions::TransposeConv2D: {
+        const fb::TransposeConv2D& c = *op.options_as_TransposeConv2D();
+        check_window(c.stride_h(), c.stride_w(), c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right());
+        if (c.adjustment_h() < 0 || c.adjustment_w() < 0 || c.adjustment_h() >= c.stride_h() ||
+            c.adjustment_w() >= c.stride_w()) {
+          malformed("operator " + std::to_string(index) + " (transpose_conv2d) has adjustment " +
+                    std::to_string(c.adjustment_h()) + "x" + std::to_string(c.adjustment_w()) +
+                    "; it must be >= 0 and smaller than the stride");
+        }
+        window = {c.stride_h(), c.stride_w(), 1, 1, c.pad_top(), c.pad_left(), c.pad_bottom(),
+                  c.pad_right(), c.adjustment_h(), c.adjustment_w()};
+        return OpKind::transpose_conv2d;
+      }
+      case fb::OpOptions::NONE:
+        malformed("operator " + std::to_string(index) + " has no op options");
+      default:
+        fail(ErrorCode::unsupported_model,
+             "operator " + std::to_string(index) + " has op type " +
+                 std::to_string(static_cast<int>(op.options_type())) +
+                 ", unknown to this runtime (written by a newer latentkit?)");
+    }
+  }
+
+  static void check_arity(const Op& op, const std::string& what) {
+    const bool weighted = op.kind == OpKind::fully_connected || op.kind == OpKind::conv2d ||
+                          op.kind == OpKind::transpose_conv2d;
+    const bool ok_inputs = weighted ? (op.inputs.size() == 2 || op.inputs.size() == 3)
+                                    : op.inputs.size() == 1;
+    if (!ok_inputs) {
+      malformed(what + " has " + std::to_string(op.inputs.size()) + " inputs (expected " +
+                (weighted ? "2 or 3" : "1") + ")");
+    }
+    if (op.outputs.size() != 1) {
+      malformed(what + " has " + std::to_string(op.outputs.size()) + " outputs (expected 1)");
+    }
+  }
+
+  void expect_constant(const Tensor& t, bool constant, const std::string& what,
+                       const std::string& role) const {
+    if (t.is_constant() != constant) {
+      malformed(what + ": its " + role + " '" + t.name + "' must " + (constant ? "" : "not ") +
+                "be a constant");
+    }
+  }
+
+  void expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what,
+                    const std::string& role) const {
+    if (t.shape != shape) {
+      malformed(what + ": " + role + " '" + t.name + "' has shape " + shape_string(t.shape) +
+                ", expected " + shape_string(shape));
+    }
+  }
+
+  void check_shapes(Graph& g, Op& op, const std::string& what) const {
+    const Tensor& x = g.tensors[op.inputs[0]];
+    const Tensor& y = g.tensors[op.outputs[0]];
+    expect_constant(x, false, what, "input");
+    switch (op.kind) {
+      case OpKind::relu:
+      case OpKind::sigmoid:
+      case OpKind::tanh:
+        expect_shape(y, x.shape, what, "output");
+        return;
+      case OpKind::reshape:
+        if (x.elements() != y.elements()) {
+          malformed(what + ": cannot reshape " + shape_string(x.shape) + " into " +
+                    shape_string(y.shape));
+        }
+        return;
+      default: break;
+    }
+    const Tensor& w = g.tensors[op.inputs[1]];
+    expect_constant(w, true, what, "weights");
+    if (op.inputs.size() == 2) op.inputs.push_back(-1);
+    const int64_t out_channels = w.shape[0];
+    if (op.inputs[2] != -1) {
+      const Tensor& b = g.tensors[op.inputs[2]];
+      expect_constant(b, true, what, "bias");
+      expect_shape(b, {out_channels}, what, "bias");
+    }
+    if (op.kind == OpKind::fully_connected) {
+      if (x.shape.size() != 1) {
+        malformed(what + ": input '" + x.name + "' has shape " + shape_string(x.shape) +
+                  "; a fully connected op takes a vector (add a reshape)");
+      }
+      expect_shape(w, {out_channels, x.shape[0]}, what, "weights");
+      expect_shape(y, {out_channels}, what, "output");
+      return;
+    }
+    if (x.shape.size() != 3) {
+      malformed(what + ": input '" + x.name + "' has shape " + shape_string(x.shape) +
+                "; expected [height, width, channels]");
+    }
+    if (w.shape.size() != 4 || w.shape[3] != x.shape[2]) {
+      malformed(what + ": weights '" + w.name + "' have shape " + shape_string(w.shape) +
+                "; expected [out, kernel_h, kernel_w, " + std::to_string(x.shape[2]) + "] (OHWI)");
+    }
+    const Window& s = op.window;
+    const int64_t kh = w.shape[1], kw = w.shape[2];
+    int64_t oh, ow;
+    if (op.kind == OpKind::conv2d) {
+      oh = (x.shape[0] + s.pad_top + s.pad_bottom - int64_t{s.dilation_h} * (kh - 1) - 1);
+      ow = (x.shape[1] + s.pad_left + s.pad_right - int64_t{s.dilation_w} * (kw - 1) - 1);
+      oh = oh < 0 ? 0 : oh / s.stride_h + 1;
+      ow = ow < 0 ? 0 : ow / s.stride_w + 1;
+    } else {
+      oh = int64_t{s.stride_h} * (x.shape[0] - 1) + kh - s.pad_top - s.pad_bottom + s.adjustment_h;
+      ow = int64_t{s.stride_w} * (x.shape[1] - 1) + kw - s.pad_left - s.pad_right + s.adjustment_w;
+    }
+    if (oh < 1 || ow < 1) {
+      malformed(what + ": its window leaves an empty output (" + std::to_string(oh) + "x" +
+                std::to_string(ow) + ")");
+    }
+    expect_shape(y, {oh, ow, out_channels}, what, "output");
+  }
+
+  void read_io(const fb::Graph& graph, Graph& out) const {
+    out.inputs = indices(graph.inputs());
+    out.outputs = indices(graph.outputs());
+    if (out.inputs.size() != 1 || out.outputs.size() != 1) {
+      malformed("a decoder graph has one input and one output; this one has " +
+                std::to_string(out.inputs.size()) + " and " + std::to_string(out.outputs.size()));
+    }
+    const Tensor& in = tensor_at(out, out.inputs[0], "graph input");
+    const Tensor& result = tensor_at(out, out.outputs[0], "graph output");
+    if (in.is_constant() || in.shape.size() != 1) {
+      malformed("the decoder input '" + in.name + "' must be a latent vector, not shape " +
+                shape_string(in.shape) + (in.is_constant() ? " with constant data" : ""));
+    }
+    bool produced = false;
+    for (const Op& op : out.ops) produced = produced || op.outputs[0] == out.outputs[0];
+    if (!produced) malformed("the decoder output '" + result.name + "' is not written by any operator");
+  }
+
+  void read_latent(LatentSpec& spec) const {
+    const fb::LatentSpec* latent = model_.latent();
+    if (latent == nullptr || latent->groups() == nullptr || latent->groups()->size() == 0) {
+      malformed("the file has no latent spec");
+    }
+    for (const fb::LatentGroup* g : *latent->groups()) {
+      LatentGroup group;
+      group.name = str(g->name());
+      if (g->kind() == fb::LatentKind::GAUSSIAN) {
+        group.kind = LatentKind::gaussian;
+      } else if (g->kind() == fb::LatentKind::CATEGORICAL) {
+        group.kind = LatentKind::categorical;
+      } else {
+        fail(ErrorCode::unsupported_model, "latent group '" + group.name + "' has unknown kind " +
+                                               std::to_string(static_cast<int>(g->kind())));
+      }
+      if (g->size() < 1 || g->size() > limits_.max_dimension || g->count() < 1 ||
+          g->count() > limits_.max_dimension) {
+        malformed("latent group '" + group.name + "' has size " + std::to_string(g->size()) +
+                  " and count " + std::to_string(g->count()));
+      }
+      group.size = g->size();
+      group.count = g->count();
+      if (g->labels() != nullptr) {
+        for (const flatbuffers::String* s : *g->labels()) group.labels.push_back(s->str());
+      }
+      spec.groups.push_back(std::move(group));
+    }
+  }
+
+  static void check_latent_matches_input(const LatentSpec& spec, const Graph& g) {
+    const Tensor& in = g.tensors[g.inputs[0]];
+    if (spec.dims() != in.shape[0]) {
+      malformed("the latent spec has " + std::to_string(spec.dims()) + " dimensions but the decoder input '" +
+                in.name + "' has shape " + shape_string(in.shape));
+    }
+  }
+
+  void read_image(ImageSpec& spec) const {
+    const fb::ImageSpec* image = model_.image();
+    if (image == nullptr) malformed("the file has no image spec");
+    spec.height = image->height();
+    spec.width = image->width();
+    spec.channels = image->channels();
+    if (image->range() == fb::ValueRange::UNIT) {
+      spec.range = ValueRange::unit;
+    } else if (image->range() == fb::ValueRange::SYMMETRIC) {
+      spec.range = ValueRange::symmetric;
+    } else {
+      malformed("the image spec has unknown value range " + std::to_string(static_cast<int>(image->range())));
+    }
+  }
+
+  static void check_image_matches_output(const ImageSpec& spec, const Graph& g) {
+    const Tensor& out = g.tensors[g.outputs[0]];
+    const std::vector<int64_t> expected{spec.height, spec.width, spec.channels};
+    if (out.shape != expected) {
+      malformed("the image spec says " + shape_string(expected) + " (height, width, channels) but the decoder output '" +
+                out.name + "' has shape " + shape_string(out.shape));
+    }
+  }
+
+  void read_provenance(Provenance& p) const {
+    const fb::Provenance* in = model_.provenance();
+    if (in == nullptr) return;
+    p.model_family = str(in->model_family());
+    p.dataset = str(in->dataset());
+    p.epochs = in->epochs();
+    p.trainer_version = str(in->trainer_version());
+    p.created_utc = str(in->created_utc());
+    if (in->metrics() != nullptr) {
+      for (const fb::Metric* m : *in->metrics()) p.metrics.push_back({str(m->name()), m->value()});
+    }
+    if (in->labels() != nullptr) {
+      for (const flatbuffers::String* s : *in->labels()) p.labels.push_back(s->str());
+    }
+  }
+
+  const fb::Model& model_;
+  const uint8_t* base_;
+  const ModelLimits& limits_;
+};
+
+Model::State parse(std::shared_ptr<AlignedBytes> bytes, const ModelLimits& limits) {
+  const uint8_t* data = bytes->data;
+  const std::size_t size = bytes->size;
+  if (size < 8) {
+    malformed("the file is " + std::to_string(size) + " bytes long: too short to be a latentkit model");
+  }
+  if (!flatbuffers::BufferHasIdentifier(data, fb::ModelIdentifier())) {
+    std::string found;
+    for (int i = 4; i < 8; ++i) {
+      const char c = static_cast<char>(data[i]);
+      found += (c >= 32 && c < 127) ? std::string(1, c) : "\\x" + std::to_string(data[i]);
+    }
+    malformed("wrong file identifier '" + found + "' (expected '" + fb::ModelIdentifier() +
+              "'): not a latentkit model file");
+  }
+  if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) malformed("the file is larger than FlatBuffers allows");
+  flatbuffers::Verifier::Options options;
+  options.max_depth = 32;
+  options.max_tables = 1000000;
+  flatbuffers::Verifier verifier(data, size, options);
+  if (!fb::VerifyModelBuffer(verifier)) {
+    malformed("the FlatBuffers verifier rejected the file (" + std::to_string(size) +
+              " bytes): it is truncated or corrupt");
+  }
+  Model::State state;
+  Checker(*fb::GetModel(data), data, limits).run(state);
+  state.bytes = std::move(bytes);
+  return state;
+}
+
+}  // namespace
+
+Model Model::load_bytes(const void* data, std::size_t size, const ModelLimits& limits) {
+  auto bytes = std::make_shared<AlignedBytes>(size);
+  if (size > 0) std::memcpy(bytes->data, data, size);
+  return Model(std::make_shared<const State>(parse(std::move(bytes), limits)));
+}
+
+Model Model::load_file(const std::string& path, const ModelLimits& limits) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) fail(ErrorCode::io, "cannot open model file '" + path + "'");
+  const std::streamoff size = in.tellg();
+  if (size < 0) fail(ErrorCode::io, "cannot read model file '" + path + "'");
+  auto bytes = std::make_shared<AlignedBytes>(static_cast<std::size_t>(size));
+  in.seekg(0);
+  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes->data), size)) {
+    fail(ErrorCode::io, "cannot read model file '" + path + "'");
+  }
+  try {
+    return Model(std::make_shared<const State>(parse(std::move(bytes), limits)));
+  } catch (const Error& e) {
+    throw Error(e.code(), path + ": " + e.what());
+  }
+}
+
+uint32_t Model::format_version() const { return state_->format_version; }
+const Graph& Model::decoder() const { return state_->decoder; }
+const LatentSpec& Model::latent() const { return state_->latent; }
+const ImageSpec& Model::image() const { return state_->image; }
+const Provenance& Model::provenance() const { return state_->provenance; }
+std::size_t Model::file_size() const { return state_->bytes->size; }
+std::shared_ptr<const void> Model::keep_alive() const { return state_; }
+
+}  // namespace latentkit

@@ -1,0 +1,162 @@
+#include "latentkit/model_writer.h"
+
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "latentkit/error.h"
+#include "latentkit_generated.h"
+
+namespace latentkit {
+
+int ModelDescription::add_activation(std::string name, std::vector<int64_t> shape) {
+  tensors.push_back({std::move(name), std::move(shape), DType::float32, {}, {}});
+  return static_cast<int>(tensors.size()) - 1;
+}
+
+int ModelDescription::add_constant(std::string name, std::vector<int64_t> shape,
+                                   const std::vector<float>& values) {
+  TensorDescription t{std::move(name), std::move(shape), DType::float32, {}, {}};
+  t.data.resize(values.size() * sizeof(float));
+  std::memcpy(t.data.data(), values.data(), t.data.size());
+  tensors.push_back(std::move(t));
+  return static_cast<int>(tensors.size()) - 1;
+}
+
+namespace {
+
+fb::DType to_fb(DType dtype) {
+  switch (dtype) {
+    case DType::float32: return fb::DType::FLOAT32;
+    case DType::float16: return fb::DType::FLOAT16;
+    case DType::int8: return fb::DType::INT8;
+    case DType::int32: return fb::DType::INT32;
+  }
+  return fb::DType::FLOAT32;
+}
+
+flatbuffers::Offset<fb::Operator> write_op(flatbuffers::FlatBufferBuilder& b, const Op& op) {
+  const Window& w = op.window;
+  flatbuffers::Offset<void> options;
+  fb::OpOptions type = fb::OpOptions::NONE;
+  switch (op.kind) {
+    case OpKind::fully_connected:
+      type = fb::OpOptions::FullyConnected;
+      options = fb::CreateFullyConnected(b).Union();
+      break;
+    case OpKind::reshape:
+      type = fb::OpOptions::Reshape;
+      options = fb::CreateReshape(b).Union();
+      break;
+    case OpKind::conv2d:
+      type = fb::OpOptions::Conv2D;
+      options = fb::CreateConv2D(b, w.stride_h, w.stride_w, w.dilation_h, w.dilation_w, w.pad_top,
+                                 w.pad_left, w.pad_bottom, w.pad_right)
+                    .Union();
+      break;
+    case OpKind::transpose_conv2d:
+      type = fb::OpOptions::TransposeConv2D;
+      options = fb::CreateTransposeConv2D(b, w.stride_h, w.stride_w, w.pad_top, w.pad_left,
+                                          w.pad_bottom, w.pad_right, w.adjustment_h, w.adjustment_w)
+                    .Union();
+      break;
+    case OpKind::relu:
+      type = fb::OpOptions::Relu;
+      options = fb::CreateRelu(b).Union();
+      break;
+    case OpKind::sigmoid:
+      type = fb::OpOptions::Sigmoid;
+      options = fb::CreateSigmoid(b).Union();
+      break;
+    case OpKind::tanh:
+      type = fb::OpOptions::Tanh;
+      options = fb::CreateTanh(b).Union();
+      break;
+  }
+  return fb::CreateOperator(b, type, options, b.CreateVector(op.inputs), b.CreateVector(op.outputs));
+}
+
+}  // namespace
+
+std::vector<uint8_t> serialize_model(const ModelDescription& d) {
+  flatbuffers::FlatBufferBuilder b(1 << 16);
+
+  // Buffer 0 is the empty "no data" buffer; every constant tensor gets its own, 16-byte aligned.
+  std::vector<flatbuffers::Offset<fb::Buffer>> buffers{fb::CreateBuffer(b)};
+  std::vector<flatbuffers::Offset<fb::Tensor>> tensors;
+  for (const TensorDescription& t : d.tensors) {
+    uint32_t buffer = 0;
+    if (!t.data.empty()) {
+      b.ForceVectorAlignment(t.data.size(), 1, 16);
+      auto data = b.CreateVector(t.data);
+      buffer = static_cast<uint32_t>(buffers.size());
+      buffers.push_back(fb::CreateBuffer(b, data));
+    }
+    flatbuffers::Offset<fb::Quantization> quantization;
+    if (!t.quantization.scales.empty()) {
+      quantization = fb::CreateQuantization(b, b.CreateVector(t.quantization.scales),
+                                            b.CreateVector(t.quantization.zero_points),
+                                            t.quantization.axis);
+    }
+    std::vector<int32_t> shape(t.shape.begin(), t.shape.end());
+    tensors.push_back(fb::CreateTensor(b, b.CreateString(t.name), b.CreateVector(shape),
+                                       to_fb(t.dtype), buffer, quantization));
+  }
+  std::vector<flatbuffers::Offset<fb::Operator>> ops;
+  for (const Op& op : d.ops) ops.push_back(write_op(b, op));
+  auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(ops),
+                               b.CreateVector(d.inputs), b.CreateVector(d.outputs));
+
+  std::vector<flatbuffers::Offset<fb::LatentGroup>> groups;
+  for (const LatentGroup& g : d.latent.groups) {
+    groups.push_back(fb::CreateLatentGroup(
+        b, g.kind == LatentKind::gaussian ? fb::LatentKind::GAUSSIAN : fb::LatentKind::CATEGORICAL,
+        b.CreateString(g.name), g.size, g.count, b.CreateVectorOfStrings(g.labels)));
+  }
+  auto latent = fb::CreateLatentSpec(b, b.CreateVector(groups));
+  auto image = fb::CreateImageSpec(
+      b, d.image.height, d.image.width, d.image.channels,
+      d.image.range == ValueRange::unit ? fb::ValueRange::UNIT : fb::ValueRange::SYMMETRIC);
+
+  const Provenance& p = d.provenance;
+  std::vector<flatbuffers::Offset<fb::Metric>> metrics;
+  for (const Metric& m : p.metrics) metrics.push_back(fb::CreateMetric(b, b.CreateString(m.name), m.value));
+  auto provenance = fb::CreateProvenance(
+      b, b.CreateString(p.model_family), b.CreateString(p.dataset), p.epochs,
+      b.CreateString(p.trainer_version), b.CreateString(p.created_utc), b.CreateVector(metrics),
+      b.CreateVectorOfStrings(p.labels));
+
+  auto model = fb::CreateModel(b, d.format_version, graph, latent, image, provenance,
+                               b.CreateVector(buffers));
+  fb::FinishModelBuffer(b, model);
+  return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes) {
+  const std::string tmp = path + ".tmp";
+  auto io_error = [&](const std::string& what) {
+    std::remove(tmp.c_str());
+    return Error(ErrorCode::io, "cannot write '" + path + "': " + what + " (" + std::strerror(errno) + ")");
+  };
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (fd < 0) throw io_error("cannot create " + tmp);
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      throw io_error("write failed");
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    throw io_error("fsync failed");
+  }
+  if (::close(fd) != 0) throw io_error("close failed");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw io_error("rename failed");
+}
+
+}  // namespace latentkit
