@@ -1,0 +1,41 @@
+#include "latentkit/image_grid.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "latentkit/error.h"
+
+namespace latentkit {
+
+Picture tile_images(const float* images, const ImageSpec& spec, int rows, int cols, int gap) {
+  if (rows < 1 || cols < 1 || gap < 0) {
+    throw Error(ErrorCode::invalid_argument, "cannot tile " + std::to_string(rows) + "x" +
+                                                 std::to_string(cols) + " images with gap " + std::to_string(gap));
+  }
+  Picture picture;
+  picture.channels = spec.channels;
+  picture.width = cols * spec.width + (cols - 1) * gap;
+  picture.height = rows * spec.height + (rows - 1) * gap;
+  picture.pixels.assign(static_cast<std::size_t>(picture.width) * picture.height * spec.channels, 0);
+  // Map the image's value range onto 0..255.
+  const float lo = spec.range == ValueRange::unit ? 0.0f : -1.0f;
+  const float scale = 255.0f / (1.0f - lo);
+  const std::size_t row_values = static_cast<std::size_t>(spec.width) * spec.channels;
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      const float* image = images + (static_cast<std::size_t>(r) * cols + c) * spec.pixels();
+      for (int y = 0; y < spec.height; ++y) {
+        uint8_t* out = &picture.pixels[((static_cast<std::size_t>(r) * (spec.height + gap) + y) * picture.width +
+                                        static_cast<std::size_t>(c) * (spec.width + gap)) * spec.channels];
+        const float* in = image + y * row_values;
+        for (std::size_t i = 0; i < row_values; ++i) {
+          const float v = std::clamp((in[i] - lo) * scale, 0.0f, 255.0f);
+          out[i] = static_cast<uint8_t>(std::lround(v));
+        }
+      }
+    }
+  }
+  return picture;
+}
+
+}  // namespace latentkit

@@ -1,0 +1,105 @@
+#include "latentkit/latents.h"
+
+#include <cmath>
+
+#include "latentkit/error.h"
+#include "latentkit/rng.h"
+
+namespace latentkit {
+
+std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed) {
+  if (n < 0) throw Error(ErrorCode::invalid_argument, "cannot sample " + std::to_string(n) + " latents");
+  Rng rng(seed);
+  std::vector<float> z;
+  z.reserve(static_cast<std::size_t>(n) * spec.dims());
+  for (int i = 0; i < n; ++i) {
+    for (const LatentGroup& g : spec.groups) {
+      if (g.kind == LatentKind::gaussian) {
+        for (int d = 0; d < g.size; ++d) z.push_back(static_cast<float>(rng.normal()));
+      } else {
+        for (int c = 0; c < g.count; ++c) {
+          const uint64_t hot = rng.below(static_cast<uint64_t>(g.size));
+          for (int k = 0; k < g.size; ++k) z.push_back(k == static_cast<int>(hot) ? 1.0f : 0.0f);
+        }
+      }
+    }
+  }
+  return z;
+}
+
+double normal_quantile(double p) {
+  if (!(p > 0 && p < 1)) {
+    throw Error(ErrorCode::invalid_argument, "normal quantile needs 0 < p < 1, got " + std::to_string(p));
+  }
+  // Acklam's rational approximation, refined by one Halley step on erfc.
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
+                             1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  const double p_low = 0.02425;
+  double x;
+  if (p < p_low) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p <= 1 - p_low) {
+    const double q = p - 0.5, r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  } else {
+    const double q = std::sqrt(-2 * std::log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;
+  const double u = e * std::sqrt(2 * M_PI) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+Range default_grid_range() {
+  return {static_cast<float>(normal_quantile(0.05)), static_cast<float>(normal_quantile(0.95))};
+}
+
+std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y) {
+  if (rows < 1 || cols < 1) {
+    throw Error(ErrorCode::invalid_argument,
+                "a grid needs at least 1 row and 1 column, got " + std::to_string(rows) + "x" + std::to_string(cols));
+  }
+  if (spec.groups.empty() || spec.groups[0].kind != LatentKind::gaussian || spec.groups[0].size < 2) {
+    throw Error(ErrorCode::invalid_argument,
+                "a latent grid needs a model whose first latent group has at least 2 Gaussian dimensions");
+  }
+  auto at = [](Range r, int i, int n) {
+    return n == 1 ? 0.5f * (r.lo + r.hi) : r.lo + (r.hi - r.lo) * static_cast<float>(i) / static_cast<float>(n - 1);
+  };
+  const int dims = spec.dims();
+  std::vector<float> z(static_cast<std::size_t>(rows) * cols * dims, 0.0f);
+  for (int r = 0; r < rows; ++r) {
+    for (int c = 0; c < cols; ++c) {
+      float* v = &z[(static_cast<std::size_t>(r) * cols + c) * dims];
+      v[0] = at(x, c, cols);
+      v[1] = at(y, rows - 1 - r, rows);  // top row is y.hi
+    }
+  }
+  return z;
+}
+
+std::vector<float> interpolate_latents(const std::vector<float>& a, const std::vector<float>& b, int steps) {
+  if (a.size() != b.size() || a.empty()) {
+    throw Error(ErrorCode::invalid_argument, "interpolation needs two latents of the same non-zero size");
+  }
+  if (steps < 2) throw Error(ErrorCode::invalid_argument, "interpolation needs at least 2 steps");
+  std::vector<float> z;
+  z.reserve(a.size() * steps);
+  for (int s = 0; s < steps; ++s) {
+    const float t = static_cast<float>(s) / static_cast<float>(steps - 1);
+    for (std::size_t i = 0; i < a.size(); ++i) z.push_back(a[i] + t * (b[i] - a[i]));
+  }
+  return z;
+}
+
+}  // namespace latentkit
