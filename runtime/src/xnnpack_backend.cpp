@@ -1,0 +1,537 @@
+// The XNNPACK backend: the decoder graph as one XNNPACK subgraph (Debian bookworm's 2022 build,
+// libxnnpack0 0.0~git20220216.ae108ef). Every XNNPACK call in latentkit lives in this file.
+//
+// Build: define one XNNPACK value per tensor the ops use (activations with the batch prepended,
+// constants as static data pointing into the model's bytes), one or more nodes per op, create
+// the runtime (this packs the weights) and set it up once with the backend's own input and
+// output buffers. run() copies the latents in, invokes the runtime and copies the image out.
+//
+// Why own buffers and a single xnn_setup_runtime at build, instead of setting up the caller's
+// pointers on every run:
+// - XNNPACK may read up to XNN_EXTRA_BYTES past the end of an input array, and backend.h does
+//   not ask callers for that slack; our input buffer has it.
+// - xnn_setup_runtime returns a status and, in this XNNPACK version, (re)allocates the
+//   convolution and deconvolution indirection buffers whenever the sizes differ from the last
+//   setup (src/operators/{convolution,deconvolution}-nhwc.c). Done once at build, all of that
+//   happens where failing is allowed; run() is left with xnn_invoke_runtime, which cannot fail
+//   on a runtime that was set up successfully, and two copies that are small next to the
+//   convolutions.
+//
+// Op mapping:
+//   fully_connected   -> xnn_define_fully_connected ([N, in] x [out, in]^T)
+//   reshape           -> xnn_define_static_reshape
+//   conv2d            -> xnn_define_convolution_2d (groups = 1)
+//   transpose_conv2d  -> xnn_define_deconvolution_2d (groups = 1, dilation 1; XNNPACK requires
+//                        adjustment < stride, as PyTorch's output_padding does)
+//   relu              -> xnn_define_clamp(0, +inf); the optimiser fuses it into its producer
+//   sigmoid           -> xnn_define_sigmoid
+//   tanh              -> 2 * sigmoid(2x) - 1 (this XNNPACK has no fp32 tanh node): multiply2,
+//                        sigmoid, multiply2, add2 clamped to [-1, 1], with scalar constants held
+//                        by the backend. The identity is exact; in float it costs an absolute
+//                        error of about one ulp of 1 (6e-8) near 0.
+#include <pthreadpool.h>
+#include <xnnpack.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "latentkit/backend.h"
+#include "latentkit/error.h"
+#include "latentkit/graph.h"
+#include "latentkit/model.h"
+
+namespace latentkit {
+namespace {
+
+const char* to_string(xnn_status status) {
+  switch (status) {
+    case xnn_status_success: return "success";
+    case xnn_status_uninitialized: return "uninitialized";
+    case xnn_status_invalid_parameter: return "invalid parameter";
+    case xnn_status_invalid_state: return "invalid state";
+    case xnn_status_unsupported_parameter: return "unsupported parameter";
+    case xnn_status_unsupported_hardware: return "unsupported hardware";
+    case xnn_status_out_of_memory: return "out of memory";
+  }
+  return "unknown status";
+}
+
+// Throws Error(backend) unless `status` is success; `what` names the call and the op.
+void check(xnn_status status, const std::string& what) {
+  if (status != xnn_status_success) {
+    throw Error(ErrorCode::backend,
+                "xnnpack backend: " + what + " failed: " + to_string(status));
+  }
+}
+
+// xnn_initialize once per process (a function-local static is initialised thread-safely). It
+// is never undone: XNNPACK's state lives as long as the process, as for every other user.
+void initialize_xnnpack() {
+  static const xnn_status status = xnn_initialize(/*allocator=*/nullptr);
+  check(status, "xnn_initialize");
+}
+
+struct SubgraphDeleter {
+  void operator()(xnn_subgraph_t subgraph) const { xnn_delete_subgraph(subgraph); }
+};
+struct RuntimeDeleter {
+  void operator()(xnn_runtime_t runtime) const { xnn_delete_runtime(runtime); }
+};
+struct ThreadpoolDeleter {
+  void operator()(pthreadpool_t threadpool) const { pthreadpool_destroy(threadpool); }
+};
+using SubgraphPtr = std::unique_ptr<xnn_subgraph, SubgraphDeleter>;
+using RuntimePtr = std::unique_ptr<xnn_runtime, RuntimeDeleter>;
+using ThreadpoolPtr = std::unique_ptr<pthreadpool, ThreadpoolDeleter>;
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+std::string op_name(int op_index, const Op& op) {
+  return "operator " + std::to_string(op_index) + " (" + to_string(op.kind) + ")";
+}
+
+[[noreturn]] void refuse(int op_index, const Op& op, const std::string& what) {
+  throw Error(ErrorCode::unsupported_model,
+              "xnnpack backend: " + op_name(op_index, op) + ": " + what);
+}
+
+int64_t conv_output_size(int64_t in, int64_t kernel, int stride, int dilation, int pad_before,
+                         int pad_after) {
+  return (in + pad_before + pad_after - int64_t{dilation} * (kernel - 1) - 1) / stride + 1;
+}
+
+int64_t transpose_conv_output_size(int64_t in, int64_t kernel, int stride, int pad_before,
+                                   int pad_after, int adjustment) {
+  return int64_t{stride} * (in - 1) + kernel - pad_before - pad_after + adjustment;
+}
+
+bool has_bias(const Op& op) { return op.inputs.size() == 3 && op.inputs[2] != -1; }
+
+// External value ids reserved in the subgraph: the graph's one input and one output.
+constexpr uint32_t kInputId = 0;
+constexpr uint32_t kOutputId = 1;
+
+// Translates the graph into an XNNPACK subgraph. Lives only while the backend is built.
+class SubgraphBuilder {
+ public:
+  SubgraphBuilder(const Graph& graph, int batch, const float* two, const float* minus_one)
+      : graph_(graph), batch_(batch), two_(two), minus_one_(minus_one),
+        values_(graph.tensors.size(), XNN_INVALID_VALUE_ID) {
+    xnn_subgraph_t subgraph = nullptr;
+    check(xnn_create_subgraph(/*external_value_ids=*/2, /*flags=*/0, &subgraph),
+          "xnn_create_subgraph");
+    subgraph_.reset(subgraph);
+  }
+
+  // Defines the graph's input and output as the external values run() binds, so that they
+  // exist whatever the ops do with them.
+  void add_external_values();
+  void add_op(int op_index, const Op& op);
+  SubgraphPtr release() { return std::move(subgraph_); }
+
+ private:
+  // The value of an activation tensor (input/output are external), defined on first use.
+  uint32_t activation(int op_index, const Op& op, int tensor_index) {
+    const Tensor& t = tensor(tensor_index);
+    if (t.is_constant()) refuse(op_index, op, "tensor '" + t.name + "' must be an activation");
+    return define_activation(tensor_index, op_name(op_index, op));
+  }
+  uint32_t define_activation(int tensor_index, const std::string& context);
+  const Tensor& tensor(int index) const {
+    return graph_.tensors[static_cast<std::size_t>(index)];
+  }
+  uint32_t constant(int op_index, const Op& op, int tensor_index,
+                    const std::vector<int64_t>& shape);
+  uint32_t internal_value(int op_index, const Op& op, const std::vector<std::size_t>& dims,
+                          const float* data);
+  std::vector<std::size_t> batched_dims(const Tensor& t) const;
+
+  void add_fully_connected(int op_index, const Op& op);
+  void add_window_op(int op_index, const Op& op);
+  void add_reshape(int op_index, const Op& op);
+  void add_activation_function(int op_index, const Op& op);
+
+  const Graph& graph_;
+  int batch_;
+  const float* two_;        // static scalars for tanh, owned by the backend
+  const float* minus_one_;
+  std::vector<uint32_t> values_;  // XNNPACK value id per tensor, once defined
+  SubgraphPtr subgraph_;
+};
+
+std::vector<std::size_t> SubgraphBuilder::batched_dims(const Tensor& t) const {
+  std::vector<std::size_t> dims{static_cast<std::size_t>(batch_)};
+  for (int64_t d : t.shape) dims.push_back(static_cast<std::size_t>(d));
+  return dims;
+}
+
+void SubgraphBuilder::add_external_values() {
+  define_activation(graph_.inputs[0], "the decoder input");
+  define_activation(graph_.outputs[0], "the decoder output");
+}
+
+uint32_t SubgraphBuilder::define_activation(int tensor_index, const std::string& context) {
+  const Tensor& t = tensor(tensor_index);
+  uint32_t& id = values_[static_cast<std::size_t>(tensor_index)];
+  if (id != XNN_INVALID_VALUE_ID) return id;
+  if (t.shape.size() + 1 > XNN_MAX_TENSOR_DIMS) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: " + context + ": tensor '" + t.name + "' of shape " +
+                    shape_string(t.shape) + " has more than " +
+                    std::to_string(XNN_MAX_TENSOR_DIMS - 1) + " dimensions per example");
+  }
+  uint32_t external_id = XNN_INVALID_VALUE_ID, flags = 0;
+  if (tensor_index == graph_.inputs[0]) {
+    external_id = kInputId;
+    flags |= XNN_VALUE_FLAG_EXTERNAL_INPUT;
+  }
+  if (tensor_index == graph_.outputs[0]) {
+    external_id = kOutputId;
+    flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
+  }
+  const std::vector<std::size_t> dims = batched_dims(t);
+  check(xnn_define_tensor_value(subgraph_.get(), xnn_datatype_fp32, dims.size(), dims.data(),
+                                /*data=*/nullptr, external_id, flags, &id),
+        "xnn_define_tensor_value for tensor '" + t.name + "' of " + context);
+  return id;
+}
+
+uint32_t SubgraphBuilder::constant(int op_index, const Op& op, int tensor_index,
+                                   const std::vector<int64_t>& shape) {
+  const Tensor& t = tensor(tensor_index);
+  if (!t.is_constant() || t.dtype != DType::float32 || t.shape != shape ||
+      t.bytes != static_cast<std::size_t>(t.elements()) * sizeof(float)) {
+    refuse(op_index, op,
+           "tensor '" + t.name + "' must be a float32 constant of shape " + shape_string(shape) +
+               ", it is " + (t.is_constant() ? "a constant" : "an activation") + " of " +
+               latentkit::to_string(t.dtype) + " " + shape_string(t.shape));
+  }
+  uint32_t& id = values_[static_cast<std::size_t>(tensor_index)];
+  if (id != XNN_INVALID_VALUE_ID) return id;
+  std::vector<std::size_t> dims;
+  for (int64_t d : t.shape) dims.push_back(static_cast<std::size_t>(d));
+  // The data must outlive the runtime: the backend holds model.keep_alive().
+  check(xnn_define_tensor_value(subgraph_.get(), xnn_datatype_fp32, dims.size(), dims.data(),
+                                t.data, XNN_INVALID_VALUE_ID, /*flags=*/0, &id),
+        "xnn_define_tensor_value for constant '" + t.name + "' of " + op_name(op_index, op));
+  return id;
+}
+
+// A value that exists only inside XNNPACK: an intermediate of a decomposed op, or (with data)
+// one of the backend's static scalars.
+uint32_t SubgraphBuilder::internal_value(int op_index, const Op& op,
+                                         const std::vector<std::size_t>& dims,
+                                         const float* data) {
+  uint32_t id = XNN_INVALID_VALUE_ID;
+  check(xnn_define_tensor_value(subgraph_.get(), xnn_datatype_fp32, dims.size(), dims.data(),
+                                data, XNN_INVALID_VALUE_ID, /*flags=*/0, &id),
+        "xnn_define_tensor_value for an intermediate of " + op_name(op_index, op));
+  return id;
+}
+
+void SubgraphBuilder::add_op(int op_index, const Op& op) {
+  if (op.outputs.size() != 1) refuse(op_index, op, "expected 1 output");
+  if (op.inputs.empty()) refuse(op_index, op, "expected at least 1 input");
+  for (std::size_t k = 0; k < op.inputs.size() + 1; ++k) {
+    const int t = k < op.inputs.size() ? op.inputs[k] : op.outputs[0];
+    const bool absent_bias = k == 2 && k < op.inputs.size() && t == -1;
+    if (!absent_bias && (t < 0 || static_cast<std::size_t>(t) >= graph_.tensors.size())) {
+      refuse(op_index, op, "tensor index " + std::to_string(t) + " out of range");
+    }
+  }
+  switch (op.kind) {
+    case OpKind::fully_connected:
+      add_fully_connected(op_index, op);
+      break;
+    case OpKind::conv2d:
+    case OpKind::transpose_conv2d:
+      add_window_op(op_index, op);
+      break;
+    case OpKind::reshape:
+      add_reshape(op_index, op);
+      break;
+    case OpKind::relu:
+    case OpKind::sigmoid:
+    case OpKind::tanh:
+      add_activation_function(op_index, op);
+      break;
+    default:
+      refuse(op_index, op, "op kind not supported by this backend");
+  }
+}
+
+void SubgraphBuilder::add_fully_connected(int op_index, const Op& op) {
+  if (op.inputs.size() != 2 && op.inputs.size() != 3) refuse(op_index, op, "expected 2 or 3 inputs");
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& y = tensor(op.outputs[0]);
+  if (x.shape.size() != 1 || y.shape.size() != 1) {
+    refuse(op_index, op, "input and output must have rank 1 per example, they are " +
+                             shape_string(x.shape) + " and " + shape_string(y.shape));
+  }
+  const uint32_t input = activation(op_index, op, op.inputs[0]);
+  const uint32_t weights = constant(op_index, op, op.inputs[1], {y.shape[0], x.shape[0]});
+  const uint32_t bias =
+      has_bias(op) ? constant(op_index, op, op.inputs[2], {y.shape[0]}) : XNN_INVALID_VALUE_ID;
+  const uint32_t output = activation(op_index, op, op.outputs[0]);
+  check(xnn_define_fully_connected(subgraph_.get(), -std::numeric_limits<float>::infinity(),
+                                   std::numeric_limits<float>::infinity(), input, weights, bias,
+                                   output, /*flags=*/0),
+        "xnn_define_fully_connected for " + op_name(op_index, op));
+}
+
+void SubgraphBuilder::add_window_op(int op_index, const Op& op) {
+  const bool transposed = op.kind == OpKind::transpose_conv2d;
+  if (op.inputs.size() != 2 && op.inputs.size() != 3) refuse(op_index, op, "expected 2 or 3 inputs");
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& w = tensor(op.inputs[1]);
+  const Tensor& y = tensor(op.outputs[0]);
+  if (x.shape.size() != 3 || y.shape.size() != 3 || w.shape.size() != 4) {
+    refuse(op_index, op, "expected input [H, W, C], weights OHWI and output [H, W, C], got " +
+                             shape_string(x.shape) + ", " + shape_string(w.shape) + " and " +
+                             shape_string(y.shape));
+  }
+  const Window& win = op.window;
+  if (win.stride_h < 1 || win.stride_w < 1 || win.dilation_h < 1 || win.dilation_w < 1 ||
+      win.pad_top < 0 || win.pad_left < 0 || win.pad_bottom < 0 || win.pad_right < 0 ||
+      win.adjustment_h < 0 || win.adjustment_w < 0 ||
+      (transposed && (win.dilation_h != 1 || win.dilation_w != 1)) ||
+      (!transposed && (win.adjustment_h != 0 || win.adjustment_w != 0))) {
+    refuse(op_index, op, "invalid window (stride, dilation, padding or adjustment)");
+  }
+  if (transposed && (win.adjustment_h >= win.stride_h || win.adjustment_w >= win.stride_w)) {
+    refuse(op_index, op, "XNNPACK needs the adjustment (" + std::to_string(win.adjustment_h) +
+                             ", " + std::to_string(win.adjustment_w) +
+                             ") smaller than the stride (" + std::to_string(win.stride_h) + ", " +
+                             std::to_string(win.stride_w) + ")");
+  }
+  const int64_t cin = x.shape[2], cout = w.shape[0], kh = w.shape[1], kw = w.shape[2];
+  const int64_t oh = transposed ? transpose_conv_output_size(x.shape[0], kh, win.stride_h,
+                                                             win.pad_top, win.pad_bottom,
+                                                             win.adjustment_h)
+                                : conv_output_size(x.shape[0], kh, win.stride_h, win.dilation_h,
+                                                   win.pad_top, win.pad_bottom);
+  const int64_t ow = transposed ? transpose_conv_output_size(x.shape[1], kw, win.stride_w,
+                                                             win.pad_left, win.pad_right,
+                                                             win.adjustment_w)
+                                : conv_output_size(x.shape[1], kw, win.stride_w, win.dilation_w,
+                                                   win.pad_left, win.pad_right);
+  // XNNPACK computes the output size itself and writes that many pixels into the output value:
+  // a shape the loader got wrong would be a buffer overrun, so compare.
+  if (y.shape != std::vector<int64_t>{oh, ow, cout}) {
+    refuse(op_index, op, "output shape " + shape_string(y.shape) + " differs from the computed " +
+                             shape_string({oh, ow, cout}));
+  }
+  const uint32_t input = activation(op_index, op, op.inputs[0]);
+  const uint32_t filter = constant(op_index, op, op.inputs[1], {cout, kh, kw, cin});
+  const uint32_t bias =
+      has_bias(op) ? constant(op_index, op, op.inputs[2], {cout}) : XNN_INVALID_VALUE_ID;
+  const uint32_t output = activation(op_index, op, op.outputs[0]);
+  const float lo = -std::numeric_limits<float>::infinity();
+  const float hi = std::numeric_limits<float>::infinity();
+  const auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
+  if (transposed) {
+    check(xnn_define_deconvolution_2d(
+              subgraph_.get(), u32(win.pad_top), u32(win.pad_right), u32(win.pad_bottom),
+              u32(win.pad_left), u32(win.adjustment_h), u32(win.adjustment_w), u32(kh), u32(kw),
+              u32(win.stride_h), u32(win.stride_w), /*dilation_height=*/1, /*dilation_width=*/1,
+              /*groups=*/1, static_cast<std::size_t>(cin), static_cast<std::size_t>(cout), lo,
+              hi, input, filter, bias, output, /*flags=*/0),
+          "xnn_define_deconvolution_2d for " + op_name(op_index, op));
+  } else {
+    check(xnn_define_convolution_2d(
+              subgraph_.get(), u32(win.pad_top), u32(win.pad_right), u32(win.pad_bottom),
+              u32(win.pad_left), u32(kh), u32(kw), u32(win.stride_h), u32(win.stride_w),
+              u32(win.dilation_h), u32(win.dilation_w), /*groups=*/1,
+              static_cast<std::size_t>(cin), static_cast<std::size_t>(cout), lo, hi, input,
+              filter, bias, output, /*flags=*/0),
+          "xnn_define_convolution_2d for " + op_name(op_index, op));
+  }
+}
+
+void SubgraphBuilder::add_reshape(int op_index, const Op& op) {
+  if (op.inputs.size() != 1) refuse(op_index, op, "expected 1 input");
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& y = tensor(op.outputs[0]);
+  if (x.elements() != y.elements()) {
+    refuse(op_index, op, "input " + shape_string(x.shape) + " and output " +
+                             shape_string(y.shape) + " differ in size");
+  }
+  const uint32_t input = activation(op_index, op, op.inputs[0]);
+  const uint32_t output = activation(op_index, op, op.outputs[0]);
+  const std::vector<std::size_t> new_shape = batched_dims(y);
+  check(xnn_define_static_reshape(subgraph_.get(), new_shape.size(), new_shape.data(), input,
+                                  output, /*flags=*/0),
+        "xnn_define_static_reshape for " + op_name(op_index, op));
+}
+
+void SubgraphBuilder::add_activation_function(int op_index, const Op& op) {
+  if (op.inputs.size() != 1) refuse(op_index, op, "expected 1 input");
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& y = tensor(op.outputs[0]);
+  if (x.shape != y.shape) {
+    refuse(op_index, op, "input " + shape_string(x.shape) + " and output " +
+                             shape_string(y.shape) + " differ");
+  }
+  const uint32_t input = activation(op_index, op, op.inputs[0]);
+  const uint32_t output = activation(op_index, op, op.outputs[0]);
+  const float inf = std::numeric_limits<float>::infinity();
+  if (op.kind == OpKind::relu) {
+    check(xnn_define_clamp(subgraph_.get(), 0.0f, inf, input, output, /*flags=*/0),
+          "xnn_define_clamp for " + op_name(op_index, op));
+  } else if (op.kind == OpKind::sigmoid) {
+    check(xnn_define_sigmoid(subgraph_.get(), input, output, /*flags=*/0),
+          "xnn_define_sigmoid for " + op_name(op_index, op));
+  } else {
+    // tanh(x) = 2 sigmoid(2x) - 1.
+    const std::vector<std::size_t> dims = batched_dims(x);
+    const std::vector<std::size_t> scalar{1};
+    const uint32_t two = internal_value(op_index, op, scalar, two_);
+    const uint32_t minus_one = internal_value(op_index, op, scalar, minus_one_);
+    const uint32_t doubled = internal_value(op_index, op, dims, nullptr);
+    const uint32_t squashed = internal_value(op_index, op, dims, nullptr);
+    const uint32_t stretched = internal_value(op_index, op, dims, nullptr);
+    const std::string name = op_name(op_index, op);
+    check(xnn_define_multiply2(subgraph_.get(), -inf, inf, input, two, doubled, 0),
+          "xnn_define_multiply2 (2x) for " + name);
+    check(xnn_define_sigmoid(subgraph_.get(), doubled, squashed, 0),
+          "xnn_define_sigmoid (sigmoid(2x)) for " + name);
+    check(xnn_define_multiply2(subgraph_.get(), -inf, inf, squashed, two, stretched, 0),
+          "xnn_define_multiply2 (2 sigmoid(2x)) for " + name);
+    check(xnn_define_add2(subgraph_.get(), -1.0f, 1.0f, stretched, minus_one, output, 0),
+          "xnn_define_add2 (2 sigmoid(2x) - 1) for " + name);
+  }
+}
+
+// The scalars of the tanh decomposition. XNNPACK reads static data in place for the lifetime of
+// the runtime, and may read up to XNN_EXTRA_BYTES past it: pad each to 16 bytes and more.
+struct alignas(16) TanhConstants {
+  float two[8] = {2, 2, 2, 2, 2, 2, 2, 2};
+  float minus_one[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+};
+
+class XnnpackBackend final : public Backend {
+ public:
+  XnnpackBackend(const Model& model, int batch, const BackendOptions& options);
+
+  void run(const float* latents, float* images) override {
+    std::memcpy(input_.data(), latents, sizeof(float) * input_count_);
+    // Cannot fail: the runtime was set up at build with these same buffers and sizes, and
+    // invoking a set-up runtime only runs its operators. Should XNNPACK ever disagree, stop
+    // loudly rather than hand back an image that was not computed.
+    const xnn_status status = xnn_invoke_runtime(runtime_.get());
+    if (status != xnn_status_success) {
+      std::fprintf(stderr, "latentkit: xnn_invoke_runtime failed: %s\n", to_string(status));
+      std::abort();
+    }
+    std::memcpy(images, output_.data(), sizeof(float) * output_count_);
+  }
+
+  BackendKind kind() const override { return BackendKind::xnnpack; }
+
+ private:
+  // Destruction runs bottom-up: the runtime goes first, then the pool it uses, then the
+  // buffers and constant data it points into.
+  std::shared_ptr<const void> keep_alive_;  // static tensors point into the model's bytes
+  TanhConstants tanh_constants_;
+  std::vector<float> input_, output_;       // with XNN_EXTRA_BYTES of slack
+  std::size_t input_count_ = 0, output_count_ = 0;
+  ThreadpoolPtr threadpool_;
+  RuntimePtr runtime_;
+};
+
+XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptions& options)
+    : Backend(batch), keep_alive_(model.keep_alive()) {
+  const Graph& graph = model.decoder();
+  if (graph.inputs.size() != 1 || graph.outputs.size() != 1) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: the decoder must have exactly 1 input and 1 output, it has " +
+                    std::to_string(graph.inputs.size()) + " and " +
+                    std::to_string(graph.outputs.size()));
+  }
+  const auto is_activation = [&](int t) {
+    return t >= 0 && static_cast<std::size_t>(t) < graph.tensors.size() &&
+           !graph.tensors[static_cast<std::size_t>(t)].is_constant();
+  };
+  if (!is_activation(graph.inputs[0]) || !is_activation(graph.outputs[0]) ||
+      graph.inputs[0] == graph.outputs[0]) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: the decoder's input and output must be two activation tensors");
+  }
+  const Tensor& input = graph.tensors[static_cast<std::size_t>(graph.inputs[0])];
+  const Tensor& output = graph.tensors[static_cast<std::size_t>(graph.outputs[0])];
+  // run() reads batch x latent dims and writes batch x image pixels (backend.h).
+  if (input.elements() != model.latent().dims()) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: decoder input '" + input.name + "' has " +
+                    std::to_string(input.elements()) + " elements but the latent spec has " +
+                    std::to_string(model.latent().dims()) + " dimensions");
+  }
+  if (output.elements() != model.image().pixels()) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: decoder output '" + output.name + "' has " +
+                    std::to_string(output.elements()) + " elements but the image spec has " +
+                    std::to_string(model.image().pixels()) + " values");
+  }
+  for (const Tensor& t : graph.tensors) {
+    if (!t.is_constant() && t.elements() > std::numeric_limits<int32_t>::max() / batch) {
+      throw Error(ErrorCode::invalid_argument,
+                  "xnnpack backend: batch size " + std::to_string(batch) +
+                      " is too large for tensor '" + t.name + "' of " +
+                      std::to_string(t.elements()) + " elements");
+    }
+  }
+
+  initialize_xnnpack();
+
+  SubgraphBuilder builder(graph, batch, tanh_constants_.two, tanh_constants_.minus_one);
+  builder.add_external_values();
+  for (std::size_t i = 0; i < graph.ops.size(); ++i) {
+    builder.add_op(static_cast<int>(i), graph.ops[i]);
+  }
+  const SubgraphPtr subgraph = builder.release();
+
+  if (options.threads > 1) {
+    threadpool_.reset(pthreadpool_create(static_cast<std::size_t>(options.threads)));
+    if (!threadpool_) {
+      throw Error(ErrorCode::backend, "xnnpack backend: could not create a thread pool of " +
+                                          std::to_string(options.threads) + " threads");
+    }
+  }
+  xnn_runtime_t runtime = nullptr;
+  check(xnn_create_runtime_v2(subgraph.get(), threadpool_.get(), /*flags=*/0, &runtime),
+        "xnn_create_runtime_v2");
+  runtime_.reset(runtime);
+
+  input_count_ = static_cast<std::size_t>(input.elements() * batch);
+  output_count_ = static_cast<std::size_t>(output.elements() * batch);
+  const std::size_t slack = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
+  input_.assign(input_count_ + slack, 0.0f);
+  output_.assign(output_count_ + slack, 0.0f);
+  const xnn_external_value externals[] = {{kInputId, input_.data()},
+                                          {kOutputId, output_.data()}};
+  check(xnn_setup_runtime(runtime_.get(), 2, externals), "xnn_setup_runtime");
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
+                                              const BackendOptions& options) {
+  if (batch < 1) {
+    throw Error(ErrorCode::invalid_argument,
+                "xnnpack backend: batch size must be at least 1, got " + std::to_string(batch));
+  }
+  return std::make_unique<XnnpackBackend>(model, batch, options);
+}
+
+}  // namespace latentkit

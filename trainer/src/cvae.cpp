@@ -1,0 +1,53 @@
+#include "latentkit/trainer/cvae.h"
+
+namespace latentkit::trainer {
+
+namespace nn = torch::nn;
+
+CvaeImpl::CvaeImpl(int64_t latent_dims) : latent_dims_(latent_dims) {
+  TORCH_CHECK(latent_dims >= 1, "latent size must be at least 1, got ", latent_dims);
+  // Encoder convolutions are 'valid' as in the tutorial: 28 -> 13 -> 6.
+  enc_conv1 = register_module("enc_conv1", nn::Conv2d(nn::Conv2dOptions(1, 32, 3).stride(2)));
+  enc_conv2 = register_module("enc_conv2", nn::Conv2d(nn::Conv2dOptions(32, 64, 3).stride(2)));
+  enc_dense = register_module("enc_dense", nn::Linear(64 * 6 * 6, 2 * latent_dims));
+  dec_dense = register_module(
+      "dec_dense", nn::Linear(latent_dims, kDecoderSeedSize * kDecoderSeedSize * kDecoderSeedChannels));
+  // TensorFlow's SAME for a stride-2 transposed convolution doubles the size: padding 1 with
+  // one extra row and column at the bottom and right (output_padding).
+  dec_tconv1 = register_module(
+      "dec_tconv1", nn::ConvTranspose2d(nn::ConvTranspose2dOptions(32, 64, 3).stride(2).padding(1).output_padding(1)));
+  dec_tconv2 = register_module(
+      "dec_tconv2", nn::ConvTranspose2d(nn::ConvTranspose2dOptions(64, 32, 3).stride(2).padding(1).output_padding(1)));
+  dec_tconv3 = register_module(
+      "dec_tconv3", nn::ConvTranspose2d(nn::ConvTranspose2dOptions(32, 1, 3).stride(1).padding(1)));
+}
+
+CvaeImpl::Posterior CvaeImpl::encode(const torch::Tensor& x) {
+  auto h = torch::relu(enc_conv1(x));
+  h = torch::relu(enc_conv2(h));
+  auto stats = enc_dense(h.flatten(1));
+  auto halves = stats.chunk(2, 1);
+  return {halves[0], halves[1]};
+}
+
+torch::Tensor CvaeImpl::decode_logits(const torch::Tensor& z) {
+  auto h = torch::relu(dec_dense(z));
+  h = h.view({-1, kDecoderSeedChannels, kDecoderSeedSize, kDecoderSeedSize});
+  h = torch::relu(dec_tconv1(h));
+  h = torch::relu(dec_tconv2(h));
+  return dec_tconv3(h);
+}
+
+VaeTerms vae_terms(const torch::Tensor& logits, const torch::Tensor& x, const CvaeImpl::Posterior& q) {
+  auto bce = torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::None);
+  auto reconstruction = bce.flatten(1).sum(1);
+  auto kl = 0.5 * (q.mean.pow(2) + q.logvar.exp() - 1 - q.logvar).sum(1);
+  return {reconstruction, kl};
+}
+
+torch::Tensor reparameterize(const CvaeImpl::Posterior& q, c10::optional<at::Generator> generator) {
+  auto eps = at::randn(q.mean.sizes(), generator, q.mean.options());
+  return q.mean + torch::exp(0.5 * q.logvar) * eps;
+}
+
+}  // namespace latentkit::trainer

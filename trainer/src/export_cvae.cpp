@@ -1,0 +1,155 @@
+#include "latentkit/trainer/export_cvae.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <stdexcept>
+
+#include "latentkit/decoder.h"
+#include "latentkit/latents.h"
+#include "latentkit/trainer/layout.h"
+#include "latentkit/trainer/train_cvae.h"
+
+#ifndef LATENTKIT_VERSION
+#define LATENTKIT_VERSION "unknown"
+#endif
+
+namespace latentkit::trainer {
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+// The window of a libtorch transposed convolution, as the model file describes it.
+Window window_of(const torch::nn::ConvTranspose2d& layer) {
+  const auto& o = layer->options;
+  const auto& padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
+  Window w;
+  w.stride_h = static_cast<int>((*o.stride())[0]);
+  w.stride_w = static_cast<int>((*o.stride())[1]);
+  w.pad_top = w.pad_bottom = static_cast<int>(padding[0]);
+  w.pad_left = w.pad_right = static_cast<int>(padding[1]);
+  w.adjustment_h = static_cast<int>((*o.output_padding())[0]);
+  w.adjustment_w = static_cast<int>((*o.output_padding())[1]);
+  return w;
+}
+
+Op unary(OpKind kind, int x, int y) {
+  Op op;
+  op.kind = kind;
+  op.inputs = {x};
+  op.outputs = {y};
+  return op;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(double{a[i]} - b[i]));
+  return worst;
+}
+
+}  // namespace
+
+ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
+  ModelDescription d;
+  const int64_t latent = model->latent_dims();
+  const int64_t s = kDecoderSeedSize, c = kDecoderSeedChannels;
+
+  const int z = d.add_activation("z", {latent});
+  // Dense: libtorch views its output as [32, 7, 7]; the runtime reads it as [7, 7, 32].
+  const int dense_w = d.add_constant("dec_dense.weight", {s * s * c, latent},
+                                     to_vector(chw_rows_to_hwc(model->dec_dense->weight, c, s, s)));
+  const int dense_b = d.add_constant("dec_dense.bias", {s * s * c},
+                                     to_vector(chw_rows_to_hwc(model->dec_dense->bias, c, s, s)));
+  const int dense = d.add_activation("dense", {s * s * c});
+  const int dense_relu = d.add_activation("dense_relu", {s * s * c});
+  const int seed = d.add_activation("seed", {s, s, c});
+  d.ops.push_back({OpKind::fully_connected, {z, dense_w, dense_b}, {dense}, {}});
+  d.ops.push_back(unary(OpKind::relu, dense, dense_relu));
+  d.ops.push_back(unary(OpKind::reshape, dense_relu, seed));
+
+  int x = seed;
+  int64_t size = s;
+  const torch::nn::ConvTranspose2d layers[] = {model->dec_tconv1, model->dec_tconv2, model->dec_tconv3};
+  for (int i = 0; i < 3; ++i) {
+    const torch::nn::ConvTranspose2d& layer = layers[i];
+    const std::string name = "dec_tconv" + std::to_string(i + 1);
+    const Window window = window_of(layer);
+    const int64_t out_channels = layer->options.out_channels();
+    const int64_t k = (*layer->options.kernel_size())[0];
+    size = window.stride_h * (size - 1) + k - window.pad_top - window.pad_bottom + window.adjustment_h;
+    const int w = d.add_constant(name + ".weight", {out_channels, k, k, layer->options.in_channels()},
+                                 transpose_conv_weight_to_ohwi(layer->weight));
+    const int b = d.add_constant(name + ".bias", {out_channels}, to_vector(layer->bias));
+    const int y = d.add_activation(i < 2 ? name : "logits", {size, size, out_channels});
+    d.ops.push_back({OpKind::transpose_conv2d, {x, w, b}, {y}, window});
+    if (i < 2) {
+      const int r = d.add_activation(name + "_relu", {size, size, out_channels});
+      d.ops.push_back(unary(OpKind::relu, y, r));
+      x = r;
+    } else {
+      x = y;
+    }
+  }
+  const int image = d.add_activation("image", {kImageSize, kImageSize, 1});
+  d.ops.push_back(unary(OpKind::sigmoid, x, image));
+  d.inputs = {z};
+  d.outputs = {image};
+
+  d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(latent), 1, {}});
+  d.image = {static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
+  Provenance& p = d.provenance;
+  p.model_family = "cvae";
+  p.dataset = info.dataset;
+  p.epochs = static_cast<int>(info.epochs_done);
+  p.trainer_version = "latentkit " LATENTKIT_VERSION;
+  p.created_utc = utc_now();
+  p.metrics = {{"test_elbo_nats", info.test_elbo},
+               {"test_reconstruction_nats", info.test_reconstruction},
+               {"test_kl_nats", info.test_kl}};
+  if (info.dataset == "mnist") {
+    for (int digit = 0; digit < 10; ++digit) p.labels.push_back(std::to_string(digit));
+  }
+  return d;
+}
+
+ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path) {
+  LoadedCheckpoint checkpoint = load_checkpoint(checkpoint_path);
+  checkpoint.model->eval();
+  ModelDescription description = describe_cvae_decoder(checkpoint.model, checkpoint.info);
+  const std::vector<uint8_t> bytes = serialize_model(description);
+
+  // The check latents: the 5 x 5 grid a user renders first, and prior samples.
+  const Model model = Model::load_bytes(bytes.data(), bytes.size());
+  std::vector<float> latents = grid_latents(model.latent(), 5, 5, default_grid_range(), default_grid_range());
+  const std::vector<float> samples = sample_latents(model.latent(), 100, 0);
+  latents.insert(latents.end(), samples.begin(), samples.end());
+  const int count = static_cast<int>(latents.size() / model.latent().dims());
+  const std::vector<float> expected = decode_images(checkpoint.model, latents);
+
+  ExportReport report;
+  report.latents_checked = count;
+  report.file_bytes = bytes.size();
+  for (BackendKind kind : {BackendKind::reference, BackendKind::xnnpack}) {
+    if (!backend_available(kind)) continue;
+    Decoder decoder(model, kind);
+    const double diff = max_abs_diff(decoder.decode(latents, count), expected);
+    (kind == BackendKind::reference ? report.max_abs_diff_reference : report.max_abs_diff_xnnpack) = diff;
+    if (!(diff <= kExportTolerance)) {
+      throw std::runtime_error(std::string("export check failed: the runtime's ") + to_string(kind) +
+                               " backend differs from libtorch by " + std::to_string(diff) + " (tolerance " +
+                               std::to_string(kExportTolerance) + "); nothing was written");
+    }
+  }
+  write_file_atomically(output_path, bytes);
+  return report;
+}
+
+}  // namespace latentkit::trainer

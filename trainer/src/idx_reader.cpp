@@ -11,6 +11,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+#include <utility>
 
 namespace latentkit::trainer {
 namespace {
@@ -81,16 +82,20 @@ class IdxStream {
       total += static_cast<std::uint64_t>(got);
     }
     // Here even Z_BUF_ERROR is an error: the data is complete but the gzip trailer is missing.
-    if (stream_cut_short()) fail_stream();
+    if (stream_cut_short()) fail("corrupt gzip stream: it ends before its trailer (CRC and size)");
     check_clean_end();
     return total;
   }
 
-  // A short read of a gzip stream that did not end properly: say so with the numbers at hand.
+  // Whether the last short read came from a gzip stream that ended before its end marker.
   bool stream_cut_short() const {
     int errnum = Z_OK;
     gzerror(file_, &errnum);
     return errnum == Z_BUF_ERROR;
+  }
+  // Appended to "truncated" messages: the file itself was cut, not only the IDX payload.
+  std::string cut_note() const {
+    return stream_cut_short() ? " (the gzip stream ends early)" : "";
   }
 
  private:
@@ -98,8 +103,11 @@ class IdxStream {
     int errnum = Z_OK;
     const char* msg = gzerror(file_, &errnum);
     if (errnum == Z_ERRNO) fail(std::string("read error: ") + std::strerror(errno));
-    fail(std::string(gzip_ ? "corrupt gzip stream: " : "read error: ") +
-         (msg != nullptr && *msg != '\0' ? msg : "unknown zlib error"));
+    std::string text = msg != nullptr && *msg != '\0' ? msg : "unknown zlib error";
+    // zlib says "<path>: <problem>"; the path is already in our message.
+    const std::string prefix = path_ + ": ";
+    if (text.compare(0, prefix.size(), prefix) == 0) text.erase(0, prefix.size());
+    fail((gzip_ ? "corrupt gzip stream: " : "read error: ") + text);
   }
 
   void check_clean_end() const {
@@ -168,7 +176,7 @@ IdxArray read_idx(const std::string& path) {
   const std::size_t magic_got = in.read(magic, 4);
   if (magic_got < 4) {
     in.fail("too short for an IDX header: " + std::to_string(magic_got) +
-            " bytes, the magic alone is 4");
+            " bytes, the magic alone is 4" + in.cut_note());
   }
   if (magic[0] != 0 || magic[1] != 0) {
     in.fail("bad magic: first two bytes are " + hex_byte(magic[0]) + " " + hex_byte(magic[1]) +
@@ -192,15 +200,16 @@ IdxArray read_idx(const std::string& path) {
   if (dims_got < dims_len) {
     in.fail("header truncated: " + std::to_string(ndims) + " dimensions need " +
             std::to_string(dims_len) + " bytes after the magic, found " +
-            std::to_string(dims_got));
+            std::to_string(dims_got) + in.cut_note());
   }
   IdxArray out;
   out.dims.reserve(static_cast<std::size_t>(ndims));
   std::uint64_t expected = 1;
   for (int i = 0; i < ndims; ++i) {
-    const std::uint32_t d = big_endian_u32(dim_bytes + 4 * i);
-    out.dims.push_back(static_cast<std::int64_t>(d));
-    if (d == 0) {
+    out.dims.push_back(static_cast<std::int64_t>(big_endian_u32(dim_bytes + 4 * i)));
+  }
+  for (int i = 0; i < ndims; ++i) {
+    if (out.dims[static_cast<std::size_t>(i)] == 0) {
       in.fail("dimension " + std::to_string(i) + " of " + std::to_string(ndims) +
               " is 0 (dimensions " + dims_text(out.dims) + ")");
     }
@@ -219,8 +228,8 @@ IdxArray read_idx(const std::string& path) {
   if (!gzip && raw_size != header_len + expected) {
     const std::uint64_t found = raw_size - header_len;
     if (found < expected) {
-      in.fail("truncated: dimensions " + dims_text(out.dims) + " need " +
-              std::to_string(expected) + " bytes of data, found " + std::to_string(found));
+      in.fail("truncated: expected " + std::to_string(expected) + " bytes of data (dimensions " +
+              dims_text(out.dims) + "), found " + std::to_string(found));
     }
     in.fail(std::to_string(found - expected) + " trailing bytes after the " +
             std::to_string(expected) + " bytes of data (dimensions " + dims_text(out.dims) +
@@ -236,9 +245,8 @@ IdxArray read_idx(const std::string& path) {
     const std::size_t got = in.read(out.data.data() + have, want);
     have += got;
     if (got < want) {
-      in.fail("truncated: dimensions " + dims_text(out.dims) + " need " +
-              std::to_string(expected) + " bytes of data, found " + std::to_string(have) +
-              (in.stream_cut_short() ? " (the gzip stream ends early)" : ""));
+      in.fail("truncated: expected " + std::to_string(expected) + " bytes of data (dimensions " +
+              dims_text(out.dims) + "), found " + std::to_string(have) + in.cut_note());
     }
   }
   const std::uint64_t trailing = in.count_remaining();

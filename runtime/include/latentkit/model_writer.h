@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "latentkit/atomic_file.h"
 #include "latentkit/graph.h"
 #include "latentkit/model.h"
 
@@ -38,9 +39,5 @@ struct ModelDescription {
 };
 
 std::vector<uint8_t> serialize_model(const ModelDescription& description);
-
-// Writes atomically: to `path`.tmp, flushed to disk, then renamed over `path`, so a reader never
-// sees half a file and a failed write leaves any previous file in place.
-void write_file_atomically(const std::string& path, const std::vector<uint8_t>& bytes);
 
 }  // namespace latentkit

@@ -1,0 +1,73 @@
+#include "model_summary.h"
+
+#include <iomanip>
+#include <map>
+
+#include "latentkit/backend.h"
+
+namespace latentkit::cli {
+
+namespace {
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+}  // namespace
+
+void print_summary(std::ostream& out, const std::string& path, const Model& model) {
+  const Provenance& p = model.provenance();
+  out << "model     " << path << " (" << model.file_size() << " bytes, format version "
+      << model.format_version() << ")\n";
+  out << "family    " << (p.model_family.empty() ? "?" : p.model_family) << ", trained on "
+      << (p.dataset.empty() ? "?" : p.dataset) << " for " << p.epochs << " epochs";
+  if (!p.trainer_version.empty()) out << " (" << p.trainer_version << ", " << p.created_utc << ")";
+  out << "\nlatent    " << model.latent().dims() << " dims:";
+  for (const LatentGroup& g : model.latent().groups) {
+    out << ' ' << g.name << " ("
+        << (g.kind == LatentKind::gaussian ? "gaussian x" + std::to_string(g.size)
+                                           : std::to_string(g.count) + " categorical of " + std::to_string(g.size))
+        << ")";
+  }
+  const ImageSpec& image = model.image();
+  out << "\nimage     " << image.height << "x" << image.width << "x" << image.channels << ", values in "
+      << (image.range == ValueRange::unit ? "[0, 1]" : "[-1, 1]") << "\n";
+  if (!p.metrics.empty()) {
+    out << "metrics  ";
+    for (const Metric& m : p.metrics) out << ' ' << m.name << ' ' << std::fixed << std::setprecision(2) << m.value;
+    out << '\n';
+  }
+  std::map<std::string, int> ops;
+  for (const Op& op : model.decoder().ops) ++ops[to_string(op.kind)];
+  out << "graph     " << model.decoder().tensors.size() << " tensors, " << model.decoder().ops.size() << " ops:";
+  for (const auto& [name, count] : ops) out << ' ' << name << " x" << count;
+  out << "\nbackends  reference" << (backend_available(BackendKind::xnnpack) ? ", xnnpack (default)" : "") << '\n';
+}
+
+void print_graph(std::ostream& out, const Model& model) {
+  const Graph& g = model.decoder();
+  out << "tensors:\n";
+  for (std::size_t i = 0; i < g.tensors.size(); ++i) {
+    const Tensor& t = g.tensors[i];
+    out << "  " << std::setw(3) << i << "  " << std::left << std::setw(20) << t.name << std::right << ' '
+        << std::setw(16) << shape_string(t.shape) << "  " << to_string(t.dtype)
+        << (t.is_constant() ? "  constant, " + std::to_string(t.bytes) + " bytes" : "") << '\n';
+  }
+  out << "ops:\n";
+  for (std::size_t i = 0; i < g.ops.size(); ++i) {
+    const Op& op = g.ops[i];
+    out << "  " << std::setw(3) << i << "  " << std::left << std::setw(17) << to_string(op.kind) << std::right;
+    for (int input : op.inputs) out << ' ' << input;
+    out << " -> " << op.outputs[0];
+    if (op.kind == OpKind::conv2d || op.kind == OpKind::transpose_conv2d) {
+      const Window& w = op.window;
+      out << "  stride " << w.stride_h << "x" << w.stride_w << ", pad " << w.pad_top << "," << w.pad_left << ","
+          << w.pad_bottom << "," << w.pad_right;
+      if (op.kind == OpKind::transpose_conv2d) out << ", adjustment " << w.adjustment_h << "x" << w.adjustment_w;
+      else out << ", dilation " << w.dilation_h << "x" << w.dilation_w;
+    }
+    out << '\n';
+  }
+}
+
+}  // namespace latentkit::cli

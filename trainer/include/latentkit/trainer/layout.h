@@ -1,0 +1,24 @@
+// From libtorch's weight layouts to the model file's (schema/latentkit.fbs), done once at export
+// so that the runtime never transposes anything.
+#pragma once
+
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace latentkit::trainer {
+
+// Conv2d weight [out, in, kh, kw] (OIHW) -> OHWI, flattened.
+std::vector<float> conv_weight_to_ohwi(const torch::Tensor& weight);
+
+// ConvTranspose2d weight [in, out, kh, kw] (IOHW) -> OHWI, flattened.
+std::vector<float> transpose_conv_weight_to_ohwi(const torch::Tensor& weight);
+
+// A dense layer whose output libtorch views as [channels, height, width] (NCHW) must produce the
+// same values in [height, width, channels] order for the runtime (HWC). `rows` is the layer's
+// weight [c*h*w, in] or bias [c*h*w]; the result has its rows permuted accordingly.
+torch::Tensor chw_rows_to_hwc(const torch::Tensor& rows, int64_t channels, int64_t height, int64_t width);
+
+std::vector<float> to_vector(const torch::Tensor& t);
+
+}  // namespace latentkit::trainer
