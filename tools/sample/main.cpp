@@ -1,0 +1,223 @@
+// latentkit-sample: the on-device program. Loads a model file and renders latent grids, prior
+// samples, interpolations or given latents to PNG, through the runtime alone (no libtorch).
+//
+//   latentkit-sample cvae.lkm info
+//   latentkit-sample cvae.lkm grid 5x5 -o grid.png
+//   latentkit-sample cvae.lkm sample -n 64 --seed 7 -o samples.png
+//   latentkit-sample cvae.lkm decode --z 0.5,-1.0 -o one.png
+//   latentkit-sample cvae.lkm interpolate --from -2,0 --to 2,0 --steps 8 -o line.png
+//   latentkit-sample cvae.lkm bench --batch 25 --runs 50
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "latentkit/decoder.h"
+#include "latentkit/error.h"
+#include "latentkit/image_grid.h"
+#include "latentkit/latents.h"
+#include "model_summary.h"
+#include "png_writer.h"
+
+namespace lk = latentkit;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+std::vector<float> parse_floats(const std::string& text, const std::string& what) {
+  std::vector<float> values;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    try {
+      std::size_t used = 0;
+      values.push_back(std::stof(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw lk::Error(lk::ErrorCode::invalid_argument, what + ": '" + item + "' is not a number");
+    }
+  }
+  return values;
+}
+
+lk::Range parse_range(const std::string& text, const std::string& what) {
+  const std::vector<float> v = parse_floats(text, what);
+  if (v.size() != 2) throw lk::Error(lk::ErrorCode::invalid_argument, what + " takes two numbers LO,HI");
+  return {v[0], v[1]};
+}
+
+struct GridShape {
+  int rows = 0, cols = 0;
+};
+
+GridShape parse_grid_shape(const std::string& text) {
+  int rows = 0, cols = 0;
+  char x = 0, extra = 0;
+  if (std::sscanf(text.c_str(), "%d%c%d%c", &rows, &x, &cols, &extra) != 3 || x != 'x' || rows < 1 || cols < 1 ||
+      rows > 100 || cols > 100) {
+    throw lk::Error(lk::ErrorCode::invalid_argument,
+                    "grid shape '" + text + "' should be ROWSxCOLS, each 1..100 (e.g. 5x5)");
+  }
+  return {rows, cols};
+}
+
+// Latents the user gave as numbers must match the model's latent size exactly.
+void check_latent_size(const std::vector<float>& z, const lk::Model& model, const std::string& what) {
+  if (z.size() != static_cast<std::size_t>(model.latent().dims())) {
+    throw lk::Error(lk::ErrorCode::invalid_argument, what + " has " + std::to_string(z.size()) +
+                                                         " values but the model's latent has " +
+                                                         std::to_string(model.latent().dims()));
+  }
+}
+
+// Decodes `count` latents and writes them as a rows x cols picture.
+void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
+            const std::string& output, const std::string& what) {
+  const int count = rows * cols;
+  const auto start = Clock::now();
+  const std::vector<float> images = decoder.decode(latents, count);
+  const double decode_ms = ms_since(start);
+  const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
+  lk::cli::write_png(output, picture);
+  std::printf("wrote %s: %s, %dx%d pixels (%s backend, decode %.2f ms)\n", output.c_str(), what.c_str(),
+              picture.width, picture.height, lk::to_string(decoder.backend_kind()), decode_ms);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"latentkit-sample: render images from a latentkit model file on this device"};
+  app.require_subcommand(1);
+  std::string model_path, backend_name = lk::backend_available(lk::BackendKind::xnnpack) ? "xnnpack" : "reference";
+  int threads = 1;
+  app.add_option("model", model_path, "model file (.lkm)")->required();
+  app.add_option("--backend", backend_name, "xnnpack or reference")->capture_default_str();
+  app.add_option("--threads", threads, "worker threads for XNNPACK")->check(CLI::Range(1, 64))->capture_default_str();
+
+  auto* info = app.add_subcommand("info", "describe the model");
+  bool show_graph = false;
+  info->add_flag("--graph", show_graph, "also list every tensor and op");
+
+  auto* grid = app.add_subcommand("grid", "a grid over the first two latent dimensions (z1 along X, z2 along Y)");
+  std::string grid_shape = "5x5", x_range, y_range, grid_out = "grid.png";
+  int gap = 0;
+  grid->add_option("shape", grid_shape, "ROWSxCOLS")->capture_default_str();
+  grid->add_option("--x-range", x_range, "LO,HI for z1 (default: the 5% and 95% normal quantiles)");
+  grid->add_option("--y-range", y_range, "LO,HI for z2 (default: as --x-range)");
+  grid->add_option("--gap", gap, "black pixels between tiles")->check(CLI::Range(0, 64));
+  grid->add_option("-o,--output", grid_out, "PNG to write")->capture_default_str();
+
+  auto* sample = app.add_subcommand("sample", "decode latents drawn from the prior");
+  int sample_count = 64, sample_cols = 0;
+  uint64_t seed = 0;
+  std::string sample_out = "samples.png";
+  sample->add_option("-n,--count", sample_count, "how many")->check(CLI::Range(1, 10000))->capture_default_str();
+  sample->add_option("--seed", seed, "the same seed gives the same latents on every platform")->capture_default_str();
+  sample->add_option("--cols", sample_cols, "columns in the picture (default: about a square)");
+  sample->add_option("-o,--output", sample_out, "PNG to write")->capture_default_str();
+
+  auto* decode = app.add_subcommand("decode", "decode given latents");
+  std::vector<std::string> z_texts;
+  std::string decode_out = "decoded.png";
+  decode->add_option("--z", z_texts, "a latent as comma-separated numbers; repeat for several")->required();
+  decode->add_option("-o,--output", decode_out, "PNG to write")->capture_default_str();
+
+  auto* interpolate = app.add_subcommand("interpolate", "decode the segment between two latents");
+  std::string from_text, to_text, line_out = "interpolation.png";
+  int steps = 8;
+  interpolate->add_option("--from", from_text, "start latent")->required();
+  interpolate->add_option("--to", to_text, "end latent")->required();
+  interpolate->add_option("--steps", steps, "images, ends included")->check(CLI::Range(2, 1000))->capture_default_str();
+  interpolate->add_option("-o,--output", line_out, "PNG to write")->capture_default_str();
+
+  auto* bench = app.add_subcommand("bench", "time model loading, backend building and decoding");
+  int bench_batch = 25, bench_runs = 50;
+  bench->add_option("--batch", bench_batch, "latents per decode")->check(CLI::Range(1, 4096))->capture_default_str();
+  bench->add_option("--runs", bench_runs, "timed decodes")->check(CLI::Range(1, 100000))->capture_default_str();
+
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const auto load_start = Clock::now();
+    lk::Model model = lk::Model::load_file(model_path);
+    const double load_ms = ms_since(load_start);
+    const lk::BackendKind kind = lk::parse_backend_kind(backend_name);
+    if (!lk::backend_available(kind)) {
+      throw lk::Error(lk::ErrorCode::invalid_argument, "this build has no " + backend_name + " backend");
+    }
+    lk::Decoder decoder(model, kind, lk::BackendOptions{threads});
+
+    if (*info) {
+      lk::cli::print_summary(std::cout, model_path, model);
+      if (show_graph) lk::cli::print_graph(std::cout, model);
+    } else if (*grid) {
+      const GridShape shape = parse_grid_shape(grid_shape);
+      const lk::Range x = x_range.empty() ? lk::default_grid_range() : parse_range(x_range, "--x-range");
+      const lk::Range y = y_range.empty() ? x : parse_range(y_range, "--y-range");
+      const std::vector<float> z = lk::grid_latents(model.latent(), shape.rows, shape.cols, x, y);
+      char what[160];
+      std::snprintf(what, sizeof what, "%dx%d grid, z1 %.2f..%.2f along x, z2 %.2f..%.2f along y (top to bottom)",
+                    shape.rows, shape.cols, x.lo, x.hi, y.hi, y.lo);
+      render(decoder, z, shape.rows, shape.cols, gap, grid_out, what);
+    } else if (*sample) {
+      const int cols = sample_cols > 0 ? sample_cols : static_cast<int>(std::ceil(std::sqrt(sample_count)));
+      const int rows = (sample_count + cols - 1) / cols;
+      // The last row is filled with further prior samples: latents are drawn in sequence, so the
+      // first `count` of them do not depend on the picture's shape.
+      const std::vector<float> all = lk::sample_latents(model.latent(), rows * cols, seed);
+      render(decoder, all, rows, cols, 0, sample_out,
+             std::to_string(rows * cols) + " prior samples, seed " + std::to_string(seed));
+    } else if (*decode) {
+      std::vector<float> z;
+      for (const std::string& text : z_texts) {
+        const std::vector<float> one = parse_floats(text, "--z");
+        check_latent_size(one, model, "--z " + text);
+        z.insert(z.end(), one.begin(), one.end());
+      }
+      const int count = static_cast<int>(z_texts.size());
+      render(decoder, z, 1, count, 0, decode_out, std::to_string(count) + " decoded latent(s)");
+    } else if (*interpolate) {
+      const std::vector<float> a = parse_floats(from_text, "--from"), b = parse_floats(to_text, "--to");
+      check_latent_size(a, model, "--from");
+      check_latent_size(b, model, "--to");
+      render(decoder, lk::interpolate_latents(a, b, steps), 1, steps, 0, line_out,
+             std::to_string(steps) + " interpolation steps");
+    } else if (*bench) {
+      const auto build_start = Clock::now();
+      decoder.prepare(bench_batch);
+      const double build_ms = ms_since(build_start);
+      const std::vector<float> z = lk::sample_latents(model.latent(), bench_batch, 1);
+      std::vector<float> images(static_cast<std::size_t>(bench_batch) * decoder.image_pixels());
+      decoder.decode_into(z.data(), bench_batch, images.data());  // warm-up
+      std::vector<double> times;
+      for (int r = 0; r < bench_runs; ++r) {
+        const auto start = Clock::now();
+        decoder.decode_into(z.data(), bench_batch, images.data());
+        times.push_back(ms_since(start));
+      }
+      const double med = median(times);
+      std::printf("backend %s, %d thread(s), batch %d, %d runs\n", lk::to_string(kind), threads, bench_batch,
+                  bench_runs);
+      std::printf("load %.3f ms, build %.3f ms, decode median %.3f ms (%.4f ms per image, min %.3f, max %.3f)\n",
+                  load_ms, build_ms, med, med / bench_batch, *std::min_element(times.begin(), times.end()),
+                  *std::max_element(times.begin(), times.end()));
+    }
+  } catch (const lk::Error& e) {
+    std::fprintf(stderr, "latentkit-sample: %s: %s\n", lk::to_string(e.code()), e.what());
+    return 1;
+  }
+  return 0;
+}
