@@ -222,6 +222,11 @@ class Checker {
         }
       }
     };
+    // The verifier accepts a union whose type is set but whose table is absent.
+    if (op.options_type() != fb::OpOptions::NONE && op.options() == nullptr) {
+      malformed("operator " + std::to_string(index) + " has op type " +
+                fb::EnumNameOpOptions(op.options_type()) + " but no options table");
+    }
     switch (op.options_type()) {
       case fb::OpOptions::FullyConnected: return OpKind::fully_connected;
       case fb::OpOptions::Reshape: return OpKind::reshape;

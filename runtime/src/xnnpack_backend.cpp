@@ -29,6 +29,16 @@
 //                        sigmoid, multiply2, add2 clamped to [-1, 1], with scalar constants held
 //                        by the backend. The identity is exact; in float it costs an absolute
 //                        error of about one ulp of 1 (6e-8) near 0.
+//
+// XNNPACK bug (this version, and upstream until f32d329, "Fix padding for subconvolution case",
+// February 2026): a deconvolution that takes the "subconvolution" path (a stride above 1, every
+// stride <= its kernel size, dilation 1) splits the output into stride_h x stride_w slices that
+// start at offsets (offset - padding) mod stride, and sizes them with an unsigned
+// (output_size - start) / stride. When an output is smaller than stride - 1 along an axis, some
+// start lies past the end, the subtraction wraps, and XNNPACK writes far outside its buffers
+// (indirection buffer at setup, output at run). For exactly those ops we define the
+// deconvolution without padding along the affected axes (its output is then at least the
+// kernel size, >= the stride) and crop the padding away with an identity 1-tap convolution.
 #include <pthreadpool.h>
 #include <xnnpack.h>
 
@@ -118,6 +128,9 @@ int64_t transpose_conv_output_size(int64_t in, int64_t kernel, int stride, int p
 
 bool has_bias(const Op& op) { return op.inputs.size() == 3 && op.inputs[2] != -1; }
 
+// Static data XNNPACK reads gets this many floats of slack (XNN_EXTRA_BYTES).
+constexpr std::size_t kExtraFloats = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
+
 // External value ids reserved in the subgraph: the graph's one input and one output.
 constexpr uint32_t kInputId = 0;
 constexpr uint32_t kOutputId = 1;
@@ -125,8 +138,9 @@ constexpr uint32_t kOutputId = 1;
 // Translates the graph into an XNNPACK subgraph. Lives only while the backend is built.
 class SubgraphBuilder {
  public:
-  SubgraphBuilder(const Graph& graph, int batch, const float* two, const float* minus_one)
-      : graph_(graph), batch_(batch), two_(two), minus_one_(minus_one),
+  SubgraphBuilder(const Graph& graph, int batch, const float* two, const float* minus_one,
+                  std::vector<std::vector<float>>* owned)
+      : graph_(graph), batch_(batch), two_(two), minus_one_(minus_one), owned_(owned),
         values_(graph.tensors.size(), XNN_INVALID_VALUE_ID) {
     xnn_subgraph_t subgraph = nullptr;
     check(xnn_create_subgraph(/*external_value_ids=*/2, /*flags=*/0, &subgraph),
@@ -166,6 +180,7 @@ class SubgraphBuilder {
   int batch_;
   const float* two_;        // static scalars for tanh, owned by the backend
   const float* minus_one_;
+  std::vector<std::vector<float>>* owned_;  // static data the builder makes, kept by the backend
   std::vector<uint32_t> values_;  // XNNPACK value id per tensor, once defined
   SubgraphPtr subgraph_;
 };
@@ -341,13 +356,58 @@ void SubgraphBuilder::add_window_op(int op_index, const Op& op) {
   const float hi = std::numeric_limits<float>::infinity();
   const auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
   if (transposed) {
+    // See "XNNPACK bug" at the top of this file.
+    const bool subconvolution = (win.stride_h > 1 || win.stride_w > 1) && win.stride_h <= kh &&
+                                win.stride_w <= kw;
+    const bool crop_h = subconvolution && oh + 2 <= win.stride_h;
+    const bool crop_w = subconvolution && ow + 2 <= win.stride_w;
+    Window deconv = win;
+    if (crop_h) deconv.pad_top = deconv.pad_bottom = 0;
+    if (crop_w) deconv.pad_left = deconv.pad_right = 0;
+    const int64_t full_h = transpose_conv_output_size(x.shape[0], kh, win.stride_h,
+                                                      deconv.pad_top, deconv.pad_bottom,
+                                                      win.adjustment_h);
+    const int64_t full_w = transpose_conv_output_size(x.shape[1], kw, win.stride_w,
+                                                      deconv.pad_left, deconv.pad_right,
+                                                      win.adjustment_w);
+    const uint32_t deconv_output =
+        crop_h || crop_w
+            ? internal_value(op_index, op,
+                             {static_cast<std::size_t>(batch_), static_cast<std::size_t>(full_h),
+                              static_cast<std::size_t>(full_w), static_cast<std::size_t>(cout)},
+                             nullptr)
+            : output;
     check(xnn_define_deconvolution_2d(
-              subgraph_.get(), u32(win.pad_top), u32(win.pad_right), u32(win.pad_bottom),
-              u32(win.pad_left), u32(win.adjustment_h), u32(win.adjustment_w), u32(kh), u32(kw),
-              u32(win.stride_h), u32(win.stride_w), /*dilation_height=*/1, /*dilation_width=*/1,
-              /*groups=*/1, static_cast<std::size_t>(cin), static_cast<std::size_t>(cout), lo,
-              hi, input, filter, bias, output, /*flags=*/0),
+              subgraph_.get(), u32(deconv.pad_top), u32(deconv.pad_right),
+              u32(deconv.pad_bottom), u32(deconv.pad_left), u32(win.adjustment_h),
+              u32(win.adjustment_w), u32(kh), u32(kw), u32(win.stride_h), u32(win.stride_w),
+              /*dilation_height=*/1, /*dilation_width=*/1, /*groups=*/1,
+              static_cast<std::size_t>(cin), static_cast<std::size_t>(cout), lo, hi, input,
+              filter, bias, deconv_output, /*flags=*/0),
           "xnn_define_deconvolution_2d for " + op_name(op_index, op));
+    if (crop_h || crop_w) {
+      // Crop rows [pad_top, pad_top + oh) and columns [pad_left, pad_left + ow) out of the
+      // unpadded result with a convolution whose only non-zero tap is the identity matrix at
+      // (pad_top, pad_left): y = 1 * x + 0 * (the rest), exact for finite values.
+      const int64_t eh = full_h - oh + 1, ew = full_w - ow + 1;
+      const int64_t tap_y = crop_h ? win.pad_top : 0, tap_x = crop_w ? win.pad_left : 0;
+      std::vector<float>& weights = owned_->emplace_back(
+          static_cast<std::size_t>(cout * eh * ew * cout) + kExtraFloats, 0.0f);
+      for (int64_t c = 0; c < cout; ++c) {
+        weights[static_cast<std::size_t>(((c * eh + tap_y) * ew + tap_x) * cout + c)] = 1.0f;
+      }
+      const uint32_t crop_filter = internal_value(
+          op_index, op,
+          {static_cast<std::size_t>(cout), static_cast<std::size_t>(eh),
+           static_cast<std::size_t>(ew), static_cast<std::size_t>(cout)},
+          weights.data());
+      check(xnn_define_convolution_2d(subgraph_.get(), 0, 0, 0, 0, u32(eh), u32(ew), 1, 1, 1, 1,
+                                      /*groups=*/1, static_cast<std::size_t>(cout),
+                                      static_cast<std::size_t>(cout), lo, hi, deconv_output,
+                                      crop_filter, XNN_INVALID_VALUE_ID, output, /*flags=*/0),
+            "xnn_define_convolution_2d (crop after deconvolution) for " +
+                op_name(op_index, op));
+    }
   } else {
     check(xnn_define_convolution_2d(
               subgraph_.get(), u32(win.pad_top), u32(win.pad_right), u32(win.pad_bottom),
@@ -444,6 +504,7 @@ class XnnpackBackend final : public Backend {
   // buffers and constant data it points into.
   std::shared_ptr<const void> keep_alive_;  // static tensors point into the model's bytes
   TanhConstants tanh_constants_;
+  std::vector<std::vector<float>> owned_constants_;  // static data made at build (see builder)
   std::vector<float> input_, output_;       // with XNN_EXTRA_BYTES of slack
   std::size_t input_count_ = 0, output_count_ = 0;
   ThreadpoolPtr threadpool_;
@@ -494,7 +555,8 @@ XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptio
 
   initialize_xnnpack();
 
-  SubgraphBuilder builder(graph, batch, tanh_constants_.two, tanh_constants_.minus_one);
+  SubgraphBuilder builder(graph, batch, tanh_constants_.two, tanh_constants_.minus_one,
+                          &owned_constants_);
   builder.add_external_values();
   for (std::size_t i = 0; i < graph.ops.size(); ++i) {
     builder.add_op(static_cast<int>(i), graph.ops[i]);
@@ -515,9 +577,8 @@ XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptio
 
   input_count_ = static_cast<std::size_t>(input.elements() * batch);
   output_count_ = static_cast<std::size_t>(output.elements() * batch);
-  const std::size_t slack = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
-  input_.assign(input_count_ + slack, 0.0f);
-  output_.assign(output_count_ + slack, 0.0f);
+  input_.assign(input_count_ + kExtraFloats, 0.0f);
+  output_.assign(output_count_ + kExtraFloats, 0.0f);
   const xnn_external_value externals[] = {{kInputId, input_.data()},
                                           {kOutputId, output_.data()}};
   check(xnn_setup_runtime(runtime_.get(), 2, externals), "xnn_setup_runtime");
