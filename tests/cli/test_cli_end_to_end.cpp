@@ -1,0 +1,181 @@
+// The user's journey through the two programs: train on a few hundred real MNIST images, export,
+// render a grid and samples on the runtime; and the refusals a user meets on bad input.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#include <stb_image.h>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Run run(const std::string& command) {
+  const fs::path log = fs::temp_directory_path() / ("latentkit_cli_" + std::to_string(::getpid()) + ".log");
+  const int status = std::system((command + " > '" + log.string() + "' 2>&1").c_str());
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  fs::remove(log);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
+}
+
+struct PngInfo {
+  int width = 0, height = 0, channels = 0;
+};
+
+PngInfo png_info(const fs::path& path) {
+  PngInfo info;
+  INFO("reading ", path.string());
+  REQUIRE(stbi_info(path.c_str(), &info.width, &info.height, &info.channels) == 1);
+  return info;
+}
+
+const std::string cli = LATENTKIT_CLI;
+const std::string sample_cli = LATENTKIT_SAMPLE_CLI;
+
+// One trained-and-exported model shared by the test cases (training is the slow part).
+struct Journey {
+  fs::path dir = fs::temp_directory_path() / ("latentkit_journey_" + std::to_string(::getpid()));
+  fs::path model = dir / "cvae.lkm";
+  Run train, exported;
+
+  Journey() {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    train = run(cli + " train cvae --data " LATENTKIT_MNIST_DIR " --out '" + (dir / "run").string() +
+                "' --epochs 1 --train-limit 300 --test-limit 100 --batch 32");
+    exported = run(cli + " export '" + (dir / "run").string() + "' -o '" + model.string() + "'");
+  }
+  ~Journey() { fs::remove_all(dir); }
+};
+
+Journey& journey() {
+  static Journey j;
+  return j;
+}
+
+}  // namespace
+
+TEST_CASE("train 1 epoch on 300 MNIST images, export, and render a 5x5 grid on the runtime") {
+  REQUIRE_MESSAGE(fs::exists(fs::path(LATENTKIT_MNIST_DIR) / "train-images-idx3-ubyte"),
+                  "MNIST is missing: run tools/setup.sh first");
+  Journey& j = journey();
+  INFO(j.train.output);
+  REQUIRE(j.train.exit_code == 0);
+  CHECK(j.train.output.find("test ELBO") != std::string::npos);
+  CHECK(fs::exists(j.dir / "run" / "checkpoint.pt"));
+  CHECK(fs::exists(j.dir / "run" / "metrics.csv"));
+  const PngInfo libtorch_grid = png_info(j.dir / "run" / "grid_libtorch.png");
+  CHECK(libtorch_grid.width == 140);
+
+  INFO(j.exported.output);
+  REQUIRE(j.exported.exit_code == 0);
+  CHECK(j.exported.output.find("max |runtime - libtorch|") != std::string::npos);
+
+  const Run grid = run(sample_cli + " '" + j.model.string() + "' grid 5x5 -o '" + (j.dir / "grid.png").string() + "'");
+  INFO(grid.output);
+  REQUIRE(grid.exit_code == 0);
+  const PngInfo info = png_info(j.dir / "grid.png");
+  CHECK(info.width == 5 * 28);
+  CHECK(info.height == 5 * 28);
+  CHECK(info.channels == 1);
+}
+
+TEST_CASE("sample, decode, interpolate and info on the exported model") {
+  Journey& j = journey();
+  REQUIRE(j.exported.exit_code == 0);
+  const std::string model = "'" + j.model.string() + "' ";
+
+  const Run samples = run(sample_cli + " " + model + "sample -n 10 --seed 7 -o '" + (j.dir / "s.png").string() + "'");
+  INFO(samples.output);
+  REQUIRE(samples.exit_code == 0);
+  const PngInfo s = png_info(j.dir / "s.png");
+  CHECK(s.width == 4 * 28);  // ceil(sqrt(10)) = 4 columns, 3 rows
+  CHECK(s.height == 3 * 28);
+
+  // Same seed, same picture, byte for byte; the reference backend gives the same picture too
+  // up to rounding of a few pixels, so compare only the XNNPACK runs here.
+  CHECK(run(sample_cli + " " + model + "sample -n 10 --seed 7 -o '" + (j.dir / "t.png").string() + "'").exit_code == 0);
+  std::ifstream a(j.dir / "s.png", std::ios::binary), b(j.dir / "t.png", std::ios::binary);
+  CHECK(std::string(std::istreambuf_iterator<char>(a), {}) == std::string(std::istreambuf_iterator<char>(b), {}));
+
+  const Run decoded = run(sample_cli + " --backend reference " + model + "decode --z 0.5,-1.0 -o '" +
+                          (j.dir / "one.png").string() + "'");
+  INFO(decoded.output);
+  REQUIRE(decoded.exit_code == 0);
+  CHECK(png_info(j.dir / "one.png").width == 28);
+
+  const Run line = run(sample_cli + " " + model + "interpolate --from -2,0 --to 2,0 --steps 6 -o '" +
+                       (j.dir / "line.png").string() + "'");
+  REQUIRE(line.exit_code == 0);
+  CHECK(png_info(j.dir / "line.png").width == 6 * 28);
+
+  const Run info = run(sample_cli + " " + model + "info");
+  REQUIRE(info.exit_code == 0);
+  CHECK(info.output.find("latent    2 dims") != std::string::npos);
+  CHECK(info.output.find("test_elbo_nats") != std::string::npos);
+}
+
+TEST_CASE("bad input gets a clear message, a non-zero exit and no output file") {
+  Journey& j = journey();
+  REQUIRE(j.exported.exit_code == 0);
+  const std::string model = "'" + j.model.string() + "' ";
+  const fs::path out = j.dir / "never.png";
+
+  Run r = run(sample_cli + " " + (j.dir / "missing.lkm").string() + " info");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("cannot open model file") != std::string::npos);
+
+  // A truncated model file.
+  {
+    std::ifstream in(j.model, std::ios::binary);
+    std::string bytes(std::istreambuf_iterator<char>(in), {});
+    std::ofstream cut(j.dir / "cut.lkm", std::ios::binary);
+    cut << bytes.substr(0, bytes.size() / 2);
+  }
+  r = run(sample_cli + " '" + (j.dir / "cut.lkm").string() + "' grid 5x5 -o '" + out.string() + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("truncated or corrupt") != std::string::npos);
+
+  r = run(sample_cli + " " + model + "grid 5y5 -o '" + out.string() + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("should be ROWSxCOLS") != std::string::npos);
+
+  r = run(sample_cli + " " + model + "decode --z 1,2,3 -o '" + out.string() + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("has 3 values but the model's latent has 2") != std::string::npos);
+
+  r = run(sample_cli + " --backend gpu " + model + "info");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("unknown backend 'gpu'") != std::string::npos);
+
+  r = run(sample_cli + " " + model + "sample --count many");
+  CHECK(r.exit_code != 0);
+  CHECK(!fs::exists(out));
+
+  // The trainer: a missing dataset, and a run folder that already holds a run.
+  r = run(cli + " train cvae --data '" + (j.dir / "nodata").string() + "' --out '" + (j.dir / "r2").string() + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("nodata") != std::string::npos);
+  r = run(cli + " train cvae --data " LATENTKIT_MNIST_DIR " --out '" + (j.dir / "run").string() + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("already holds a run") != std::string::npos);
+
+  // Export from something that is not a checkpoint writes nothing.
+  r = run(cli + " export '" + (j.dir / "cut.lkm").string() + "' -o '" + (j.dir / "x.lkm").string() + "'");
+  CHECK(r.exit_code != 0);
+  CHECK(!fs::exists(j.dir / "x.lkm"));
+}

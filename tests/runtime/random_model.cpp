@@ -1,5 +1,7 @@
 #include "runtime/random_model.h"
 
+#include "latentkit/backend.h"
+
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -188,8 +190,23 @@ void add_random_fully_connected(DecoderBuilder& b, std::mt19937_64& rng, int out
   b.fully_connected(out, random_weights(rng, out * in, in), maybe_bias(rng, out));
 }
 
-// Draws window parameters until the output is between 1 and kMaxSide on both axes; falls back
-// to a 1x1 stride-1 window, always valid.
+// True when every output position of a convolution along one axis has at least one kernel tap
+// inside the input: otherwise parts of the output would not depend on the latents at all.
+bool every_output_sees_input(int64_t in, int64_t out, int kernel, int stride, int dilation,
+                             int pad_before) {
+  for (int64_t o = 0; o < out; ++o) {
+    bool seen = false;
+    for (int k = 0; k < kernel && !seen; ++k) {
+      const int64_t i = o * stride - pad_before + int64_t{k} * dilation;
+      seen = i >= 0 && i < in;
+    }
+    if (!seen) return false;
+  }
+  return true;
+}
+
+// Draws window parameters until the output is between 1 and kMaxSide on both axes (and, for a
+// convolution, every output sees the input); falls back to a 1x1 stride-1 window, always valid.
 void add_random_window_op(DecoderBuilder& b, std::mt19937_64& rng, bool transposed) {
   const int64_t h = b.shape()[0], w = b.shape()[1], c = b.shape()[2];
   const int out_channels = uniform_int(rng, 1, 5);
@@ -221,7 +238,10 @@ void add_random_window_op(DecoderBuilder& b, std::mt19937_64& rng, bool transpos
                                                                  s.adjustment_w)
                                   : conv2d_output_size(w, try_kw, s.stride_w, s.dilation_w,
                                                        s.pad_left, s.pad_right);
-    if (oh >= 1 && ow >= 1 && oh <= kMaxSide && ow <= kMaxSide) {
+    const bool sees = transposed ||
+                      (every_output_sees_input(h, oh, try_kh, s.stride_h, s.dilation_h, s.pad_top) &&
+                       every_output_sees_input(w, ow, try_kw, s.stride_w, s.dilation_w, s.pad_left));
+    if (oh >= 1 && ow >= 1 && oh <= kMaxSide && ow <= kMaxSide && sees) {
       kh = try_kh;
       kw = try_kw;
       win = s;
@@ -238,10 +258,8 @@ void add_random_window_op(DecoderBuilder& b, std::mt19937_64& rng, bool transpos
   }
 }
 
-}  // namespace
-
-ModelDescription random_model(uint64_t seed) {
-  std::mt19937_64 rng(seed);
+// One random decoder; it may happen not to depend on its latents (see random_model).
+ModelDescription random_candidate(std::mt19937_64& rng) {
   DecoderBuilder b(uniform_int(rng, 1, 6));
   bool used_relu = false, used_sigmoid = false, used_tanh = false;
   const auto maybe_activation = [&] {
@@ -257,7 +275,7 @@ ModelDescription random_model(uint64_t seed) {
     add_random_fully_connected(b, rng, uniform_int(rng, 2, 9));
     maybe_activation();
   }
-  const int64_t h = uniform_int(rng, 1, 5), w = uniform_int(rng, 1, 5), c = uniform_int(rng, 1, 5);
+  const int64_t h = uniform_int(rng, 1, 7), w = uniform_int(rng, 1, 7), c = uniform_int(rng, 1, 5);
   add_random_fully_connected(b, rng, static_cast<int>(h * w * c));
   maybe_activation();
   b.reshape({h, w, c});
@@ -290,6 +308,33 @@ ModelDescription random_model(uint64_t seed) {
   if (!used_tanh) b.activation(OpKind::tanh);
   if (!used_sigmoid) b.activation(OpKind::sigmoid);
   return b.finish(used_sigmoid ? ValueRange::unit : ValueRange::symmetric);
+}
+
+// Whether two different latent vectors give images that differ by more than rounding.
+bool depends_on_latents(const ModelDescription& description, std::mt19937_64& rng) {
+  const std::vector<uint8_t> bytes = serialize_model(description);
+  const Model model = Model::load_bytes(bytes.data(), bytes.size());
+  const auto backend = make_reference_backend(model, 2);
+  const std::size_t dims = static_cast<std::size_t>(model.latent().dims());
+  const std::size_t pixels = static_cast<std::size_t>(model.image().pixels());
+  std::vector<float> latents(2 * dims), images(2 * pixels);
+  for (float& z : latents) z = static_cast<float>(uniform(rng, -2.0, 2.0));
+  backend->run(latents.data(), images.data());
+  for (std::size_t i = 0; i < pixels; ++i) {
+    if (std::fabs(images[i] - images[pixels + i]) > 1e-3f) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ModelDescription random_model(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    ModelDescription candidate = random_candidate(rng);
+    if (depends_on_latents(candidate, rng)) return candidate;
+  }
+  throw std::logic_error("random_model: no decoder that depends on its latents after 100 tries");
 }
 
 ModelDescription seed000_decoder(uint64_t seed, int latent_dims) {

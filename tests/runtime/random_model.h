@@ -69,7 +69,9 @@ std::vector<float> random_weights(std::mt19937_64& rng, int64_t count, int64_t f
 // strides 1..3, dilation 1..2, asymmetric padding, adjustment below the stride, with and
 // without bias) -> maybe a flatten / fully connected / reshape detour, with relu, sigmoid and
 // tanh each used at least once. Sizes are small and odd on purpose (latents 1..6, 1..5
-// channels, images up to about 24 x 24).
+// channels, images up to about 24 x 24). Candidates whose image does not depend on the latents
+// (all ReLUs dead, saturated sigmoids), judged by running the reference backend, are drawn
+// again, so that comparing backends on the result is never vacuous.
 ModelDescription random_model(uint64_t seed);
 
 // The decoder of the seed-000 convolutional VAE with random weights: latents -> FC 1568 -> relu
