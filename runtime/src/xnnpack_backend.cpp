@@ -50,6 +50,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "latentkit/backend.h"
