@@ -41,6 +41,18 @@ int64_t Tensor::elements() const {
   return n;
 }
 
+int64_t conv2d_output_size(int64_t in, int64_t kernel, int stride, int dilation, int pad_before,
+                           int pad_after) {
+  const int64_t span = in + pad_before + pad_after - int64_t{dilation} * (kernel - 1) - 1;
+  return span < 0 ? 0 : span / stride + 1;
+}
+
+int64_t transpose_conv2d_output_size(int64_t in, int64_t kernel, int stride, int pad_before,
+                                     int pad_after, int adjustment) {
+  const int64_t size = int64_t{stride} * (in - 1) + kernel - pad_before - pad_after + adjustment;
+  return size < 0 ? 0 : size;
+}
+
 int LatentSpec::dims() const {
   int n = 0;
   for (const LatentGroup& g : groups) n += g.dims();

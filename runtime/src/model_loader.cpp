@@ -344,16 +344,13 @@ class Checker {
     }
     const Window& s = op.window;
     const int64_t kh = w.shape[1], kw = w.shape[2];
-    int64_t oh, ow;
-    if (op.kind == OpKind::conv2d) {
-      oh = (x.shape[0] + s.pad_top + s.pad_bottom - int64_t{s.dilation_h} * (kh - 1) - 1);
-      ow = (x.shape[1] + s.pad_left + s.pad_right - int64_t{s.dilation_w} * (kw - 1) - 1);
-      oh = oh < 0 ? 0 : oh / s.stride_h + 1;
-      ow = ow < 0 ? 0 : ow / s.stride_w + 1;
-    } else {
-      oh = int64_t{s.stride_h} * (x.shape[0] - 1) + kh - s.pad_top - s.pad_bottom + s.adjustment_h;
-      ow = int64_t{s.stride_w} * (x.shape[1] - 1) + kw - s.pad_left - s.pad_right + s.adjustment_w;
-    }
+    const bool conv = op.kind == OpKind::conv2d;
+    const int64_t oh = conv ? conv2d_output_size(x.shape[0], kh, s.stride_h, s.dilation_h, s.pad_top, s.pad_bottom)
+                            : transpose_conv2d_output_size(x.shape[0], kh, s.stride_h, s.pad_top, s.pad_bottom,
+                                                           s.adjustment_h);
+    const int64_t ow = conv ? conv2d_output_size(x.shape[1], kw, s.stride_w, s.dilation_w, s.pad_left, s.pad_right)
+                            : transpose_conv2d_output_size(x.shape[1], kw, s.stride_w, s.pad_left, s.pad_right,
+                                                           s.adjustment_w);
     if (oh < 1 || ow < 1) {
       malformed(what + ": its window leaves an empty output (" + std::to_string(oh) + "x" +
                 std::to_string(ow) + ")");

@@ -171,18 +171,6 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return s + "]";
 }
 
-// Output size of a convolution along one axis (see Window in graph.h).
-int64_t conv_output_size(int64_t in, int64_t kernel, int stride, int dilation, int pad_before,
-                         int pad_after) {
-  return (in + pad_before + pad_after - int64_t{dilation} * (kernel - 1) - 1) / stride + 1;
-}
-
-// Output size of a transposed convolution along one axis (PyTorch ConvTranspose2d).
-int64_t transpose_conv_output_size(int64_t in, int64_t kernel, int stride, int pad_before,
-                                   int pad_after, int adjustment) {
-  return int64_t{stride} * (in - 1) + kernel - pad_before - pad_after + adjustment;
-}
-
 class ReferenceBackend final : public Backend {
  public:
   ReferenceBackend(const Model& model, int batch);
@@ -370,13 +358,13 @@ void ReferenceBackend::add_window_op(const Graph& graph, int op_index, const Op&
   a.kh = w.shape[1];
   a.kw = w.shape[2];
   a.window = win;
-  a.oh = transposed ? transpose_conv_output_size(a.h, a.kh, win.stride_h, win.pad_top,
+  a.oh = transposed ? transpose_conv2d_output_size(a.h, a.kh, win.stride_h, win.pad_top,
                                                  win.pad_bottom, win.adjustment_h)
-                    : conv_output_size(a.h, a.kh, win.stride_h, win.dilation_h, win.pad_top,
+                    : conv2d_output_size(a.h, a.kh, win.stride_h, win.dilation_h, win.pad_top,
                                        win.pad_bottom);
-  a.ow = transposed ? transpose_conv_output_size(a.w, a.kw, win.stride_w, win.pad_left,
+  a.ow = transposed ? transpose_conv2d_output_size(a.w, a.kw, win.stride_w, win.pad_left,
                                                  win.pad_right, win.adjustment_w)
-                    : conv_output_size(a.w, a.kw, win.stride_w, win.dilation_w, win.pad_left,
+                    : conv2d_output_size(a.w, a.kw, win.stride_w, win.dilation_w, win.pad_left,
                                        win.pad_right);
   if (y.shape != std::vector<int64_t>{a.oh, a.ow, a.cout}) {
     refuse(op_index, op, "output shape " + shape_string(y.shape) + " differs from the computed " +

@@ -117,16 +117,6 @@ std::string op_name(int op_index, const Op& op) {
               "xnnpack backend: " + op_name(op_index, op) + ": " + what);
 }
 
-int64_t conv_output_size(int64_t in, int64_t kernel, int stride, int dilation, int pad_before,
-                         int pad_after) {
-  return (in + pad_before + pad_after - int64_t{dilation} * (kernel - 1) - 1) / stride + 1;
-}
-
-int64_t transpose_conv_output_size(int64_t in, int64_t kernel, int stride, int pad_before,
-                                   int pad_after, int adjustment) {
-  return int64_t{stride} * (in - 1) + kernel - pad_before - pad_after + adjustment;
-}
-
 bool has_bias(const Op& op) { return op.inputs.size() == 3 && op.inputs[2] != -1; }
 
 // Static data XNNPACK reads gets this many floats of slack (XNN_EXTRA_BYTES).
@@ -332,15 +322,15 @@ void SubgraphBuilder::add_window_op(int op_index, const Op& op) {
                              std::to_string(win.stride_w) + ")");
   }
   const int64_t cin = x.shape[2], cout = w.shape[0], kh = w.shape[1], kw = w.shape[2];
-  const int64_t oh = transposed ? transpose_conv_output_size(x.shape[0], kh, win.stride_h,
+  const int64_t oh = transposed ? transpose_conv2d_output_size(x.shape[0], kh, win.stride_h,
                                                              win.pad_top, win.pad_bottom,
                                                              win.adjustment_h)
-                                : conv_output_size(x.shape[0], kh, win.stride_h, win.dilation_h,
+                                : conv2d_output_size(x.shape[0], kh, win.stride_h, win.dilation_h,
                                                    win.pad_top, win.pad_bottom);
-  const int64_t ow = transposed ? transpose_conv_output_size(x.shape[1], kw, win.stride_w,
+  const int64_t ow = transposed ? transpose_conv2d_output_size(x.shape[1], kw, win.stride_w,
                                                              win.pad_left, win.pad_right,
                                                              win.adjustment_w)
-                                : conv_output_size(x.shape[1], kw, win.stride_w, win.dilation_w,
+                                : conv2d_output_size(x.shape[1], kw, win.stride_w, win.dilation_w,
                                                    win.pad_left, win.pad_right);
   // XNNPACK computes the output size itself and writes that many pixels into the output value:
   // a shape the loader got wrong would be a buffer overrun, so compare.
@@ -365,10 +355,10 @@ void SubgraphBuilder::add_window_op(int op_index, const Op& op) {
     Window deconv = win;
     if (crop_h) deconv.pad_top = deconv.pad_bottom = 0;
     if (crop_w) deconv.pad_left = deconv.pad_right = 0;
-    const int64_t full_h = transpose_conv_output_size(x.shape[0], kh, win.stride_h,
+    const int64_t full_h = transpose_conv2d_output_size(x.shape[0], kh, win.stride_h,
                                                       deconv.pad_top, deconv.pad_bottom,
                                                       win.adjustment_h);
-    const int64_t full_w = transpose_conv_output_size(x.shape[1], kw, win.stride_w,
+    const int64_t full_w = transpose_conv2d_output_size(x.shape[1], kw, win.stride_w,
                                                       deconv.pad_left, deconv.pad_right,
                                                       win.adjustment_w);
     const uint32_t deconv_output =

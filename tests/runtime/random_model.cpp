@@ -135,17 +135,6 @@ ModelDescription DecoderBuilder::finish(ValueRange range) {
   return description_;
 }
 
-int64_t conv2d_output_size(int64_t in, int kernel, int stride, int dilation, int pad_before,
-                           int pad_after) {
-  const int64_t span = in + pad_before + pad_after - int64_t{dilation} * (kernel - 1) - 1;
-  return span < 0 ? 0 : span / stride + 1;
-}
-
-int64_t transpose_conv2d_output_size(int64_t in, int kernel, int stride, int pad_before,
-                                     int pad_after, int adjustment) {
-  return int64_t{stride} * (in - 1) + kernel - pad_before - pad_after + adjustment;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Random numbers
 

@@ -52,12 +52,6 @@ class DecoderBuilder {
   int current_;  // tensor index of the current activation
 };
 
-// Output size of conv2d / transpose_conv2d along one axis (the definitions in graph.h).
-int64_t conv2d_output_size(int64_t in, int kernel, int stride, int dilation, int pad_before,
-                           int pad_after);
-int64_t transpose_conv2d_output_size(int64_t in, int kernel, int stride, int pad_before,
-                                     int pad_after, int adjustment);
-
 // Uniform numbers for tests, from the standard-specified engine.
 double uniform(std::mt19937_64& rng, double lo, double hi);
 int uniform_int(std::mt19937_64& rng, int lo, int hi);  // inclusive

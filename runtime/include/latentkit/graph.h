@@ -53,6 +53,13 @@ struct Window {
   int adjustment_h = 0, adjustment_w = 0;
 };
 
+// Output size along one axis, as schema/latentkit.fbs defines it; 0 when the window leaves
+// nothing. The loader, both backends and the tests all size outputs with these two.
+int64_t conv2d_output_size(int64_t in, int64_t kernel, int stride, int dilation, int pad_before,
+                           int pad_after);
+int64_t transpose_conv2d_output_size(int64_t in, int64_t kernel, int stride, int pad_before,
+                                     int pad_after, int adjustment);
+
 struct Op {
   OpKind kind = OpKind::relu;
   std::vector<int> inputs;   // tensor indices; -1 marks an absent optional input (bias)

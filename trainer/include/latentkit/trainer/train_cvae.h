@@ -29,7 +29,7 @@ struct TrainOptions {
   std::string run_dir = "runs/cvae";
   bool overwrite = false;
   int64_t latent_dims = 2;
-  int64_t epochs = 10;
+  int64_t epochs = 8;
   int64_t batch_size = 128;
   double learning_rate = 1e-3;   // Adam, cosine-decayed to 0 over the run
   uint64_t seed = 1;
