@@ -23,7 +23,8 @@ BackendKind parse_backend_kind(const std::string& name);
 bool backend_available(BackendKind kind);
 
 struct BackendOptions {
-  int threads = 1;  // worker threads for backends that can use them (XNNPACK)
+  int threads = 1;  // worker threads for backends that can use them (XNNPACK); 1 or less: the
+                    // calling thread only
 };
 
 class Backend {
@@ -32,8 +33,8 @@ class Backend {
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
-  // latents: batch() x latent dims; images: batch() x image pixels (HWC), both row-major.
-  // Must not fail and must not allocate.
+  // latents: batch() x latent dims; images: batch() x image pixels (HWC), both row-major, not
+  // overlapping, with no slack needed past their ends. Must not fail and must not allocate.
   virtual void run(const float* latents, float* images) = 0;
 
   virtual BackendKind kind() const = 0;
