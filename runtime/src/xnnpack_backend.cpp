@@ -30,8 +30,8 @@
 //                        by the backend. The identity is exact; in float it costs an absolute
 //                        error of about one ulp of 1 (6e-8) near 0.
 //
-// XNNPACK bug (this version, and upstream until f32d329, "Fix padding for subconvolution case",
-// February 2026): a deconvolution that takes the "subconvolution" path (a stride above 1, every
+// XNNPACK bug (in this version; found by the random-model tests and confirmed with valgrind): a
+// deconvolution that takes the "subconvolution" path (a stride above 1, every
 // stride <= its kernel size, dilation 1) splits the output into stride_h x stride_w slices that
 // start at offsets (offset - padding) mod stride, and sizes them with an unsigned
 // (output_size - start) / stride. When an output is smaller than stride - 1 along an axis, some

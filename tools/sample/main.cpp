@@ -82,13 +82,16 @@ void check_latent_size(const std::vector<float>& z, const lk::Model& model, cons
 void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
             const std::string& output, const std::string& what) {
   const int count = rows * cols;
+  const auto build_start = Clock::now();
+  decoder.prepare(count);
+  const double build_ms = ms_since(build_start);
   const auto start = Clock::now();
   const std::vector<float> images = decoder.decode(latents, count);
   const double decode_ms = ms_since(start);
   const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
   lk::cli::write_png(output, picture);
-  std::printf("wrote %s: %s, %dx%d pixels (%s backend, decode %.2f ms)\n", output.c_str(), what.c_str(),
-              picture.width, picture.height, lk::to_string(decoder.backend_kind()), decode_ms);
+  std::printf("wrote %s: %s, %dx%d pixels (%s backend: build %.2f ms, decode %.2f ms)\n", output.c_str(),
+              what.c_str(), picture.width, picture.height, lk::to_string(decoder.backend_kind()), build_ms, decode_ms);
 }
 
 double median(std::vector<double> v) {
