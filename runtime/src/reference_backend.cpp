@@ -157,19 +157,11 @@ void tanh(const ElementwiseArgs& a) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Build-time checks. The loader has validated the graph already; these repeat the few facts the
-// kernels rely on for memory safety, so that a loader bug is an error here and not an overrun.
+// Build. The graph comes from Model::load, which has checked everything the kernels rely on
+// (see the guarantees in graph.h); building only resolves sizes and pointers.
 
-[[noreturn]] void refuse(int op_index, const Op& op, const std::string& what) {
-  throw Error(ErrorCode::unsupported_model, "reference backend: operator " + std::to_string(op_index) +
-                                                " (" + to_string(op.kind) + "): " + what);
-}
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+// The bias is the optional third input; -1 means none.
+bool has_bias(const Op& op) { return op.inputs[2] != -1; }
 
 class ReferenceBackend final : public Backend {
  public:
@@ -184,17 +176,16 @@ class ReferenceBackend final : public Backend {
   BackendKind kind() const override { return BackendKind::reference; }
 
  private:
-  // Buffer of an activation tensor used as an op's input or output.
-  float* activation(const Graph& graph, int op_index, const Op& op, int tensor_index);
-  // Data of a constant operand (weights, bias) with the given shape.
-  static const float* constant(const Graph& graph, int op_index, const Op& op, int tensor_index,
-                               const std::vector<int64_t>& shape);
+  float* activation(int tensor_index) { return buffers_[static_cast<std::size_t>(tensor_index)].data(); }
+  const float* constant(int tensor_index) const { return tensor(tensor_index).f32(); }
+  const Tensor& tensor(int index) const { return graph_.tensors[static_cast<std::size_t>(index)]; }
 
-  void add_fully_connected(const Graph& graph, int op_index, const Op& op);
-  void add_window_op(const Graph& graph, int op_index, const Op& op);
-  void add_elementwise(const Graph& graph, int op_index, const Op& op);
+  void add_fully_connected(const Op& op);
+  void add_window_op(const Op& op);
+  void add_elementwise(const Op& op);
 
   std::shared_ptr<const void> keep_alive_;  // the kernels point into the model's constant data
+  const Graph& graph_;                       // valid while keep_alive_ is held
   std::vector<std::vector<float>> buffers_;  // per tensor: batch x elements; empty for constants
   std::vector<std::function<void()>> steps_;
   float* input_ = nullptr;
@@ -203,20 +194,12 @@ class ReferenceBackend final : public Backend {
 };
 
 ReferenceBackend::ReferenceBackend(const Model& model, int batch)
-    : Backend(batch), keep_alive_(model.keep_alive()) {
-  const Graph& graph = model.decoder();
-  if (graph.inputs.size() != 1 || graph.outputs.size() != 1) {
-    throw Error(ErrorCode::unsupported_model,
-                "reference backend: the decoder must have exactly 1 input and 1 output, it has " +
-                    std::to_string(graph.inputs.size()) + " and " +
-                    std::to_string(graph.outputs.size()));
-  }
-
+    : Backend(batch), keep_alive_(model.keep_alive()), graph_(model.decoder()) {
   // One buffer per activation tensor. The loader bounds every tensor's elements; the batch is
   // the caller's, so guard the product.
-  buffers_.resize(graph.tensors.size());
-  for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
-    const Tensor& tensor = graph.tensors[t];
+  buffers_.resize(graph_.tensors.size());
+  for (std::size_t t = 0; t < graph_.tensors.size(); ++t) {
+    const Tensor& tensor = graph_.tensors[t];
     if (tensor.is_constant()) continue;
     const int64_t elements = tensor.elements();
     if (elements > std::numeric_limits<int32_t>::max() / batch) {
@@ -227,129 +210,46 @@ ReferenceBackend::ReferenceBackend(const Model& model, int batch)
     }
     buffers_[t].assign(static_cast<std::size_t>(elements * batch), 0.0f);
   }
+  input_ = activation(graph_.inputs[0]);
+  output_ = activation(graph_.outputs[0]);
+  input_count_ = tensor(graph_.inputs[0]).elements() * batch;
+  output_count_ = tensor(graph_.outputs[0]).elements() * batch;
 
-  const int input_index = graph.inputs[0], output_index = graph.outputs[0];
-  const auto in_range = [&](int t) {
-    return t >= 0 && static_cast<std::size_t>(t) < graph.tensors.size() &&
-           !graph.tensors[static_cast<std::size_t>(t)].is_constant();
-  };
-  if (!in_range(input_index) || !in_range(output_index)) {
-    throw Error(ErrorCode::unsupported_model,
-                "reference backend: the decoder's input and output must be activation tensors");
-  }
-  const Tensor& input = graph.tensors[static_cast<std::size_t>(input_index)];
-  const Tensor& output = graph.tensors[static_cast<std::size_t>(output_index)];
-  // run() reads batch x latent dims and writes batch x image pixels (backend.h).
-  if (input.elements() != model.latent().dims()) {
-    throw Error(ErrorCode::unsupported_model,
-                "reference backend: decoder input '" + input.name + "' has " +
-                    std::to_string(input.elements()) + " elements but the latent spec has " +
-                    std::to_string(model.latent().dims()) + " dimensions");
-  }
-  if (output.elements() != model.image().pixels()) {
-    throw Error(ErrorCode::unsupported_model,
-                "reference backend: decoder output '" + output.name + "' has " +
-                    std::to_string(output.elements()) + " elements but the image spec has " +
-                    std::to_string(model.image().pixels()) + " values");
-  }
-  input_ = buffers_[static_cast<std::size_t>(input_index)].data();
-  output_ = buffers_[static_cast<std::size_t>(output_index)].data();
-  input_count_ = input.elements() * batch;
-  output_count_ = output.elements() * batch;
-
-  for (std::size_t i = 0; i < graph.ops.size(); ++i) {
-    const int op_index = static_cast<int>(i);
-    const Op& op = graph.ops[i];
-    if (op.outputs.size() != 1) refuse(op_index, op, "expected 1 output");
-    if (op.inputs.empty()) refuse(op_index, op, "expected at least 1 input");
-    // Every index in range; -1 (absent) only for the optional bias, the third input.
-    for (std::size_t k = 0; k < op.inputs.size() + 1; ++k) {
-      const int t = k < op.inputs.size() ? op.inputs[k] : op.outputs[0];
-      const bool absent_bias = k == 2 && k < op.inputs.size() && t == -1;
-      if (!absent_bias && (t < 0 || static_cast<std::size_t>(t) >= graph.tensors.size())) {
-        refuse(op_index, op, "tensor index " + std::to_string(t) + " out of range");
-      }
-    }
+  for (const Op& op : graph_.ops) {
     switch (op.kind) {
       case OpKind::fully_connected:
-        add_fully_connected(graph, op_index, op);
+        add_fully_connected(op);
         break;
       case OpKind::conv2d:
       case OpKind::transpose_conv2d:
-        add_window_op(graph, op_index, op);
+        add_window_op(op);
         break;
       case OpKind::reshape:
       case OpKind::relu:
       case OpKind::sigmoid:
       case OpKind::tanh:
-        add_elementwise(graph, op_index, op);
+        add_elementwise(op);
         break;
-      default:
-        refuse(op_index, op, "op kind not supported by this backend");
     }
   }
 }
 
-float* ReferenceBackend::activation(const Graph& graph, int op_index, const Op& op,
-                                    int tensor_index) {
-  const Tensor& t = graph.tensors[static_cast<std::size_t>(tensor_index)];
-  if (t.is_constant()) refuse(op_index, op, "tensor '" + t.name + "' must be an activation");
-  return buffers_[static_cast<std::size_t>(tensor_index)].data();
-}
-
-const float* ReferenceBackend::constant(const Graph& graph, int op_index, const Op& op,
-                                        int tensor_index, const std::vector<int64_t>& shape) {
-  const Tensor& t = graph.tensors[static_cast<std::size_t>(tensor_index)];
-  if (!t.is_constant() || t.dtype != DType::float32 || t.shape != shape ||
-      t.bytes != static_cast<std::size_t>(t.elements()) * sizeof(float)) {
-    refuse(op_index, op,
-           "tensor '" + t.name + "' must be a float32 constant of shape " + shape_string(shape) +
-               ", it is " + (t.is_constant() ? "a constant" : "an activation") + " of " +
-               to_string(t.dtype) + " " + shape_string(t.shape));
-  }
-  return t.f32();
-}
-
-// The bias is the optional third input; -1 or no third input means none.
-bool has_bias(const Op& op) { return op.inputs.size() == 3 && op.inputs[2] != -1; }
-
-void ReferenceBackend::add_fully_connected(const Graph& graph, int op_index, const Op& op) {
-  if (op.inputs.size() != 2 && op.inputs.size() != 3) refuse(op_index, op, "expected 2 or 3 inputs");
-  const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
-  const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
-  if (x.shape.size() != 1 || y.shape.size() != 1) {
-    refuse(op_index, op, "input and output must have rank 1 per example, they are " +
-                             shape_string(x.shape) + " and " + shape_string(y.shape));
-  }
+void ReferenceBackend::add_fully_connected(const Op& op) {
   FullyConnectedArgs a;
-  a.in = x.shape[0];
-  a.out = y.shape[0];
-  a.x = activation(graph, op_index, op, op.inputs[0]);
-  a.y = activation(graph, op_index, op, op.outputs[0]);
-  a.weights = constant(graph, op_index, op, op.inputs[1], {a.out, a.in});
-  a.bias = has_bias(op) ? constant(graph, op_index, op, op.inputs[2], {a.out}) : nullptr;
+  a.in = tensor(op.inputs[0]).shape[0];
+  a.out = tensor(op.outputs[0]).shape[0];
+  a.x = activation(op.inputs[0]);
+  a.y = activation(op.outputs[0]);
+  a.weights = constant(op.inputs[1]);
+  a.bias = has_bias(op) ? constant(op.inputs[2]) : nullptr;
   const int batch = this->batch();
   steps_.emplace_back([a, batch] { fully_connected(a, batch); });
 }
 
-void ReferenceBackend::add_window_op(const Graph& graph, int op_index, const Op& op) {
-  const bool transposed = op.kind == OpKind::transpose_conv2d;
-  if (op.inputs.size() != 2 && op.inputs.size() != 3) refuse(op_index, op, "expected 2 or 3 inputs");
-  const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
-  const Tensor& w = graph.tensors[static_cast<std::size_t>(op.inputs[1])];
-  const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
-  if (x.shape.size() != 3 || y.shape.size() != 3 || w.shape.size() != 4) {
-    refuse(op_index, op, "expected input [H, W, C], weights OHWI and output [H, W, C], got " +
-                             shape_string(x.shape) + ", " + shape_string(w.shape) + " and " +
-                             shape_string(y.shape));
-  }
-  const Window& win = op.window;
-  if (win.stride_h < 1 || win.stride_w < 1 || win.dilation_h < 1 || win.dilation_w < 1 ||
-      win.pad_top < 0 || win.pad_left < 0 || win.pad_bottom < 0 || win.pad_right < 0 ||
-      win.adjustment_h < 0 || win.adjustment_w < 0 ||
-      (transposed && (win.dilation_h != 1 || win.dilation_w != 1))) {
-    refuse(op_index, op, "invalid window (stride, dilation, padding or adjustment)");
-  }
+void ReferenceBackend::add_window_op(const Op& op) {
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& w = tensor(op.inputs[1]);
+  const Tensor& y = tensor(op.outputs[0]);
   WindowArgs a;
   a.h = x.shape[0];
   a.w = x.shape[1];
@@ -357,43 +257,26 @@ void ReferenceBackend::add_window_op(const Graph& graph, int op_index, const Op&
   a.cout = w.shape[0];
   a.kh = w.shape[1];
   a.kw = w.shape[2];
-  a.window = win;
-  a.oh = transposed ? transpose_conv2d_output_size(a.h, a.kh, win.stride_h, win.pad_top,
-                                                 win.pad_bottom, win.adjustment_h)
-                    : conv2d_output_size(a.h, a.kh, win.stride_h, win.dilation_h, win.pad_top,
-                                       win.pad_bottom);
-  a.ow = transposed ? transpose_conv2d_output_size(a.w, a.kw, win.stride_w, win.pad_left,
-                                                 win.pad_right, win.adjustment_w)
-                    : conv2d_output_size(a.w, a.kw, win.stride_w, win.dilation_w, win.pad_left,
-                                       win.pad_right);
-  if (y.shape != std::vector<int64_t>{a.oh, a.ow, a.cout}) {
-    refuse(op_index, op, "output shape " + shape_string(y.shape) + " differs from the computed " +
-                             shape_string({a.oh, a.ow, a.cout}));
-  }
-  a.x = activation(graph, op_index, op, op.inputs[0]);
-  a.y = activation(graph, op_index, op, op.outputs[0]);
-  a.weights = constant(graph, op_index, op, op.inputs[1], {a.cout, a.kh, a.kw, a.cin});
-  a.bias = has_bias(op) ? constant(graph, op_index, op, op.inputs[2], {a.cout}) : nullptr;
+  a.oh = y.shape[0];
+  a.ow = y.shape[1];
+  a.window = op.window;
+  a.x = activation(op.inputs[0]);
+  a.y = activation(op.outputs[0]);
+  a.weights = constant(op.inputs[1]);
+  a.bias = has_bias(op) ? constant(op.inputs[2]) : nullptr;
   const int batch = this->batch();
-  if (transposed) {
+  if (op.kind == OpKind::transpose_conv2d) {
     steps_.emplace_back([a, batch] { transpose_conv2d(a, batch); });
   } else {
     steps_.emplace_back([a, batch] { conv2d(a, batch); });
   }
 }
 
-void ReferenceBackend::add_elementwise(const Graph& graph, int op_index, const Op& op) {
-  if (op.inputs.size() != 1) refuse(op_index, op, "expected 1 input");
-  const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
-  const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
-  if (x.elements() != y.elements() || (op.kind != OpKind::reshape && x.shape != y.shape)) {
-    refuse(op_index, op, "input " + shape_string(x.shape) + " and output " +
-                             shape_string(y.shape) + " do not match");
-  }
+void ReferenceBackend::add_elementwise(const Op& op) {
   ElementwiseArgs a;
-  a.x = activation(graph, op_index, op, op.inputs[0]);
-  a.y = activation(graph, op_index, op, op.outputs[0]);
-  a.count = x.elements() * batch();
+  a.x = activation(op.inputs[0]);
+  a.y = activation(op.outputs[0]);
+  a.count = tensor(op.inputs[0]).elements() * batch();
   switch (op.kind) {
     case OpKind::reshape:
       steps_.emplace_back([a] { reshape(a); });

@@ -67,6 +67,19 @@ struct Op {
   Window window;             // conv2d and transpose_conv2d only
 };
 
+// What Model::load guarantees of every Graph it hands out, so that backends need not check
+// again (the loader is the one place that validates):
+// - one input (the latents, shape [L]) and one output (the image, [H, W, C]), both activations;
+// - ops in topological order, each with exactly one output, an activation written by no other
+//   op; tensor indices in range;
+// - fully_connected, conv2d and transpose_conv2d have exactly 3 inputs: the activation, the
+//   constant weights and the constant bias, or -1 for no bias; other ops have 1 input;
+// - shapes consistent op to op: fully connected [in] -> [out] with weights [out, in];
+//   convolutions [H, W, Cin] -> [OH, OW, Cout] with OHWI weights and the output size of
+//   conv2d_output_size / transpose_conv2d_output_size (at least 1); element-wise ops keep the
+//   shape, reshape keeps the element count; bias [out];
+// - strides and dilations >= 1, paddings >= 0, adjustment < stride (transposed only);
+// - constants are float32 (format version 1) with bytes == elements x 4, aligned for float.
 struct Graph {
   std::vector<Tensor> tensors;
   std::vector<Op> ops;
