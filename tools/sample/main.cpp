@@ -14,8 +14,10 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <cstring>
 #include <sstream>
 
+#include "latentkit/atomic_file.h"
 #include "latentkit/decoder.h"
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
@@ -78,9 +80,22 @@ void check_latent_size(const std::vector<float>& z, const lk::Model& model, cons
   }
 }
 
+// Where to save the exact numbers behind a picture (raw little-endian float32, row-major), for
+// comparing runs across machines bit for bit; empty: not saved.
+struct RawOutputs {
+  std::string latents, images;
+};
+
+void save_raw(const std::string& path, const std::vector<float>& values) {
+  if (path.empty()) return;
+  std::vector<uint8_t> bytes(values.size() * sizeof(float));
+  std::memcpy(bytes.data(), values.data(), bytes.size());
+  lk::write_file_atomically(path, bytes);
+}
+
 // Decodes `count` latents and writes them as a rows x cols picture.
 void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
-            const std::string& output, const std::string& what) {
+            const std::string& output, const std::string& what, const RawOutputs& raw) {
   const int count = rows * cols;
   const auto build_start = Clock::now();
   decoder.prepare(count);
@@ -90,6 +105,8 @@ void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, i
   const double decode_ms = ms_since(start);
   const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
   lk::cli::write_png(output, picture);
+  save_raw(raw.latents, latents);
+  save_raw(raw.images, images);
   std::printf("wrote %s: %s, %dx%d pixels (%s backend: build %.2f ms, decode %.2f ms)\n", output.c_str(),
               what.c_str(), picture.width, picture.height, lk::to_string(decoder.backend_kind()), build_ms, decode_ms);
 }
@@ -109,6 +126,9 @@ int main(int argc, char** argv) {
   app.add_option("model", model_path, "model file (.lkm)")->required();
   app.add_option("--backend", backend_name, "xnnpack or reference")->capture_default_str();
   app.add_option("--threads", threads, "worker threads for XNNPACK")->check(CLI::Range(1, 64))->capture_default_str();
+  RawOutputs raw;
+  app.add_option("--save-latents", raw.latents, "also write the latents as raw float32 (little-endian)");
+  app.add_option("--save-images", raw.images, "also write the decoded images as raw float32 (HWC)");
 
   auto* info = app.add_subcommand("info", "describe the model");
   bool show_graph = false;
@@ -174,7 +194,7 @@ int main(int argc, char** argv) {
       char what[160];
       std::snprintf(what, sizeof what, "%dx%d grid, z1 %.2f..%.2f along x, z2 %.2f..%.2f along y (top to bottom)",
                     shape.rows, shape.cols, x.lo, x.hi, y.hi, y.lo);
-      render(decoder, z, shape.rows, shape.cols, gap, grid_out, what);
+      render(decoder, z, shape.rows, shape.cols, gap, grid_out, what, raw);
     } else if (*sample) {
       const int cols = sample_cols > 0 ? sample_cols : static_cast<int>(std::ceil(std::sqrt(sample_count)));
       const int rows = (sample_count + cols - 1) / cols;
@@ -182,7 +202,7 @@ int main(int argc, char** argv) {
       // first `count` of them do not depend on the picture's shape.
       const std::vector<float> all = lk::sample_latents(model.latent(), rows * cols, seed);
       render(decoder, all, rows, cols, 0, sample_out,
-             std::to_string(rows * cols) + " prior samples, seed " + std::to_string(seed));
+             std::to_string(rows * cols) + " prior samples, seed " + std::to_string(seed), raw);
     } else if (*decode) {
       std::vector<float> z;
       for (const std::string& text : z_texts) {
@@ -191,13 +211,13 @@ int main(int argc, char** argv) {
         z.insert(z.end(), one.begin(), one.end());
       }
       const int count = static_cast<int>(z_texts.size());
-      render(decoder, z, 1, count, 0, decode_out, std::to_string(count) + " decoded latent(s)");
+      render(decoder, z, 1, count, 0, decode_out, std::to_string(count) + " decoded latent(s)", raw);
     } else if (*interpolate) {
       const std::vector<float> a = parse_floats(from_text, "--from"), b = parse_floats(to_text, "--to");
       check_latent_size(a, model, "--from");
       check_latent_size(b, model, "--to");
       render(decoder, lk::interpolate_latents(a, b, steps), 1, steps, 0, line_out,
-             std::to_string(steps) + " interpolation steps");
+             std::to_string(steps) + " interpolation steps", raw);
     } else if (*bench) {
       const auto build_start = Clock::now();
       decoder.prepare(bench_batch);

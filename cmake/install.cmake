@@ -1,0 +1,1 @@
+# Placeholder: install rules come with the C API (issue 6).
