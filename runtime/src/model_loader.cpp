@@ -2,6 +2,7 @@
 //
 // Order matters: nothing is read from the FlatBuffer before the Verifier has accepted it, and
 // nothing is handed to a backend before every semantic check below has passed.
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -45,6 +46,8 @@ struct AlignedBytes {
 
 struct Model::State {
   std::shared_ptr<AlignedBytes> bytes;
+  // float32 copies of the float16 and int8 constants, made once at load (Tensor::values).
+  std::vector<std::vector<float>> widened;
   uint32_t format_version = 0;
   Graph decoder;
   LatentSpec latent;
@@ -71,7 +74,7 @@ class Checker {
                "); update latentkit");
     }
     if (model_.decoder() == nullptr) malformed("the file has no decoder graph");
-    read_tensors(*model_.decoder(), state.decoder);
+    read_tensors(*model_.decoder(), state.decoder, state.widened);
     read_ops(*model_.decoder(), state.decoder);
     read_io(*model_.decoder(), state.decoder);
     read_latent(state.latent);
@@ -90,7 +93,76 @@ class Checker {
     return d;
   }
 
-  void read_tensors(const fb::Graph& graph, Graph& out) {
+  // Quantisation parameters of an int8 tensor: present, one scale or one per channel along a
+  // valid axis, every scale finite and positive, zero points in int8 range.
+  static Quantization read_quantization(const fb::Tensor& t, const Tensor& tensor, const std::string& what) {
+    const fb::Quantization* q = t.quantization();
+    if (q == nullptr || q->scale() == nullptr || q->scale()->size() == 0) {
+      malformed(what + " is int8 but has no quantization scales");
+    }
+    Quantization out;
+    out.axis = q->axis();
+    const std::size_t scales = q->scale()->size();
+    if (out.axis == -1) {
+      if (scales != 1) malformed(what + " is quantised per tensor (axis -1) but has " + std::to_string(scales) + " scales");
+    } else if (out.axis < 0 || out.axis >= static_cast<int>(tensor.shape.size())) {
+      malformed(what + " has quantization axis " + std::to_string(out.axis) + " but rank " +
+                std::to_string(tensor.shape.size()));
+    } else if (static_cast<int64_t>(scales) != tensor.shape[out.axis]) {
+      malformed(what + " is quantised per channel along axis " + std::to_string(out.axis) + " of size " +
+                std::to_string(tensor.shape[out.axis]) + " but has " + std::to_string(scales) + " scales");
+    }
+    for (std::size_t i = 0; i < scales; ++i) {
+      const float s = q->scale()->Get(static_cast<uint32_t>(i));
+      if (!(s > 0) || !std::isfinite(s)) {
+        malformed(what + " has quantization scale " + std::to_string(s) + " at " + std::to_string(i) +
+                  "; scales must be finite and positive");
+      }
+      out.scales.push_back(s);
+    }
+    if (q->zero_point() != nullptr && q->zero_point()->size() != 0) {
+      if (q->zero_point()->size() != scales) {
+        malformed(what + " has " + std::to_string(q->zero_point()->size()) + " zero points for " +
+                  std::to_string(scales) + " scales");
+      }
+      for (int64_t z : *q->zero_point()) {
+        if (z < -128 || z > 127) malformed(what + " has zero point " + std::to_string(z) + " outside int8");
+        out.zero_points.push_back(z);
+      }
+    } else {
+      out.zero_points.assign(scales, 0);
+    }
+    return out;
+  }
+
+  // float32 values of a float16 or int8 constant.
+  static std::vector<float> widen(const Tensor& t) {
+    const int64_t n = t.elements();
+    std::vector<float> values(static_cast<std::size_t>(n));
+    if (t.dtype == DType::float16) {
+      for (int64_t i = 0; i < n; ++i) {
+        uint16_t half;
+        std::memcpy(&half, static_cast<const uint8_t*>(t.data) + 2 * i, 2);
+        values[i] = half_to_float(half);
+      }
+      return values;
+    }
+    // int8: the channel of element i along `axis` is (i / inner) % size.
+    const Quantization& q = t.quantization;
+    int64_t inner = 1, size = 1;
+    if (q.axis >= 0) {
+      size = t.shape[q.axis];
+      for (std::size_t d = q.axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
+    }
+    const auto* bytes = static_cast<const int8_t*>(t.data);
+    for (int64_t i = 0; i < n; ++i) {
+      const std::size_t c = static_cast<std::size_t>(q.axis >= 0 ? (i / inner) % size : 0);
+      values[i] = q.scales[c] * static_cast<float>(bytes[i] - q.zero_points[c]);
+    }
+    return values;
+  }
+
+  void read_tensors(const fb::Graph& graph, Graph& out, std::vector<std::vector<float>>& widened) {
     const auto* tensors = graph.tensors();
     if (tensors == nullptr || tensors->size() == 0) malformed("the decoder graph has no tensors");
     if (tensors->size() > static_cast<uint32_t>(limits_.max_tensors)) {
@@ -118,16 +190,24 @@ class Checker {
       }
       switch (t.dtype()) {
         case fb::DType::FLOAT32: tensor.dtype = DType::float32; break;
-        case fb::DType::FLOAT16:
-        case fb::DType::INT8:
+        case fb::DType::FLOAT16: tensor.dtype = DType::float16; break;
+        case fb::DType::INT8: tensor.dtype = DType::int8; break;
         case fb::DType::INT32:
           fail(ErrorCode::unsupported_model,
                what + " has dtype " + fb::EnumNameDType(t.dtype()) +
-                   ", which this runtime does not run yet (float32 only)");
+                   ", which this runtime does not run yet (int8 activations are not supported)");
         default:
           malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(t.dtype())));
       }
-      if (t.quantization() != nullptr) malformed(what + " is float32 but has quantization parameters");
+      if (tensor.dtype == DType::int8) {
+        tensor.quantization = read_quantization(t, tensor, what);
+      } else if (t.quantization() != nullptr) {
+        malformed(what + " is " + to_string(tensor.dtype) + " but has quantization parameters");
+      }
+      if (t.buffer() == 0 && tensor.dtype != DType::float32) {
+        fail(ErrorCode::unsupported_model,
+             what + " is a " + to_string(tensor.dtype) + " activation; this runtime runs float32 activations only");
+      }
       if (t.buffer() != 0) {
         if (buffers == nullptr || t.buffer() >= buffers->size()) {
           malformed(what + " refers to buffer " + std::to_string(t.buffer()) + " but the file has " +
@@ -140,11 +220,17 @@ class Checker {
           malformed(what + " of shape " + shape_string(tensor.shape) + " needs " +
                     std::to_string(expected) + " bytes but its buffer has " + std::to_string(found));
         }
-        if (reinterpret_cast<uintptr_t>(data->data()) % alignof(float) != 0) {
+        if (reinterpret_cast<uintptr_t>(data->data()) % size_of(tensor.dtype) != 0) {
           malformed(what + ": its buffer is not aligned for " + to_string(tensor.dtype));
         }
         tensor.data = data->data();
         tensor.bytes = data->size();
+        if (tensor.dtype == DType::float32) {
+          tensor.values = static_cast<const float*>(tensor.data);
+        } else {
+          widened.push_back(widen(tensor));
+          tensor.values = widened.back().data();
+        }
       }
       out.tensors.push_back(std::move(tensor));
     }
@@ -446,6 +532,7 @@ class Checker {
     p.epochs = in->epochs();
     p.trainer_version = str(in->trainer_version());
     p.created_utc = str(in->created_utc());
+    p.quantization = str(in->quantization());
     if (in->metrics() != nullptr) {
       for (const fb::Metric* m : *in->metrics()) p.metrics.push_back({str(m->name()), m->value()});
     }

@@ -122,7 +122,7 @@ std::vector<uint8_t> serialize_model(const ModelDescription& d) {
   auto provenance = fb::CreateProvenance(
       b, b.CreateString(p.model_family), b.CreateString(p.dataset), p.epochs,
       b.CreateString(p.trainer_version), b.CreateString(p.created_utc), b.CreateVector(metrics),
-      b.CreateVectorOfStrings(p.labels));
+      b.CreateVectorOfStrings(p.labels), b.CreateString(p.quantization));
 
   auto model = fb::CreateModel(b, d.format_version, graph, latent, image, provenance,
                                b.CreateVector(buffers));

@@ -214,7 +214,7 @@ uint32_t SubgraphBuilder::constant(int op_index, const Op& op, int tensor_index)
   for (int64_t d : t.shape) dims.push_back(static_cast<std::size_t>(d));
   // The data must outlive the runtime: the backend holds model.keep_alive().
   check(xnn_define_tensor_value(subgraph_.get(), xnn_datatype_fp32, dims.size(), dims.data(),
-                                t.data, XNN_INVALID_VALUE_ID, /*flags=*/0, &id),
+                                t.f32(), XNN_INVALID_VALUE_ID, /*flags=*/0, &id),
         "xnn_define_tensor_value for constant '" + t.name + "' of " + op_name(op_index, op));
   return id;
 }

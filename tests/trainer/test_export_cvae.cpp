@@ -121,6 +121,19 @@ TEST_CASE("checkpoint round trip, then export writes a model file with the run's
   CHECK(file.provenance().metrics[0].name == "test_elbo_nats");
   CHECK(file.provenance().metrics[0].value == -150.25);
 
+  // Quantised weights: smaller, measured against float32, and the figures travel in the file.
+  const std::string int8 = (dir.path / "cvae-int8w.lkm").string();
+  const tr::ExportReport quantised = tr::export_cvae(checkpoint, int8, lk::WeightFormat::int8_weights);
+  CHECK(quantised.accuracy.images == 1025);
+  CHECK(quantised.accuracy.size_ratio < 0.4);
+  CHECK(quantised.accuracy.psnr_db > 30);
+  const lk::Model int8_file = lk::Model::load_file(int8);
+  CHECK(int8_file.provenance().quantization == "int8-weights");
+  REQUIRE(int8_file.provenance().metric("quant_psnr_db") != nullptr);
+  CHECK(int8_file.provenance().metric("quant_psnr_db")->value == quantised.accuracy.psnr_db);
+  CHECK(int8_file.provenance().metric("quant_size_ratio")->value ==
+        doctest::Approx(static_cast<double>(int8_file.file_size()) / file.file_size()));
+
   // A missing checkpoint or an unwritable destination fails and writes nothing.
   CHECK_THROWS(tr::export_cvae((dir.path / "none.pt").string(), (dir.path / "x.lkm").string()));
   CHECK(!fs::exists(dir.path / "x.lkm"));

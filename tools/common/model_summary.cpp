@@ -30,11 +30,12 @@ void print_summary(std::ostream& out, const std::string& path, const Model& mode
         << ")";
   }
   const ImageSpec& image = model.image();
+  if (!p.quantization.empty()) out << "\nweights   " << p.quantization;
   out << "\nimage     " << image.height << "x" << image.width << "x" << image.channels << ", values in "
       << (image.range == ValueRange::unit ? "[0, 1]" : "[-1, 1]") << "\n";
   if (!p.metrics.empty()) {
     out << "metrics  ";
-    for (const Metric& m : p.metrics) out << ' ' << m.name << ' ' << std::fixed << std::setprecision(2) << m.value;
+    for (const Metric& m : p.metrics) out << ' ' << m.name << ' ' << std::setprecision(5) << m.value;
     out << '\n';
   }
   std::map<std::string, int> ops;
@@ -51,7 +52,11 @@ void print_graph(std::ostream& out, const Model& model) {
     const Tensor& t = g.tensors[i];
     out << "  " << std::setw(3) << i << "  " << std::left << std::setw(20) << t.name << std::right << ' '
         << std::setw(16) << shape_string(t.shape) << "  " << to_string(t.dtype)
-        << (t.is_constant() ? "  constant, " + std::to_string(t.bytes) + " bytes" : "") << '\n';
+        << (t.is_constant() ? "  constant, " + std::to_string(t.bytes) + " bytes" : "")
+        << (t.quantization.scales.size() > 1 ? ", " + std::to_string(t.quantization.scales.size()) + " scales on axis " +
+                                                  std::to_string(t.quantization.axis)
+                                            : "")
+        << '\n';
   }
   out << "ops:\n";
   for (std::size_t i = 0; i < g.ops.size(); ++i) {

@@ -70,9 +70,10 @@ int main(int argc, char** argv) {
   train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
 
   auto* exporter = app.add_subcommand("export", "write a trained decoder to a model file");
-  std::string source, output;
+  std::string source, output, quant = "fp32";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
+  exporter->add_option("--quant", quant, "how to store the weights: fp32, fp16 or int8-weights")->capture_default_str();
 
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
   std::string model_path;
@@ -92,12 +93,19 @@ int main(int argc, char** argv) {
       std::printf("wrote %s/checkpoint.pt and metrics.csv\n", options.run_dir.c_str());
       write_libtorch_grid(options.run_dir);
     } else if (*exporter) {
-      const tr::ExportReport report = tr::export_cvae(checkpoint_path(source), output);
-      std::printf("wrote %s: %zu bytes, fp32\n", output.c_str(), report.file_bytes);
-      std::printf("check on %d latents (5x5 grid + 100 prior samples), max |runtime - libtorch|: reference %.2e",
+      const lk::WeightFormat format = lk::parse_weight_format(quant);
+      const tr::ExportReport report = tr::export_cvae(checkpoint_path(source), output, format);
+      std::printf("wrote %s: %zu bytes, %s weights\n", output.c_str(), report.file_bytes, lk::to_string(format));
+      std::printf("float32 check on %d latents (5x5 grid + 100 prior samples), max |runtime - libtorch|: reference %.2e",
                   report.latents_checked, report.max_abs_diff_reference);
       if (report.max_abs_diff_xnnpack >= 0) std::printf(", xnnpack %.2e", report.max_abs_diff_xnnpack);
       std::printf("\n");
+      if (format != lk::WeightFormat::fp32) {
+        const tr::AccuracyReport& a = report.accuracy;
+        std::printf("%s vs float32 over %d images (1000 prior samples + 5x5 grid): PSNR %.2f dB, max abs error %.2e, "
+                    "size %.3fx the float32 file (%zu bytes)\n",
+                    lk::to_string(format), a.images, a.psnr_db, a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
+      }
     } else if (*inspect) {
       const lk::Model model = lk::Model::load_file(model_path);
       lk::cli::print_summary(std::cout, model_path, model);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <stdexcept>
 
 #include "latentkit/decoder.h"
@@ -120,11 +121,39 @@ ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   return d;
 }
 
-ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path) {
+AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) {
+  const LatentSpec& spec = reference.latent();
+  std::vector<float> latents = sample_latents(spec, 1000, 0);
+  if (spec.groups[0].kind == LatentKind::gaussian && spec.groups[0].size >= 2) {
+    const std::vector<float> grid = grid_latents(spec, 5, 5, default_grid_range(), default_grid_range());
+    latents.insert(latents.end(), grid.begin(), grid.end());
+  }
+  const int count = static_cast<int>(latents.size() / spec.dims());
+  const BackendKind kind = backend_available(BackendKind::xnnpack) ? BackendKind::xnnpack : BackendKind::reference;
+  const std::vector<float> a = Decoder(reference, kind).decode(latents, count);
+  const std::vector<float> b = Decoder(quantised, kind).decode(latents, count);
+  double squared = 0, worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = double{a[i]} - b[i];
+    squared += d * d;
+    worst = std::max(worst, std::fabs(d));
+  }
+  const double peak = reference.image().range == ValueRange::unit ? 1.0 : 2.0;
+  const double mse = squared / static_cast<double>(a.size());
+  AccuracyReport report;
+  report.images = count;
+  report.psnr_db = mse > 0 ? 10 * std::log10(peak * peak / mse) : std::numeric_limits<double>::infinity();
+  report.max_abs_error = worst;
+  report.size_ratio = static_cast<double>(quantised.file_size()) / static_cast<double>(reference.file_size());
+  return report;
+}
+
+ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path, WeightFormat format) {
   LoadedCheckpoint checkpoint = load_checkpoint(checkpoint_path);
   checkpoint.model->eval();
   ModelDescription description = describe_cvae_decoder(checkpoint.model, checkpoint.info);
-  const std::vector<uint8_t> bytes = serialize_model(description);
+  description.provenance.quantization = to_string(WeightFormat::fp32);
+  std::vector<uint8_t> bytes = serialize_model(description);
 
   // The check latents: the 5 x 5 grid a user renders first, and prior samples.
   const Model model = Model::load_bytes(bytes.data(), bytes.size());
@@ -135,8 +164,9 @@ ExportReport export_cvae(const std::string& checkpoint_path, const std::string& 
   const std::vector<float> expected = decode_images(checkpoint.model, latents);
 
   ExportReport report;
+  report.format = format;
   report.latents_checked = count;
-  report.file_bytes = bytes.size();
+  report.fp32_file_bytes = bytes.size();
   for (BackendKind kind : {BackendKind::reference, BackendKind::xnnpack}) {
     if (!backend_available(kind)) continue;
     Decoder decoder(model, kind);
@@ -148,6 +178,23 @@ ExportReport export_cvae(const std::string& checkpoint_path, const std::string& 
                                std::to_string(kExportTolerance) + "); nothing was written");
     }
   }
+  if (format != WeightFormat::fp32) {
+    quantize_weights(description, format);
+    description.provenance.quantization = to_string(format);
+    const std::vector<uint8_t> measured = serialize_model(description);
+    report.accuracy = measure_accuracy(model, Model::load_bytes(measured.data(), measured.size()));
+    // The size ratio describes the file that holds it. FlatBuffers leaves out a field equal to
+    // its default (0), so a placeholder must be non-zero to keep the size when it is filled in.
+    std::vector<Metric>& metrics = description.provenance.metrics;
+    metrics.push_back({"quant_psnr_db", report.accuracy.psnr_db});
+    metrics.push_back({"quant_max_abs_error", report.accuracy.max_abs_error});
+    metrics.push_back({"quant_size_ratio", 1.0});
+    report.accuracy.size_ratio =
+        static_cast<double>(serialize_model(description).size()) / static_cast<double>(report.fp32_file_bytes);
+    metrics.back().value = report.accuracy.size_ratio;
+    bytes = serialize_model(description);
+  }
+  report.file_bytes = bytes.size();
   write_file_atomically(output_path, bytes);
   return report;
 }

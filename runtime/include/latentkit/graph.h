@@ -30,14 +30,17 @@ struct Quantization {
 struct Tensor {
   std::string name;
   std::vector<int64_t> shape;
-  DType dtype = DType::float32;
-  const void* data = nullptr;  // null for activations
-  std::size_t bytes = 0;       // size of `data`
+  DType dtype = DType::float32;  // as stored in the file
+  const void* data = nullptr;    // the stored bytes; null for activations
+  std::size_t bytes = 0;         // size of `data`
   Quantization quantization;
+  // The constant as float32: the file's own bytes for float32 tensors; for float16 and int8 ones
+  // a copy widened (dequantised) once at load, owned by the Model.
+  const float* values = nullptr;
 
   bool is_constant() const { return data != nullptr; }
   int64_t elements() const;
-  const float* f32() const { return static_cast<const float*>(data); }
+  const float* f32() const { return values; }
 };
 
 enum class OpKind { fully_connected, reshape, conv2d, transpose_conv2d, relu, sigmoid, tanh };
@@ -79,7 +82,9 @@ struct Op {
 //   conv2d_output_size / transpose_conv2d_output_size (at least 1); element-wise ops keep the
 //   shape, reshape keeps the element count; bias [out];
 // - strides and dilations >= 1, paddings >= 0, adjustment < stride (transposed only);
-// - constants are float32 (format version 1) with bytes == elements x 4, aligned for float.
+// - constants have bytes == elements x size_of(dtype); float32 constants are aligned for float,
+//   and every constant's float32 values are in `values` (float16 and int8 weights widened at
+//   load); activations are float32.
 struct Graph {
   std::vector<Tensor> tensors;
   std::vector<Op> ops;
@@ -127,6 +132,15 @@ struct Provenance {
   std::string created_utc;
   std::vector<Metric> metrics;
   std::vector<std::string> labels;
+  std::string quantization;
+
+  // The metric called `name`, or nullptr.
+  const Metric* metric(const std::string& name) const;
 };
+
+// IEEE-754 half precision to single, exactly (subnormals, infinities and NaN included).
+float half_to_float(uint16_t half);
+// Single to half precision, rounding to nearest even; overflow gives infinity.
+uint16_t float_to_half(float value);
 
 }  // namespace latentkit

@@ -1,0 +1,174 @@
+// Quantised model files: fp16 and int8 weights written by the exporter's helpers, widened at
+// load, run the same on both backends, and refused when their quantisation is malformed.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+
+#include "latentkit/decoder.h"
+#include "latentkit/error.h"
+#include "latentkit/latents.h"
+#include "latentkit/model.h"
+#include "latentkit/quantize.h"
+#include "runtime/random_model.h"
+
+namespace lk = latentkit;
+using lk::testing::seed000_decoder;
+
+namespace {
+
+lk::Model load(const lk::ModelDescription& d) {
+  const auto bytes = lk::serialize_model(d);
+  return lk::Model::load_bytes(bytes.data(), bytes.size());
+}
+
+std::string refusal(const lk::ModelDescription& d) {
+  try {
+    load(d);
+  } catch (const lk::Error& e) {
+    CHECK(e.code() != lk::ErrorCode::io);
+    return e.what();
+  }
+  FAIL("the file was accepted");
+  return "";
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(double{a[i]} - b[i]));
+  return worst;
+}
+
+// Index of the first transposed convolution's weights.
+int tconv_weights(const lk::ModelDescription& d) {
+  for (const lk::Op& op : d.ops) {
+    if (op.kind == lk::OpKind::transpose_conv2d) return op.inputs[1];
+  }
+  FAIL("no transposed convolution");
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("half precision: every half survives the round trip; rounding is to nearest even") {
+  for (uint32_t h = 0; h < 0x10000; ++h) {
+    const float f = lk::half_to_float(static_cast<uint16_t>(h));
+    if (std::isnan(f)) continue;
+    REQUIRE(lk::float_to_half(f) == h);
+  }
+  CHECK(lk::half_to_float(0x3C00) == 1.0f);
+  CHECK(lk::half_to_float(0x0001) == std::ldexp(1.0f, -24));  // smallest subnormal
+  CHECK(lk::float_to_half(1.0f + std::ldexp(1.0f, -11)) == 0x3C00);      // tie: to even
+  CHECK(lk::float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3C02);  // tie: to even (up)
+  CHECK(lk::float_to_half(65519.0f) == 0x7BFF);                          // largest finite
+  CHECK(lk::float_to_half(65520.0f) == 0x7C00);                          // overflows to infinity
+  CHECK(lk::float_to_half(std::ldexp(1.0f, -25)) == 0);                  // tie below the subnormals
+  CHECK(std::isnan(lk::half_to_float(lk::float_to_half(std::numeric_limits<float>::quiet_NaN()))));
+}
+
+TEST_CASE("int8 weights get one scale per output channel, transposed convolutions included") {
+  // A transposed convolution whose output channels span six orders of magnitude: with a scale per
+  // tensor, or per channel along the wrong axis, the small channels would round to zero.
+  lk::testing::DecoderBuilder builder(2);
+  std::mt19937_64 rng(5);
+  builder.fully_connected(3 * 3 * 4, lk::testing::random_weights(rng, 36 * 2, 2));
+  builder.reshape({3, 3, 4});
+  const int out_channels = 6, k = 3;
+  std::vector<float> weights = lk::testing::random_weights(rng, out_channels * k * k * 4, 4 * k * k);
+  for (int o = 0; o < out_channels; ++o) {
+    for (int i = 0; i < k * k * 4; ++i) weights[o * k * k * 4 + i] *= std::pow(10.0f, static_cast<float>(o - 3));
+  }
+  lk::Window window;
+  window.stride_h = window.stride_w = 2;
+  window.pad_top = window.pad_left = window.pad_bottom = window.pad_right = 1;
+  window.adjustment_h = window.adjustment_w = 1;
+  builder.transpose_conv2d(out_channels, k, k, window, weights);
+  lk::ModelDescription d = builder.finish();
+  const int w = tconv_weights(d);
+
+  lk::quantize_weights(d, lk::WeightFormat::int8_weights);
+  REQUIRE(d.tensors[w].dtype == lk::DType::int8);
+  REQUIRE(d.tensors[w].quantization.axis == 0);
+  REQUIRE(d.tensors[w].quantization.scales.size() == out_channels);
+
+  const lk::Model model = load(d);
+  const lk::Tensor& t = model.decoder().tensors[w];
+  const int per_channel = k * k * 4;
+  for (int o = 0; o < out_channels; ++o) {
+    CAPTURE(o);
+    float max_abs = 0;
+    for (int i = 0; i < per_channel; ++i) max_abs = std::max(max_abs, std::fabs(weights[o * per_channel + i]));
+    const float scale = t.quantization.scales[o];
+    CHECK(scale == doctest::Approx(max_abs / 127).epsilon(1e-6));
+    for (int i = 0; i < per_channel; ++i) {
+      // Rounding to the nearest step: at most half a step of this channel's own scale.
+      REQUIRE(std::fabs(t.f32()[o * per_channel + i] - weights[o * per_channel + i]) <= 0.5f * scale * (1 + 1e-5f));
+    }
+  }
+}
+
+TEST_CASE("every weight format round-trips through the file and runs the same on both backends") {
+  const lk::ModelDescription fp32 = seed000_decoder(21);
+  const lk::Model reference = load(fp32);
+  const std::vector<float> z = lk::sample_latents(reference.latent(), 16, 3);
+  const std::vector<float> expected = lk::Decoder(reference, lk::BackendKind::reference).decode(z, 16);
+  const struct {
+    lk::WeightFormat format;
+    lk::DType dtype;
+    double tolerance;  // against the float32 images, for these random weights
+  } cases[] = {{lk::WeightFormat::fp32, lk::DType::float32, 0},
+               {lk::WeightFormat::fp16, lk::DType::float16, 1e-2},
+               {lk::WeightFormat::int8_weights, lk::DType::int8, 1e-1}};
+  for (const auto& c : cases) {
+    CAPTURE(lk::to_string(c.format));
+    lk::ModelDescription d = fp32;
+    lk::quantize_weights(d, c.format);
+    const lk::Model model = load(d);
+    CHECK(model.decoder().tensors[d.ops[0].inputs[1]].dtype == c.dtype);
+    CHECK(model.decoder().tensors[d.ops[0].inputs[2]].dtype == lk::DType::float32);  // bias stays
+    const auto images = lk::Decoder(model, lk::BackendKind::reference).decode(z, 16);
+    CHECK(max_abs_diff(images, expected) <= c.tolerance);
+    if (lk::backend_available(lk::BackendKind::xnnpack)) {
+      CHECK(max_abs_diff(lk::Decoder(model, lk::BackendKind::xnnpack).decode(z, 16), images) <= 1e-5);
+    }
+  }
+  CHECK(lk::parse_weight_format("int8-weights") == lk::WeightFormat::int8_weights);
+  CHECK_THROWS_AS(lk::parse_weight_format("int4"), lk::Error);
+}
+
+TEST_CASE("malformed quantisation is refused with a message") {
+  lk::ModelDescription base = seed000_decoder(22);
+  lk::quantize_weights(base, lk::WeightFormat::int8_weights);
+  const int w = tconv_weights(base);
+  auto with = [&](auto change) {
+    lk::ModelDescription d = base;
+    change(d.tensors[w].quantization, d.tensors[w]);
+    return refusal(d);
+  };
+  using Q = lk::Quantization;
+  using T = lk::TensorDescription;
+  CHECK(with([](Q& q, T&) { q.scales[3] = 0; }).find("scale 0.000000 at 3; scales must be finite and positive") !=
+        std::string::npos);
+  CHECK(with([](Q& q, T&) { q.scales[0] = -0.5f; }).find("scale -0.500000 at 0") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.scales[1] = std::nanf(""); }).find("must be finite and positive") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.scales[1] = std::numeric_limits<float>::infinity(); })
+            .find("must be finite and positive") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.scales.pop_back(); }).find("along axis 0 of size 64 but has 63 scales") !=
+        std::string::npos);
+  CHECK(with([](Q& q, T&) { q.axis = 4; }).find("quantization axis 4 but rank 4") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.axis = -1; }).find("per tensor (axis -1) but has 64 scales") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.zero_points.assign(64, 300); }).find("zero point 300 outside int8") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.zero_points.assign(2, 0); }).find("2 zero points for 64 scales") != std::string::npos);
+  CHECK(with([](Q& q, T&) { q.scales.clear(); }).find("is int8 but has no quantization scales") != std::string::npos);
+
+  lk::ModelDescription half = seed000_decoder(22);
+  lk::quantize_weights(half, lk::WeightFormat::fp16);
+  half.tensors[w].quantization.scales = {1.0f};
+  CHECK(refusal(half).find("is float16 but has quantization parameters") != std::string::npos);
+
+  lk::ModelDescription activation = seed000_decoder(22);
+  activation.tensors[activation.ops[0].outputs[0]].dtype = lk::DType::float16;
+  CHECK(refusal(activation).find("runs float32 activations only") != std::string::npos);
+}
