@@ -70,10 +70,11 @@ int main(int argc, char** argv) {
   train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
 
   auto* exporter = app.add_subcommand("export", "write a trained decoder to a model file");
-  std::string source, output, quant = "fp32";
+  std::string source, output, quant = "fp32", calibration_data = "data/mnist";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
-  exporter->add_option("--quant", quant, "how to store the weights: fp32, fp16 or int8-weights")->capture_default_str();
+  exporter->add_option("--quant", quant, "fp32, fp16, int8-weights (int8 weights, float activations) or int8 (int8 weights and activations)")->capture_default_str();
+  exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8")->capture_default_str();
 
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
   std::string model_path;
@@ -94,7 +95,10 @@ int main(int argc, char** argv) {
       write_libtorch_grid(options.run_dir);
     } else if (*exporter) {
       const lk::WeightFormat format = lk::parse_weight_format(quant);
-      const tr::ExportReport report = tr::export_cvae(checkpoint_path(source), output, format);
+      tr::ExportOptions export_options;
+      export_options.format = format;
+      export_options.calibration_data_dir = calibration_data;
+      const tr::ExportReport report = tr::export_cvae(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, %s weights\n", output.c_str(), report.file_bytes, lk::to_string(format));
       std::printf("float32 check on %d latents (5x5 grid + 100 prior samples), max |runtime - libtorch|: reference %.2e",
                   report.latents_checked, report.max_abs_diff_reference);

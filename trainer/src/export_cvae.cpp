@@ -148,7 +148,9 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
   return report;
 }
 
-ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path, WeightFormat format) {
+ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path,
+                         const ExportOptions& options) {
+  const WeightFormat format = options.format;
   LoadedCheckpoint checkpoint = load_checkpoint(checkpoint_path);
   checkpoint.model->eval();
   ModelDescription description = describe_cvae_decoder(checkpoint.model, checkpoint.info);

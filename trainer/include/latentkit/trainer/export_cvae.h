@@ -44,7 +44,13 @@ constexpr double kExportTolerance = 1e-4;
 // than kExportTolerance nothing is written and the export fails. A quantised format is then
 // measured against the float32 file (AccuracyReport), and the figures are stored in the file's
 // provenance metrics (quant_psnr_db, quant_max_abs_error, quant_size_ratio).
+struct ExportOptions {
+  WeightFormat format = WeightFormat::fp32;
+  // int8 activations are calibrated on prior samples and on this dataset's training images,
+  // encoded by the checkpoint's encoder.
+  std::string calibration_data_dir = "data/mnist";
+};
 ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path,
-                         WeightFormat format = WeightFormat::fp32);
+                         const ExportOptions& options = {});
 
 }  // namespace latentkit::trainer
