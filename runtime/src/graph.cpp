@@ -33,6 +33,8 @@ const char* to_string(OpKind kind) {
     case OpKind::relu: return "relu";
     case OpKind::sigmoid: return "sigmoid";
     case OpKind::tanh: return "tanh";
+    case OpKind::quantize: return "quantize";
+    case OpKind::dequantize: return "dequantize";
   }
   return "?";
 }

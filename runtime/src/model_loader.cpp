@@ -98,7 +98,7 @@ class Checker {
   static Quantization read_quantization(const fb::Tensor& t, const Tensor& tensor, const std::string& what) {
     const fb::Quantization* q = t.quantization();
     if (q == nullptr || q->scale() == nullptr || q->scale()->size() == 0) {
-      malformed(what + " is int8 but has no quantization scales");
+      malformed(what + " is " + to_string(tensor.dtype) + " but has no quantization scales");
     }
     Quantization out;
     out.axis = q->axis();
@@ -135,7 +135,7 @@ class Checker {
     return out;
   }
 
-  // float32 values of a float16 or int8 constant.
+  // float32 values of a float16, int8 or int32 constant.
   static std::vector<float> widen(const Tensor& t) {
     const int64_t n = t.elements();
     std::vector<float> values(static_cast<std::size_t>(n));
@@ -154,10 +154,17 @@ class Checker {
       size = t.shape[q.axis];
       for (std::size_t d = q.axis + 1; d < t.shape.size(); ++d) inner *= t.shape[d];
     }
-    const auto* bytes = static_cast<const int8_t*>(t.data);
     for (int64_t i = 0; i < n; ++i) {
       const std::size_t c = static_cast<std::size_t>(q.axis >= 0 ? (i / inner) % size : 0);
-      values[i] = q.scales[c] * static_cast<float>(bytes[i] - q.zero_points[c]);
+      int64_t v;
+      if (t.dtype == DType::int8) {
+        v = static_cast<const int8_t*>(t.data)[i];
+      } else {
+        int32_t wide;
+        std::memcpy(&wide, static_cast<const uint8_t*>(t.data) + 4 * i, 4);
+        v = wide;
+      }
+      values[i] = q.scales[c] * static_cast<float>(v - q.zero_points[c]);
     }
     return values;
   }
@@ -192,21 +199,26 @@ class Checker {
         case fb::DType::FLOAT32: tensor.dtype = DType::float32; break;
         case fb::DType::FLOAT16: tensor.dtype = DType::float16; break;
         case fb::DType::INT8: tensor.dtype = DType::int8; break;
-        case fb::DType::INT32:
-          fail(ErrorCode::unsupported_model,
-               what + " has dtype " + fb::EnumNameDType(t.dtype()) +
-                   ", which this runtime does not run yet (int8 activations are not supported)");
+        case fb::DType::INT32: tensor.dtype = DType::int32; break;
         default:
           malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(t.dtype())));
       }
-      if (tensor.dtype == DType::int8) {
+      if (tensor.dtype == DType::int8 || tensor.dtype == DType::int32) {
         tensor.quantization = read_quantization(t, tensor, what);
       } else if (t.quantization() != nullptr) {
         malformed(what + " is " + to_string(tensor.dtype) + " but has quantization parameters");
       }
       if (t.buffer() == 0 && tensor.dtype != DType::float32) {
-        fail(ErrorCode::unsupported_model,
-             what + " is a " + to_string(tensor.dtype) + " activation; this runtime runs float32 activations only");
+        if (tensor.dtype != DType::int8) {
+          fail(ErrorCode::unsupported_model,
+               what + " is a " + to_string(tensor.dtype) + " activation; activations are float32 or int8");
+        }
+        if (tensor.quantization.axis != -1) malformed(what + " is an int8 activation quantised per channel; activations are quantised per tensor");
+      }
+      if (tensor.dtype == DType::int32) {
+        for (int64_t z : tensor.quantization.zero_points) {
+          if (z != 0) malformed(what + " is int32 with zero point " + std::to_string(z) + "; int32 biases are symmetric");
+        }
       }
       if (t.buffer() != 0) {
         if (buffers == nullptr || t.buffer() >= buffers->size()) {
@@ -319,6 +331,8 @@ class Checker {
       case fb::OpOptions::Relu: return OpKind::relu;
       case fb::OpOptions::Sigmoid: return OpKind::sigmoid;
       case fb::OpOptions::Tanh: return OpKind::tanh;
+      case fb::OpOptions::Quantize: return OpKind::quantize;
+      case fb::OpOptions::Dequantize: return OpKind::dequantize;
       case fb::OpOptions::Conv2D: {
         const fb::Conv2D& c = *op.options_as_Conv2D();
         check_window(c.stride_h(), c.stride_w(), c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right());
@@ -376,6 +390,51 @@ class Checker {
     }
   }
 
+  static void expect_dtypes(const Tensor& x, DType x_dtype, const Tensor& y, DType y_dtype, const std::string& what) {
+    if (x.dtype != x_dtype || y.dtype != y_dtype) {
+      malformed(what + " maps " + to_string(x_dtype) + " to " + to_string(y_dtype) + ", but its input '" + x.name +
+                "' is " + to_string(x.dtype) + " and its output '" + y.name + "' is " + to_string(y.dtype));
+    }
+  }
+
+  // Relu and reshape keep the encoding: same dtype and, for int8, the same scale and zero point.
+  static void expect_same_encoding(const Tensor& x, const Tensor& y, const std::string& what) {
+    expect_dtypes(x, x.dtype, y, x.dtype, what);
+    if (x.dtype == DType::int8 && (x.quantization.scales != y.quantization.scales ||
+                                   x.quantization.zero_points != y.quantization.zero_points)) {
+      malformed(what + ": int8 input '" + x.name + "' and output '" + y.name +
+                "' must share their scale and zero point");
+    }
+  }
+
+  // The integer form of a weighted op (schema/latentkit.fbs): int8 in and out, int8 symmetric
+  // weights per output channel (or per tensor), an int32 bias whose scale is s_x * s_w[c].
+  static void check_integer_op(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& y,
+                               const std::string& what) {
+    expect_dtypes(x, DType::int8, y, DType::int8, what);
+    if (w.dtype != DType::int8 || (w.quantization.axis != 0 && w.quantization.axis != -1)) {
+      malformed(what + ": with int8 activations the weights '" + w.name +
+                "' must be int8, quantised per output channel (axis 0) or per tensor");
+    }
+    for (int64_t z : w.quantization.zero_points) {
+      if (z != 0) malformed(what + ": int8 weights '" + w.name + "' must be symmetric (zero point 0)");
+    }
+    if (bias == nullptr) return;
+    if (bias->dtype != DType::int32) {
+      malformed(what + ": with int8 activations the bias '" + bias->name + "' must be int32");
+    }
+    const int64_t channels = w.shape[0];
+    for (int64_t c = 0; c < channels; ++c) {
+      const float ws = w.quantization.scales[w.quantization.axis == 0 ? c : 0];
+      const float bs = bias->quantization.scales[bias->quantization.axis == 0 ? c : 0];
+      const float expected = x.quantization.scales[0] * ws;
+      if (std::fabs(bs - expected) > 1e-6f * expected) {
+        malformed(what + ": bias '" + bias->name + "' channel " + std::to_string(c) + " has scale " +
+                  std::to_string(bs) + " but input scale x weight scale is " + std::to_string(expected));
+      }
+    }
+  }
+
   void expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what,
                     const std::string& role) const {
     if (t.shape != shape) {
@@ -389,12 +448,25 @@ class Checker {
     const Tensor& y = g.tensors[op.outputs[0]];
     expect_constant(x, false, what, "input");
     switch (op.kind) {
-      case OpKind::relu:
       case OpKind::sigmoid:
       case OpKind::tanh:
+        expect_dtypes(x, DType::float32, y, DType::float32, what);
+        expect_shape(y, x.shape, what, "output");
+        return;
+      case OpKind::quantize:
+        expect_dtypes(x, DType::float32, y, DType::int8, what);
+        expect_shape(y, x.shape, what, "output");
+        return;
+      case OpKind::dequantize:
+        expect_dtypes(x, DType::int8, y, DType::float32, what);
+        expect_shape(y, x.shape, what, "output");
+        return;
+      case OpKind::relu:
+        expect_same_encoding(x, y, what);
         expect_shape(y, x.shape, what, "output");
         return;
       case OpKind::reshape:
+        expect_same_encoding(x, y, what);
         if (x.elements() != y.elements()) {
           malformed(what + ": cannot reshape " + shape_string(x.shape) + " into " +
                     shape_string(y.shape));
@@ -406,10 +478,18 @@ class Checker {
     expect_constant(w, true, what, "weights");
     if (op.inputs.size() == 2) op.inputs.push_back(-1);
     const int64_t out_channels = w.shape[0];
-    if (op.inputs[2] != -1) {
-      const Tensor& b = g.tensors[op.inputs[2]];
-      expect_constant(b, true, what, "bias");
-      expect_shape(b, {out_channels}, what, "bias");
+    const Tensor* bias = op.inputs[2] != -1 ? &g.tensors[op.inputs[2]] : nullptr;
+    if (bias != nullptr) {
+      expect_constant(*bias, true, what, "bias");
+      expect_shape(*bias, {out_channels}, what, "bias");
+    }
+    if (x.dtype == DType::int8) {
+      check_integer_op(x, w, bias, y, what);
+    } else {
+      expect_dtypes(x, DType::float32, y, DType::float32, what);
+      if (bias != nullptr && bias->dtype == DType::int32) {
+        malformed(what + ": an int32 bias belongs to an op with int8 input and output");
+      }
     }
     if (op.kind == OpKind::fully_connected) {
       if (x.shape.size() != 1) {
@@ -453,6 +533,10 @@ class Checker {
     }
     const Tensor& in = tensor_at(out, out.inputs[0], "graph input");
     const Tensor& result = tensor_at(out, out.outputs[0], "graph output");
+    if (in.dtype != DType::float32 || result.dtype != DType::float32) {
+      malformed("the decoder's input '" + in.name + "' and output '" + result.name +
+                "' must be float32 (quantize and dequantize inside the graph)");
+    }
     if (in.is_constant() || in.shape.size() != 1) {
       malformed("the decoder input '" + in.name + "' must be a latent vector, not shape " +
                 shape_string(in.shape) + (in.is_constant() ? " with constant data" : ""));

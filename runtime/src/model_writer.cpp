@@ -70,6 +70,14 @@ flatbuffers::Offset<fb::Operator> write_op(flatbuffers::FlatBufferBuilder& b, co
       type = fb::OpOptions::Tanh;
       options = fb::CreateTanh(b).Union();
       break;
+    case OpKind::quantize:
+      type = fb::OpOptions::Quantize;
+      options = fb::CreateQuantize(b).Union();
+      break;
+    case OpKind::dequantize:
+      type = fb::OpOptions::Dequantize;
+      options = fb::CreateDequantize(b).Union();
+      break;
   }
   return fb::CreateOperator(b, type, options, b.CreateVector(op.inputs), b.CreateVector(op.outputs));
 }

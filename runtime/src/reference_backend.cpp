@@ -8,10 +8,12 @@
 // tensor, a list of steps with all sizes resolved); run() copies the latents in, runs the steps
 // and copies the image out.
 //
-// Sums are accumulated in double: the oracle should be more accurate than the backends it
+// Float ops accumulate in double: the oracle should be more accurate than the backends it
 // checks, so that a difference measures their rounding error and not its own, and the result
 // does not depend on the summation order a compiler or a future refactoring picks. The cost is
-// irrelevant for a fallback that decodes a few small images.
+// irrelevant for a fallback that decodes a few small images. Integer ops (int8 activations)
+// follow the arithmetic that schema/latentkit.fbs defines, which is the oracle for XNNPACK's.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +22,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -32,64 +35,104 @@ namespace latentkit {
 namespace {
 
 // ---------------------------------------------------------------------------------------------
-// Kernels. Each computes `batch` examples; all pointers and sizes were checked at build.
+// Arithmetic. The loops below are written once; what a multiply-accumulate and the final store
+// mean comes from one of these two policies.
 
-struct FullyConnectedArgs {
-  const float* x = nullptr;  // batch x in
-  const float* weights = nullptr;  // out x in
-  const float* bias = nullptr;     // out, or null
-  float* y = nullptr;              // batch x out
-  int64_t in = 0, out = 0;
+// Float ops: float32 in and out, accumulated in double, bias in float.
+struct FloatArithmetic {
+  using Input = float;
+  using Weight = float;
+  using Output = float;
+  using Accumulator = double;
+  const float* bias = nullptr;  // per output channel, or null
+
+  double start(int64_t channel) const { return bias ? bias[channel] : 0.0; }
+  void add(double& acc, float x, float w) const { acc += double{x} * w; }
+  float finish(double acc, int64_t) const { return static_cast<float>(acc); }
 };
 
-void fully_connected(const FullyConnectedArgs& a, int batch) {
+// Integer ops (schema/latentkit.fbs): int8 in and out, int32 accumulation and bias,
+// requantised with one float32 multiplier per output channel, rounded half to even.
+struct IntegerArithmetic {
+  using Input = int8_t;
+  using Weight = int8_t;
+  using Output = int8_t;
+  using Accumulator = int32_t;
+  const int32_t* bias = nullptr;     // per output channel, or null
+  const float* multipliers = nullptr;  // s_x * s_w[c] / s_y per output channel
+  int32_t input_zero = 0, output_zero = 0;
+
+  int32_t start(int64_t channel) const { return bias ? bias[channel] : 0; }
+  void add(int32_t& acc, int8_t x, int8_t w) const { acc += (int32_t{x} - input_zero) * int32_t{w}; }
+  int8_t finish(int32_t acc, int64_t channel) const {
+    const float scaled = std::nearbyint(static_cast<float>(acc) * multipliers[channel]);
+    return static_cast<int8_t>(std::clamp(scaled + static_cast<float>(output_zero), -128.0f, 127.0f));
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Kernels. Each computes `batch` examples; all pointers and sizes were resolved at build.
+
+template <typename Arithmetic>
+struct FullyConnectedArgs {
+  const typename Arithmetic::Input* x = nullptr;     // batch x in
+  const typename Arithmetic::Weight* weights = nullptr;  // out x in
+  typename Arithmetic::Output* y = nullptr;          // batch x out
+  int64_t in = 0, out = 0;
+  Arithmetic math;
+};
+
+template <typename Arithmetic>
+void fully_connected(const FullyConnectedArgs<Arithmetic>& a, int batch) {
   for (int n = 0; n < batch; ++n) {
-    const float* x = a.x + n * a.in;
-    float* y = a.y + n * a.out;
+    const auto* x = a.x + n * a.in;
+    auto* y = a.y + n * a.out;
     for (int64_t o = 0; o < a.out; ++o) {
-      const float* w = a.weights + o * a.in;
-      double sum = a.bias ? a.bias[o] : 0.0;
-      for (int64_t i = 0; i < a.in; ++i) sum += double{x[i]} * w[i];
-      y[o] = static_cast<float>(sum);
+      const auto* w = a.weights + o * a.in;
+      auto acc = a.math.start(o);
+      for (int64_t i = 0; i < a.in; ++i) a.math.add(acc, x[i], w[i]);
+      y[o] = a.math.finish(acc, o);
     }
   }
 }
 
 // Dimensions of a convolution or transposed convolution, per example, NHWC / OHWI.
+template <typename Arithmetic>
 struct WindowArgs {
-  const float* x = nullptr;        // batch x h x w x cin
-  const float* weights = nullptr;  // cout x kh x kw x cin
-  const float* bias = nullptr;     // cout, or null
-  float* y = nullptr;              // batch x oh x ow x cout
+  const typename Arithmetic::Input* x = nullptr;         // batch x h x w x cin
+  const typename Arithmetic::Weight* weights = nullptr;  // cout x kh x kw x cin
+  typename Arithmetic::Output* y = nullptr;              // batch x oh x ow x cout
   int64_t h = 0, w = 0, cin = 0;
   int64_t oh = 0, ow = 0, cout = 0;
   int64_t kh = 0, kw = 0;
   Window window;
+  Arithmetic math;
 };
 
 // y[oy, ox, co] = bias[co] + sum over (ky, kx, ci) of x[iy, ix, ci] * w[co, ky, kx, ci] with
 // iy = oy * stride_h - pad_top + ky * dilation_h (likewise ix), terms outside x being zero.
-void conv2d(const WindowArgs& a, int batch) {
+template <typename Arithmetic>
+void conv2d(const WindowArgs<Arithmetic>& a, int batch) {
   const Window& win = a.window;
   for (int n = 0; n < batch; ++n) {
-    const float* x = a.x + n * a.h * a.w * a.cin;
-    float* y = a.y + n * a.oh * a.ow * a.cout;
+    const auto* x = a.x + n * a.h * a.w * a.cin;
+    auto* y = a.y + n * a.oh * a.ow * a.cout;
     for (int64_t oy = 0; oy < a.oh; ++oy) {
       for (int64_t ox = 0; ox < a.ow; ++ox) {
         for (int64_t co = 0; co < a.cout; ++co) {
-          double sum = a.bias ? a.bias[co] : 0.0;
+          auto acc = a.math.start(co);
           for (int64_t ky = 0; ky < a.kh; ++ky) {
             const int64_t iy = oy * win.stride_h - win.pad_top + ky * win.dilation_h;
             if (iy < 0 || iy >= a.h) continue;
             for (int64_t kx = 0; kx < a.kw; ++kx) {
               const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
               if (ix < 0 || ix >= a.w) continue;
-              const float* xp = x + (iy * a.w + ix) * a.cin;
-              const float* wp = a.weights + ((co * a.kh + ky) * a.kw + kx) * a.cin;
-              for (int64_t ci = 0; ci < a.cin; ++ci) sum += double{xp[ci]} * wp[ci];
+              const auto* xp = x + (iy * a.w + ix) * a.cin;
+              const auto* wp = a.weights + ((co * a.kh + ky) * a.kw + kx) * a.cin;
+              for (int64_t ci = 0; ci < a.cin; ++ci) a.math.add(acc, xp[ci], wp[ci]);
             }
           }
-          y[(oy * a.ow + ox) * a.cout + co] = static_cast<float>(sum);
+          y[(oy * a.ow + ox) * a.cout + co] = a.math.finish(acc, co);
         }
       }
     }
@@ -102,15 +145,16 @@ void conv2d(const WindowArgs& a, int batch) {
 // (ky, kx) exactly when oy + pad_top - ky is a non-negative multiple of stride_h, from input row
 // iy = (oy + pad_top - ky) / stride_h (likewise for x). Rows and columns that no input reaches
 // (the adjustment) hold the bias.
-void transpose_conv2d(const WindowArgs& a, int batch) {
+template <typename Arithmetic>
+void transpose_conv2d(const WindowArgs<Arithmetic>& a, int batch) {
   const Window& win = a.window;
   for (int n = 0; n < batch; ++n) {
-    const float* x = a.x + n * a.h * a.w * a.cin;
-    float* y = a.y + n * a.oh * a.ow * a.cout;
+    const auto* x = a.x + n * a.h * a.w * a.cin;
+    auto* y = a.y + n * a.oh * a.ow * a.cout;
     for (int64_t oy = 0; oy < a.oh; ++oy) {
       for (int64_t ox = 0; ox < a.ow; ++ox) {
         for (int64_t co = 0; co < a.cout; ++co) {
-          double sum = a.bias ? a.bias[co] : 0.0;
+          auto acc = a.math.start(co);
           for (int64_t ky = 0; ky < a.kh; ++ky) {
             const int64_t ty = oy + win.pad_top - ky;
             if (ty < 0 || ty % win.stride_h != 0) continue;
@@ -121,12 +165,12 @@ void transpose_conv2d(const WindowArgs& a, int batch) {
               if (tx < 0 || tx % win.stride_w != 0) continue;
               const int64_t ix = tx / win.stride_w;
               if (ix >= a.w) continue;
-              const float* xp = x + (iy * a.w + ix) * a.cin;
-              const float* wp = a.weights + ((co * a.kh + ky) * a.kw + kx) * a.cin;
-              for (int64_t ci = 0; ci < a.cin; ++ci) sum += double{xp[ci]} * wp[ci];
+              const auto* xp = x + (iy * a.w + ix) * a.cin;
+              const auto* wp = a.weights + ((co * a.kh + ky) * a.kw + kx) * a.cin;
+              for (int64_t ci = 0; ci < a.cin; ++ci) a.math.add(acc, xp[ci], wp[ci]);
             }
           }
-          y[(oy * a.ow + ox) * a.cout + co] = static_cast<float>(sum);
+          y[(oy * a.ow + ox) * a.cout + co] = a.math.finish(acc, co);
         }
       }
     }
@@ -134,26 +178,46 @@ void transpose_conv2d(const WindowArgs& a, int batch) {
 }
 
 // Reshape and the element-wise ops see their tensors as flat arrays of batch x elements.
+template <typename In, typename Out>
 struct ElementwiseArgs {
-  const float* x = nullptr;
-  float* y = nullptr;
+  const In* x = nullptr;
+  Out* y = nullptr;
   int64_t count = 0;  // batch x elements
+  float scale = 1;        // quantize / dequantize: the int8 side's scale and zero point
+  int32_t zero_point = 0;  // also relu on int8: max(x, zero_point)
 };
 
-void reshape(const ElementwiseArgs& a) { std::memcpy(a.y, a.x, sizeof(float) * a.count); }
+template <typename T>
+void reshape(const ElementwiseArgs<T, T>& a) { std::memcpy(a.y, a.x, sizeof(T) * a.count); }
 
-void relu(const ElementwiseArgs& a) {
+void relu(const ElementwiseArgs<float, float>& a) {
   for (int64_t i = 0; i < a.count; ++i) a.y[i] = a.x[i] > 0.0f ? a.x[i] : 0.0f;
 }
 
-void sigmoid(const ElementwiseArgs& a) {
+void relu(const ElementwiseArgs<int8_t, int8_t>& a) {
+  const auto zero = static_cast<int8_t>(a.zero_point);
+  for (int64_t i = 0; i < a.count; ++i) a.y[i] = std::max(a.x[i], zero);
+}
+
+void sigmoid(const ElementwiseArgs<float, float>& a) {
   for (int64_t i = 0; i < a.count; ++i) {
     a.y[i] = static_cast<float>(1.0 / (1.0 + std::exp(-double{a.x[i]})));
   }
 }
 
-void tanh(const ElementwiseArgs& a) {
+void tanh(const ElementwiseArgs<float, float>& a) {
   for (int64_t i = 0; i < a.count; ++i) a.y[i] = static_cast<float>(std::tanh(double{a.x[i]}));
+}
+
+void quantize(const ElementwiseArgs<float, int8_t>& a) {
+  for (int64_t i = 0; i < a.count; ++i) {
+    const float q = std::nearbyint(a.x[i] / a.scale) + static_cast<float>(a.zero_point);
+    a.y[i] = static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f));
+  }
+}
+
+void dequantize(const ElementwiseArgs<int8_t, float>& a) {
+  for (int64_t i = 0; i < a.count; ++i) a.y[i] = a.scale * static_cast<float>(int32_t{a.x[i]} - a.zero_point);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,18 +239,26 @@ class ReferenceBackend final : public Backend {
 
   BackendKind kind() const override { return BackendKind::reference; }
 
+  // The activation buffer of a tensor (batch x elements of its dtype), for calibration.
+  const void* buffer(int tensor_index) const { return buffers_[static_cast<std::size_t>(tensor_index)].data(); }
+
  private:
-  float* activation(int tensor_index) { return buffers_[static_cast<std::size_t>(tensor_index)].data(); }
-  const float* constant(int tensor_index) const { return tensor(tensor_index).f32(); }
+  template <typename T = float>
+  T* activation(int tensor_index) {
+    return reinterpret_cast<T*>(buffers_[static_cast<std::size_t>(tensor_index)].data());
+  }
   const Tensor& tensor(int index) const { return graph_.tensors[static_cast<std::size_t>(index)]; }
 
-  void add_fully_connected(const Op& op);
-  void add_window_op(const Op& op);
+  template <typename Arithmetic>
+  void add_weighted_op(const Op& op, Arithmetic math);
+  IntegerArithmetic integer_arithmetic(const Op& op);
   void add_elementwise(const Op& op);
 
   std::shared_ptr<const void> keep_alive_;  // the kernels point into the model's constant data
   const Graph& graph_;                       // valid while keep_alive_ is held
-  std::vector<std::vector<float>> buffers_;  // per tensor: batch x elements; empty for constants
+  // Per activation tensor: batch x elements of its dtype, in floats so that any dtype is aligned.
+  std::vector<std::vector<float>> buffers_;
+  std::vector<std::vector<float>> multipliers_;  // per integer op: its requantisation multipliers
   std::vector<std::function<void()>> steps_;
   float* input_ = nullptr;
   const float* output_ = nullptr;
@@ -208,7 +280,8 @@ ReferenceBackend::ReferenceBackend(const Model& model, int batch)
                       " is too large for tensor '" + tensor.name + "' of " +
                       std::to_string(elements) + " elements");
     }
-    buffers_[t].assign(static_cast<std::size_t>(elements * batch), 0.0f);
+    const std::size_t bytes = static_cast<std::size_t>(elements * batch) * size_of(tensor.dtype);
+    buffers_[t].assign((bytes + sizeof(float) - 1) / sizeof(float), 0.0f);
   }
   input_ = activation(graph_.inputs[0]);
   output_ = activation(graph_.outputs[0]);
@@ -218,39 +291,69 @@ ReferenceBackend::ReferenceBackend(const Model& model, int batch)
   for (const Op& op : graph_.ops) {
     switch (op.kind) {
       case OpKind::fully_connected:
-        add_fully_connected(op);
-        break;
       case OpKind::conv2d:
       case OpKind::transpose_conv2d:
-        add_window_op(op);
+        if (tensor(op.inputs[0]).dtype == DType::int8) {
+          add_weighted_op(op, integer_arithmetic(op));
+        } else {
+          FloatArithmetic math;
+          math.bias = has_bias(op) ? tensor(op.inputs[2]).f32() : nullptr;
+          add_weighted_op(op, math);
+        }
         break;
       case OpKind::reshape:
       case OpKind::relu:
       case OpKind::sigmoid:
       case OpKind::tanh:
+      case OpKind::quantize:
+      case OpKind::dequantize:
         add_elementwise(op);
         break;
     }
   }
 }
 
-void ReferenceBackend::add_fully_connected(const Op& op) {
-  FullyConnectedArgs a;
-  a.in = tensor(op.inputs[0]).shape[0];
-  a.out = tensor(op.outputs[0]).shape[0];
-  a.x = activation(op.inputs[0]);
-  a.y = activation(op.outputs[0]);
-  a.weights = constant(op.inputs[1]);
-  a.bias = has_bias(op) ? constant(op.inputs[2]) : nullptr;
-  const int batch = this->batch();
-  steps_.emplace_back([a, batch] { fully_connected(a, batch); });
-}
-
-void ReferenceBackend::add_window_op(const Op& op) {
+IntegerArithmetic ReferenceBackend::integer_arithmetic(const Op& op) {
   const Tensor& x = tensor(op.inputs[0]);
   const Tensor& w = tensor(op.inputs[1]);
   const Tensor& y = tensor(op.outputs[0]);
-  WindowArgs a;
+  IntegerArithmetic math;
+  math.bias = has_bias(op) ? static_cast<const int32_t*>(tensor(op.inputs[2]).data) : nullptr;
+  math.input_zero = static_cast<int32_t>(x.quantization.zero_points[0]);
+  math.output_zero = static_cast<int32_t>(y.quantization.zero_points[0]);
+  std::vector<float>& multipliers = multipliers_.emplace_back();
+  for (int64_t c = 0; c < w.shape[0]; ++c) {
+    const float weight_scale = w.quantization.scales[w.quantization.axis == 0 ? c : 0];
+    multipliers.push_back(x.quantization.scales[0] * weight_scale / y.quantization.scales[0]);
+  }
+  math.multipliers = multipliers.data();
+  return math;
+}
+
+template <typename Arithmetic>
+void ReferenceBackend::add_weighted_op(const Op& op, Arithmetic math) {
+  using Input = typename Arithmetic::Input;
+  using Weight = typename Arithmetic::Weight;
+  using Output = typename Arithmetic::Output;
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& w = tensor(op.inputs[1]);
+  const Tensor& y = tensor(op.outputs[0]);
+  // Float ops read the weights as float32 (widened at load if stored smaller); integer ops the
+  // stored int8 values.
+  const auto* weights = std::is_same_v<Weight, float> ? static_cast<const void*>(w.f32()) : w.data;
+  const int batch = this->batch();
+  if (op.kind == OpKind::fully_connected) {
+    FullyConnectedArgs<Arithmetic> a;
+    a.in = x.shape[0];
+    a.out = y.shape[0];
+    a.x = activation<Input>(op.inputs[0]);
+    a.y = activation<Output>(op.outputs[0]);
+    a.weights = static_cast<const Weight*>(weights);
+    a.math = math;
+    steps_.emplace_back([a, batch] { fully_connected(a, batch); });
+    return;
+  }
+  WindowArgs<Arithmetic> a;
   a.h = x.shape[0];
   a.w = x.shape[1];
   a.cin = x.shape[2];
@@ -260,11 +363,10 @@ void ReferenceBackend::add_window_op(const Op& op) {
   a.oh = y.shape[0];
   a.ow = y.shape[1];
   a.window = op.window;
-  a.x = activation(op.inputs[0]);
-  a.y = activation(op.outputs[0]);
-  a.weights = constant(op.inputs[1]);
-  a.bias = has_bias(op) ? constant(op.inputs[2]) : nullptr;
-  const int batch = this->batch();
+  a.x = activation<Input>(op.inputs[0]);
+  a.y = activation<Output>(op.outputs[0]);
+  a.weights = static_cast<const Weight*>(weights);
+  a.math = math;
   if (op.kind == OpKind::transpose_conv2d) {
     steps_.emplace_back([a, batch] { transpose_conv2d(a, batch); });
   } else {
@@ -273,22 +375,50 @@ void ReferenceBackend::add_window_op(const Op& op) {
 }
 
 void ReferenceBackend::add_elementwise(const Op& op) {
-  ElementwiseArgs a;
-  a.x = activation(op.inputs[0]);
-  a.y = activation(op.outputs[0]);
-  a.count = tensor(op.inputs[0]).elements() * batch();
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& y = tensor(op.outputs[0]);
+  const int64_t count = x.elements() * batch();
+  const Tensor& quantised = x.dtype == DType::int8 ? x : y;  // the int8 side, if any
+  auto args = [&](auto* in, auto* out) {
+    ElementwiseArgs<std::remove_pointer_t<decltype(in)>, std::remove_pointer_t<decltype(out)>> a;
+    a.x = in;
+    a.y = out;
+    a.count = count;
+    if (quantised.dtype == DType::int8) {
+      a.scale = quantised.quantization.scales[0];
+      a.zero_point = static_cast<int32_t>(quantised.quantization.zero_points[0]);
+    }
+    return a;
+  };
+  const bool integer = x.dtype == DType::int8;
   switch (op.kind) {
     case OpKind::reshape:
-      steps_.emplace_back([a] { reshape(a); });
+      if (integer) {
+        steps_.emplace_back([a = args(activation<int8_t>(op.inputs[0]), activation<int8_t>(op.outputs[0]))] { reshape(a); });
+      } else {
+        steps_.emplace_back([a = args(activation(op.inputs[0]), activation(op.outputs[0]))] { reshape(a); });
+      }
       break;
     case OpKind::relu:
-      steps_.emplace_back([a] { relu(a); });
+      if (integer) {
+        steps_.emplace_back([a = args(activation<int8_t>(op.inputs[0]), activation<int8_t>(op.outputs[0]))] { relu(a); });
+      } else {
+        steps_.emplace_back([a = args(activation(op.inputs[0]), activation(op.outputs[0]))] { relu(a); });
+      }
       break;
     case OpKind::sigmoid:
-      steps_.emplace_back([a] { sigmoid(a); });
+      steps_.emplace_back([a = args(activation(op.inputs[0]), activation(op.outputs[0]))] { sigmoid(a); });
+      break;
+    case OpKind::tanh:
+      steps_.emplace_back([a = args(activation(op.inputs[0]), activation(op.outputs[0]))] { tanh(a); });
+      break;
+    case OpKind::quantize:
+      steps_.emplace_back([a = args(activation(op.inputs[0]), activation<int8_t>(op.outputs[0]))] { quantize(a); });
+      break;
+    case OpKind::dequantize:
+      steps_.emplace_back([a = args(activation<int8_t>(op.inputs[0]), activation(op.outputs[0]))] { dequantize(a); });
       break;
     default:
-      steps_.emplace_back([a] { tanh(a); });
       break;
   }
 }

@@ -250,6 +250,11 @@ void SubgraphBuilder::add_op(int op_index, const Op& op) {
     case OpKind::tanh:
       add_activation_function(op_index, op);
       break;
+    case OpKind::quantize:
+    case OpKind::dequantize:
+      throw Error(ErrorCode::unsupported_model,
+                  "xnnpack backend: " + op_name(op_index, op) +
+                      ": int8 activations run on the reference backend in this version");
   }
 }
 

@@ -181,12 +181,12 @@ TEST_CASE("broken references and orders are refused") {
     d.image.width = 27;
     CHECK(std::string(refusal(d).what()).find("image spec says [28,27,1]") != std::string::npos);
   }
-  SUBCASE("weights of a dtype this runtime does not run") {
+  SUBCASE("integer weights without their scales") {
     lk::ModelDescription d = seed000_decoder(7);
     d.tensors[d.ops[0].inputs[1]].dtype = lk::DType::int32;
     const lk::Error e = refusal(d);
-    CHECK(e.code() == lk::ErrorCode::unsupported_model);
-    CHECK(std::string(e.what()).find("dtype INT32") != std::string::npos);
+    CHECK(e.code() == lk::ErrorCode::malformed_model);
+    CHECK(std::string(e.what()).find("is int32 but has no quantization scales") != std::string::npos);
   }
   SUBCASE("a transposed convolution adjustment not below its stride") {
     lk::ModelDescription d = seed000_decoder(7);

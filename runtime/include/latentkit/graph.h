@@ -43,7 +43,17 @@ struct Tensor {
   const float* f32() const { return values; }
 };
 
-enum class OpKind { fully_connected, reshape, conv2d, transpose_conv2d, relu, sigmoid, tanh };
+enum class OpKind {
+  fully_connected,
+  reshape,
+  conv2d,
+  transpose_conv2d,
+  relu,
+  sigmoid,
+  tanh,
+  quantize,    // float32 -> int8 activations
+  dequantize,  // int8 -> float32 activations
+};
 
 const char* to_string(OpKind kind);
 
@@ -83,8 +93,14 @@ struct Op {
 //   shape, reshape keeps the element count; bias [out];
 // - strides and dilations >= 1, paddings >= 0, adjustment < stride (transposed only);
 // - constants have bytes == elements x size_of(dtype); float32 constants are aligned for float,
-//   and every constant's float32 values are in `values` (float16 and int8 weights widened at
-//   load); activations are float32.
+//   and every constant's float32 values are in `values` (float16, int8 and int32 ones widened
+//   at load);
+// - activations are float32, or int8 quantised per tensor; the graph's input and output are
+//   float32; quantize / dequantize go between the two; sigmoid and tanh are float32 only; relu
+//   and reshape keep their input's encoding;
+// - a weighted op is either float (float32 activations; weights of any dtype, used through
+//   `values`) or integer (int8 activations, int8 symmetric weights per output channel or per
+//   tensor, int32 bias of scale s_x * s_w[c]), with the arithmetic of schema/latentkit.fbs.
 struct Graph {
   std::vector<Tensor> tensors;
   std::vector<Op> ops;
