@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
 # latentkit set-up: the Debian packages the build needs, and the MNIST IDX files in data/mnist/.
 #
-#   tools/setup.sh            install missing packages, then fetch + verify MNIST
-#   tools/setup.sh --no-apt   only the MNIST part
+#   tools/setup.sh              install missing packages, then fetch + verify MNIST
+#   tools/setup.sh --no-apt     only the MNIST part
+#   tools/setup.sh --no-cross   without the Raspberry Pi cross compilers and qemu-user
 #
+# The Raspberry Pi tools (crossbuild-essential-arm64/-armhf, qemu-user, about 180 MB) are
+# installed by default because `ctest --preset default` compares the cross build under qemu; the
+# arm64 and armhf architectures are added to apt for the sysroots (tools/cross/make_sysroot.sh),
+# which installs nothing.
 # Idempotent: packages already installed are not touched (apt-get update runs only when something
 # must be installed), and if the four MNIST files are present with the right SHA-256 nothing is
 # downloaded. A file in data/mnist/ is only ever replaced by a copy whose checksum was verified.
 set -euo pipefail
 
 usage() {
-  sed -n '2,9s/^# \{0,1\}//p' "$0"
+  sed -n '2,15s/^# \{0,1\}//p' "$0"
 }
 
 do_apt=1
+do_cross=1
 for arg in "$@"; do
   case "$arg" in
     --no-apt) do_apt=0 ;;
+    --no-cross) do_cross=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -32,7 +39,13 @@ packages=(
   libtorch-dev libxnnpack-dev libpthreadpool-dev libflatbuffers-dev flatbuffers-compiler
   doctest-dev libopenblas0-pthread libstb-dev libcli11-dev zlib1g-dev
   cmake ninja-build g++ ca-certificates
+  gnuplot-nox dataset-fashion-mnist
 )
+# The Raspberry Pi cross build and its emulated tests (docs/raspberry-pi.md).
+cross_archs=(arm64 armhf)
+if [ "$do_cross" -eq 1 ]; then
+  packages+=(crossbuild-essential-arm64 crossbuild-essential-armhf qemu-user)
+fi
 # Node normally comes with the machine (often not from Debian: installing Debian's npm over it
 # would conflict), so only ask for it when there is no npm at all.
 if ! command -v npm >/dev/null 2>&1; then
@@ -44,11 +57,18 @@ is_installed() {
 }
 
 install_packages() {
-  local missing=() p
+  local missing=() new_archs=() p a
   for p in "${packages[@]}"; do
     is_installed "$p" || missing+=("$p")
   done
-  if [ "${#missing[@]}" -eq 0 ]; then
+  if [ "$do_cross" -eq 1 ]; then
+    local known
+    known="$(dpkg --print-architecture; dpkg --print-foreign-architectures)"
+    for a in "${cross_archs[@]}"; do
+      grep -qx "$a" <<<"$known" || new_archs+=("$a")
+    done
+  fi
+  if [ "${#missing[@]}" -eq 0 ] && [ "${#new_archs[@]}" -eq 0 ]; then
     echo "packages: all ${#packages[@]} present, nothing to install."
     return
   fi
@@ -61,9 +81,18 @@ install_packages() {
       exit 1
     fi
   fi
-  echo "packages: installing ${missing[*]}"
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  for a in "${new_archs[@]}"; do
+    echo "packages: adding the $a architecture to apt (for the Raspberry Pi sysroot; installs nothing)"
+    "${sudo[@]}" dpkg --add-architecture "$a"
+  done
+  # One index file of a mirror being synced can fail to download; apt-get install below fails
+  # clearly if a package is then really missing.
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update \
+    || echo "setup.sh: apt-get update reported errors (see above); trying to install anyway" >&2
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "packages: installing ${missing[*]}"
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  fi
 }
 
 if [ "$do_apt" -eq 1 ]; then

@@ -24,6 +24,19 @@ bool backend_available(BackendKind kind) {
 #endif
 }
 
+BackendKind choose_backend(const Model& model, BackendKind preferred, std::string* why) {
+  if (why != nullptr) why->clear();
+  if (preferred == BackendKind::reference) return preferred;
+  try {
+    make_backend(preferred, model, 1);
+    return preferred;
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::unsupported_model && e.code() != ErrorCode::backend) throw;
+    if (why != nullptr) *why = e.what();
+    return BackendKind::reference;
+  }
+}
+
 std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int batch,
                                       const BackendOptions& options) {
   if (batch <= 0) {

@@ -1,0 +1,463 @@
+// The C API (latentkit.h) over the C++ runtime.
+//
+// Every entry point runs its body through `guarded`, which turns every C++ exception into a
+// status and a message: latentkit::Error keeps its code, std::bad_alloc is out of memory, and
+// anything else is an internal error. The message lives in a fixed thread-local buffer, so that
+// reporting an error can itself neither allocate nor throw.
+#include "latentkit.h"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "latentkit/backend.h"
+#include "latentkit/decoder.h"
+#include "latentkit/error.h"
+#include "latentkit/latents.h"
+#include "latentkit/model.h"
+
+namespace lk = latentkit;
+
+struct latentkit_model {
+  latentkit_model(lk::Model model, lk::BackendKind kind, int threads)
+      : decoder(std::move(model), kind, lk::BackendOptions{threads}), threads(threads) {}
+
+  lk::Decoder decoder;
+  int threads;
+};
+
+namespace {
+
+constexpr int kMaxThreads = 256;
+constexpr int kMaxGridSide = 1024;
+
+thread_local char last_error[1024] = "";
+
+void clear_error() { last_error[0] = '\0'; }
+
+#if defined(__GNUC__) || defined(__clang__)
+latentkit_status fail(latentkit_status status, const char* format, ...)
+    __attribute__((format(printf, 2, 3)));
+#endif
+
+latentkit_status fail(latentkit_status status, const char* format, ...) {
+  std::va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(last_error, sizeof last_error, format, args);
+  va_end(args);
+  if (n < 0 || last_error[0] == '\0') {
+    std::snprintf(last_error, sizeof last_error, "%s", latentkit_status_string(status));
+  } else if (static_cast<std::size_t>(n) >= sizeof last_error) {
+    std::memcpy(last_error + sizeof last_error - 4, "...", 4);  // truncated: say so
+  }
+  return status;
+}
+
+latentkit_status to_status(lk::ErrorCode code) {
+  switch (code) {
+    case lk::ErrorCode::invalid_argument:
+      return LATENTKIT_INVALID_ARGUMENT;
+    case lk::ErrorCode::io:
+      return LATENTKIT_IO;
+    case lk::ErrorCode::malformed_model:
+      return LATENTKIT_MALFORMED_MODEL;
+    case lk::ErrorCode::unsupported_model:
+      return LATENTKIT_UNSUPPORTED_MODEL;
+    case lk::ErrorCode::backend:
+      return LATENTKIT_BACKEND_ERROR;
+  }
+  return LATENTKIT_INTERNAL;
+}
+
+// Runs `body` (which returns a status and sets the message itself on failure) so that no
+// exception escapes. The message is cleared first, so success leaves "".
+template <class Body>
+latentkit_status guarded(const char* function, Body&& body) noexcept {
+  clear_error();
+  try {
+    return body();
+  } catch (const lk::Error& e) {
+    return fail(to_status(e.code()), "%s: %s", function, e.what());
+  } catch (const std::bad_alloc&) {
+    return fail(LATENTKIT_OUT_OF_MEMORY, "%s: out of memory", function);
+  } catch (const std::length_error& e) {
+    return fail(LATENTKIT_OUT_OF_MEMORY, "%s: too large to allocate (%s)", function, e.what());
+  } catch (const std::exception& e) {
+    return fail(LATENTKIT_INTERNAL, "%s: internal error: %s", function, e.what());
+  } catch (...) {
+    return fail(LATENTKIT_INTERNAL, "%s: internal error: unknown exception", function);
+  }
+}
+
+// Inside an entry point's body, where `fn` names the entry point.
+#define LK_REQUIRE_POINTER(p)                                            \
+  do {                                                                   \
+    if ((p) == nullptr) {                                                \
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: " #p " is NULL", fn); \
+    }                                                                    \
+  } while (0)
+
+// a * b, or false if it does not fit in size_t (a, b >= 0).
+bool checked_mul(std::size_t a, std::size_t b, std::size_t* out) {
+  if (b != 0 && a > std::numeric_limits<std::size_t>::max() / b) return false;
+  *out = a * b;
+  return true;
+}
+
+// Checks that `capacity` floats hold `n` items of `per_item` floats each.
+latentkit_status check_room(const char* function, const char* what, int n, int64_t per_item,
+                            std::size_t capacity) {
+  std::size_t need = 0;
+  if (!checked_mul(static_cast<std::size_t>(n), static_cast<std::size_t>(per_item), &need)) {
+    return fail(LATENTKIT_INVALID_ARGUMENT, "%s: %d x %lld %s floats overflow size_t", function, n,
+                static_cast<long long>(per_item), what);
+  }
+  if (capacity < need) {
+    return fail(LATENTKIT_INVALID_ARGUMENT,
+                "%s: %s buffer holds %zu floats, %d x %lld = %zu are needed", function, what,
+                capacity, n, static_cast<long long>(per_item), need);
+  }
+  return LATENTKIT_OK;
+}
+
+latentkit_status check_count(const char* function, const char* what, int n, int max) {
+  if (n < 1 || n > max) {
+    return fail(LATENTKIT_INVALID_ARGUMENT, "%s: %s must be 1..%d, got %d", function, what, max, n);
+  }
+  return LATENTKIT_OK;
+}
+
+latentkit_status resolve_options(const latentkit_options* options, lk::BackendKind* kind,
+                                 int* threads, const char* function) {
+  const latentkit_options o = options ? *options : latentkit_default_options();
+  switch (o.backend) {
+    case LATENTKIT_BACKEND_DEFAULT:
+      *kind = lk::backend_available(lk::BackendKind::xnnpack) ? lk::BackendKind::xnnpack
+                                                              : lk::BackendKind::reference;
+      break;
+    case LATENTKIT_BACKEND_XNNPACK:
+      if (!lk::backend_available(lk::BackendKind::xnnpack)) {
+        return fail(LATENTKIT_BACKEND_ERROR,
+                    "%s: this runtime was built without XNNPACK; use the reference backend",
+                    function);
+      }
+      *kind = lk::BackendKind::xnnpack;
+      break;
+    case LATENTKIT_BACKEND_REFERENCE:
+      *kind = lk::BackendKind::reference;
+      break;
+    default:
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: options->backend is %d, not a latentkit_backend",
+                  function, static_cast<int>(o.backend));
+  }
+  if (o.threads < 0 || o.threads > kMaxThreads) {
+    return fail(LATENTKIT_INVALID_ARGUMENT, "%s: options->threads must be 0..%d, got %d", function,
+                kMaxThreads, o.threads);
+  }
+  *threads = o.threads < 1 ? 1 : o.threads;
+  return LATENTKIT_OK;
+}
+
+// Loads with `load` (a callable returning an lk::Model) into *out_model.
+template <class Load>
+latentkit_status load_model(const char* function, const latentkit_options* options,
+                            latentkit_model** out_model, Load&& load) {
+  lk::BackendKind kind = lk::BackendKind::reference;
+  int threads = 1;
+  if (latentkit_status s = resolve_options(options, &kind, &threads, function)) return s;
+  *out_model = new latentkit_model(load(), kind, threads);
+  return LATENTKIT_OK;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* latentkit_status_string(latentkit_status status) {
+  switch (status) {
+    case LATENTKIT_OK:
+      return "ok";
+    case LATENTKIT_INVALID_ARGUMENT:
+      return "invalid argument";
+    case LATENTKIT_IO:
+      return "i/o error";
+    case LATENTKIT_MALFORMED_MODEL:
+      return "malformed model file";
+    case LATENTKIT_UNSUPPORTED_MODEL:
+      return "unsupported model file";
+    case LATENTKIT_BACKEND_ERROR:
+      return "backend error";
+    case LATENTKIT_OUT_OF_MEMORY:
+      return "out of memory";
+    case LATENTKIT_INTERNAL:
+      return "internal error";
+  }
+  return "unknown status";
+}
+
+const char* latentkit_last_error(void) { return last_error; }
+
+latentkit_status latentkit_backend_from_name(const char* name, latentkit_backend* out_backend) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(name);
+    LK_REQUIRE_POINTER(out_backend);
+    if (std::strcmp(name, "default") == 0) {
+      *out_backend = LATENTKIT_BACKEND_DEFAULT;
+    } else if (std::strcmp(name, "xnnpack") == 0) {
+      *out_backend = LATENTKIT_BACKEND_XNNPACK;
+    } else if (std::strcmp(name, "reference") == 0) {
+      *out_backend = LATENTKIT_BACKEND_REFERENCE;
+    } else {
+      return fail(LATENTKIT_INVALID_ARGUMENT,
+                  "%s: unknown backend '%.100s' (expected 'xnnpack', 'reference' or 'default')", fn,
+                  name);
+    }
+    return LATENTKIT_OK;
+  });
+}
+
+const char* latentkit_backend_name(latentkit_backend backend) {
+  switch (backend) {
+    case LATENTKIT_BACKEND_DEFAULT:
+      return "default";
+    case LATENTKIT_BACKEND_XNNPACK:
+      return "xnnpack";
+    case LATENTKIT_BACKEND_REFERENCE:
+      return "reference";
+  }
+  return nullptr;
+}
+
+int latentkit_backend_available(latentkit_backend backend) {
+  switch (backend) {
+    case LATENTKIT_BACKEND_DEFAULT:
+      return 1;
+    case LATENTKIT_BACKEND_XNNPACK:
+      return lk::backend_available(lk::BackendKind::xnnpack) ? 1 : 0;
+    case LATENTKIT_BACKEND_REFERENCE:
+      return 1;
+  }
+  return 0;
+}
+
+latentkit_options latentkit_default_options(void) {
+  latentkit_options options;
+  options.backend = LATENTKIT_BACKEND_DEFAULT;
+  options.threads = 1;
+  return options;
+}
+
+latentkit_status latentkit_load_file(const char* path, const latentkit_options* options,
+                                     latentkit_model** out_model) {
+  if (out_model != nullptr) *out_model = nullptr;
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(out_model);
+    LK_REQUIRE_POINTER(path);
+    return load_model(fn, options, out_model, [&] { return lk::Model::load_file(path); });
+  });
+}
+
+latentkit_status latentkit_load_memory(const void* data, size_t size,
+                                       const latentkit_options* options,
+                                       latentkit_model** out_model) {
+  if (out_model != nullptr) *out_model = nullptr;
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(out_model);
+    LK_REQUIRE_POINTER(data);
+    if (size == 0) return fail(LATENTKIT_INVALID_ARGUMENT, "%s: size is 0", fn);
+    return load_model(fn, options, out_model, [&] { return lk::Model::load_bytes(data, size); });
+  });
+}
+
+void latentkit_free(latentkit_model* model) { delete model; }
+
+latentkit_status latentkit_model_info(const latentkit_model* model, latentkit_info* out_info) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_info);
+    const lk::Model& m = model->decoder.model();
+    const lk::ImageSpec& image = m.image();
+    const lk::Provenance& provenance = m.provenance();
+    latentkit_info info;
+    std::memset(&info, 0, sizeof info);
+    info.latent_dims = m.latent().dims();
+    info.image_height = image.height;
+    info.image_width = image.width;
+    info.image_channels = image.channels;
+    info.image_pixels = static_cast<int>(image.pixels());  // the loader bounds it (ModelLimits)
+    info.value_range =
+        image.range == lk::ValueRange::symmetric ? LATENTKIT_RANGE_SYMMETRIC : LATENTKIT_RANGE_UNIT;
+    info.format_version = m.format_version();
+    info.file_size = m.file_size();
+    info.backend = model->decoder.backend_kind() == lk::BackendKind::xnnpack
+                       ? LATENTKIT_BACKEND_XNNPACK
+                       : LATENTKIT_BACKEND_REFERENCE;
+    info.threads = model->threads;
+    info.model_family = provenance.model_family.c_str();
+    info.dataset = provenance.dataset.c_str();
+    info.epochs = provenance.epochs;
+    info.metric_count = static_cast<int>(provenance.metrics.size());
+    *out_info = info;
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_model_metric(const latentkit_model* model, int index,
+                                        const char** out_name, double* out_value) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    const std::vector<lk::Metric>& metrics = model->decoder.model().provenance().metrics;
+    if (index < 0 || static_cast<std::size_t>(index) >= metrics.size()) {
+      return fail(LATENTKIT_INVALID_ARGUMENT,
+                  "%s: index %d is out of range (the model has %zu metrics)", fn, index,
+                  metrics.size());
+    }
+    if (out_name) *out_name = metrics[static_cast<std::size_t>(index)].name.c_str();
+    if (out_value) *out_value = metrics[static_cast<std::size_t>(index)].value;
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_model_metric_by_name(const latentkit_model* model, const char* name,
+                                                double* out_value) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(name);
+    LK_REQUIRE_POINTER(out_value);
+    for (const lk::Metric& metric : model->decoder.model().provenance().metrics) {
+      if (metric.name == name) {
+        *out_value = metric.value;
+        return LATENTKIT_OK;
+      }
+    }
+    return fail(LATENTKIT_INVALID_ARGUMENT, "%s: the model has no metric '%.100s'", fn, name);
+  });
+}
+
+latentkit_status latentkit_sample(const latentkit_model* model, int n, uint64_t seed,
+                                  float* latents, size_t latents_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(latents);
+    if (latentkit_status s = check_count(fn, "n", n, std::numeric_limits<int>::max())) return s;
+    const lk::LatentSpec& spec = model->decoder.model().latent();
+    if (latentkit_status s = check_room(fn, "latents", n, spec.dims(), latents_capacity)) return s;
+    const std::vector<float> z = lk::sample_latents(spec, n, seed);
+    std::memcpy(latents, z.data(), z.size() * sizeof(float));
+    return LATENTKIT_OK;
+  });
+}
+
+void latentkit_default_grid_range(float* out_lo, float* out_hi) {
+  // normal_quantile does not throw for 0.05 and 0.95; computed once.
+  static const lk::Range range = lk::default_grid_range();
+  if (out_lo) *out_lo = range.lo;
+  if (out_hi) *out_hi = range.hi;
+}
+
+latentkit_status latentkit_grid(const latentkit_model* model, int rows, int cols, float x_lo,
+                                float x_hi, float y_lo, float y_hi, float* latents,
+                                size_t latents_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(latents);
+    if (latentkit_status s = check_count(fn, "rows", rows, kMaxGridSide)) return s;
+    if (latentkit_status s = check_count(fn, "cols", cols, kMaxGridSide)) return s;
+    if (!std::isfinite(x_lo) || !std::isfinite(x_hi) || !std::isfinite(y_lo) ||
+        !std::isfinite(y_hi)) {
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: ranges must be finite, got x %g..%g, y %g..%g",
+                  fn, x_lo, x_hi, y_lo, y_hi);
+    }
+    const lk::LatentSpec& spec = model->decoder.model().latent();
+    if (latentkit_status s =
+            check_room(fn, "latents", rows * cols, spec.dims(), latents_capacity)) {
+      return s;
+    }
+    lk::Range x{x_lo, x_hi}, y{y_lo, y_hi};
+    if (x_lo == x_hi) latentkit_default_grid_range(&x.lo, &x.hi);
+    if (y_lo == y_hi) latentkit_default_grid_range(&y.lo, &y.hi);
+    const std::vector<float> z = lk::grid_latents(spec, rows, cols, x, y);
+    std::memcpy(latents, z.data(), z.size() * sizeof(float));
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_prepare(latentkit_model* model, int batch) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) {
+      return s;
+    }
+    model->decoder.prepare(batch);
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_decode(latentkit_model* model, const float* latents,
+                                  size_t latents_count, int batch, float* images,
+                                  size_t images_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(latents);
+    LK_REQUIRE_POINTER(images);
+    if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) {
+      return s;
+    }
+    lk::Decoder& decoder = model->decoder;
+    if (latentkit_status s =
+            check_room(fn, "latents", batch, decoder.latent_dims(), latents_count)) {
+      return s;
+    }
+    if (latentkit_status s =
+            check_room(fn, "images", batch, decoder.image_pixels(), images_capacity)) {
+      return s;
+    }
+    decoder.decode_into(latents, batch, images);
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_sample_decode(latentkit_model* model, int n, uint64_t seed,
+                                         float* latents, size_t latents_capacity, float* images,
+                                         size_t images_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(images);
+    if (latentkit_status s = check_count(fn, "n", n, std::numeric_limits<int>::max())) return s;
+    lk::Decoder& decoder = model->decoder;
+    if (latents != nullptr) {
+      if (latentkit_status s =
+              check_room(fn, "latents", n, decoder.latent_dims(), latents_capacity)) {
+        return s;
+      }
+    }
+    if (latentkit_status s = check_room(fn, "images", n, decoder.image_pixels(), images_capacity)) {
+      return s;
+    }
+    const std::vector<float> z = lk::sample_latents(decoder.model().latent(), n, seed);
+    decoder.decode_into(z.data(), n, images);
+    if (latents != nullptr) std::memcpy(latents, z.data(), z.size() * sizeof(float));
+    return LATENTKIT_OK;
+  });
+}
+
+}  // extern "C"

@@ -8,21 +8,22 @@
 
 namespace latentkit {
 
-const char* to_string(WeightFormat format) {
+const char* to_string(QuantMode format) {
   switch (format) {
-    case WeightFormat::fp32: return "fp32";
-    case WeightFormat::fp16: return "fp16";
-    case WeightFormat::int8_weights: return "int8-weights";
+    case QuantMode::fp32: return "fp32";
+    case QuantMode::fp16: return "fp16";
+    case QuantMode::int8_weights: return "int8-weights";
+    case QuantMode::int8: return "int8";
   }
   return "?";
 }
 
-WeightFormat parse_weight_format(const std::string& name) {
-  for (WeightFormat f : {WeightFormat::fp32, WeightFormat::fp16, WeightFormat::int8_weights}) {
+QuantMode parse_quant_mode(const std::string& name) {
+  for (QuantMode f : {QuantMode::fp32, QuantMode::fp16, QuantMode::int8_weights, QuantMode::int8}) {
     if (name == to_string(f)) return f;
   }
   throw Error(ErrorCode::invalid_argument,
-              "unknown weight format '" + name + "' (expected fp32, fp16 or int8-weights)");
+              "unknown quantisation '" + name + "' (expected fp32, fp16, int8-weights or int8)");
 }
 
 namespace {
@@ -35,13 +36,14 @@ std::vector<float> float_values(const TensorDescription& t) {
 
 }  // namespace
 
-void quantize_tensor(TensorDescription& tensor, WeightFormat format) {
-  if (format == WeightFormat::fp32) return;
+void quantize_tensor(TensorDescription& tensor, QuantMode format) {
+  if (format == QuantMode::fp32) return;
+  if (format == QuantMode::int8) format = QuantMode::int8_weights;  // the same weights
   if (tensor.dtype != DType::float32 || tensor.data.empty()) {
     throw Error(ErrorCode::invalid_argument, "only float32 constants can be quantised; '" + tensor.name + "' is not one");
   }
   const std::vector<float> values = float_values(tensor);
-  if (format == WeightFormat::fp16) {
+  if (format == QuantMode::fp16) {
     tensor.data.resize(values.size() * 2);
     for (std::size_t i = 0; i < values.size(); ++i) {
       const uint16_t half = float_to_half(values[i]);
@@ -73,10 +75,112 @@ void quantize_tensor(TensorDescription& tensor, WeightFormat format) {
   tensor.quantization = std::move(q);
 }
 
-void quantize_weights(ModelDescription& description, WeightFormat format) {
+void quantize_weights(ModelDescription& description, QuantMode format) {
   for (TensorDescription& t : description.tensors) {
     if (!t.data.empty() && t.shape.size() >= 2) quantize_tensor(t, format);
   }
+}
+
+Quantization activation_quantization(TensorRange range) {
+  const float lo = std::min(range.min, 0.0f);
+  float hi = std::max(range.max, 0.0f);
+  if (hi - lo < 1e-8f) hi = lo + 1e-8f;  // a tensor that is always 0 still needs a scale
+  Quantization q;
+  q.scales = {(hi - lo) / 255.0f};
+  q.zero_points = {static_cast<int64_t>(std::clamp(std::nearbyint(-128.0f - lo / q.scales[0]), -128.0f, 127.0f))};
+  q.axis = -1;
+  return q;
+}
+
+namespace {
+
+bool is_weighted(OpKind kind) {
+  return kind == OpKind::fully_connected || kind == OpKind::conv2d || kind == OpKind::transpose_conv2d;
+}
+
+bool is_float_only(OpKind kind) { return kind == OpKind::sigmoid || kind == OpKind::tanh; }
+
+// int32 bias of scale s_x * s_w[c]; the rounding error is below half a step of the accumulator.
+void quantize_bias(TensorDescription& bias, float input_scale, const Quantization& weights) {
+  const std::vector<float> values = float_values(bias);
+  Quantization q;
+  q.axis = 0;
+  bias.data.resize(values.size() * 4);
+  for (std::size_t c = 0; c < values.size(); ++c) {
+    const float scale = input_scale * weights.scales[weights.axis == 0 ? c : 0];
+    q.scales.push_back(scale);
+    const double v = std::nearbyint(double{values[c]} / scale);
+    const auto i = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
+    std::memcpy(&bias.data[4 * c], &i, 4);
+  }
+  bias.dtype = DType::int32;
+  bias.quantization = std::move(q);
+}
+
+}  // namespace
+
+void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges) {
+  if (ranges.size() != d.tensors.size()) {
+    throw Error(ErrorCode::invalid_argument, "calibration ranges cover " + std::to_string(ranges.size()) +
+                                                 " tensors, the model has " + std::to_string(d.tensors.size()));
+  }
+  // Who reads each tensor: a weighted op's output that only a relu reads takes the relu's range.
+  std::vector<int> readers(d.tensors.size(), 0), relu_reader(d.tensors.size(), -1);
+  for (const Op& op : d.ops) {
+    for (int input : op.inputs) {
+      if (input < 0) continue;
+      ++readers[input];
+      if (op.kind == OpKind::relu) relu_reader[input] = op.outputs[0];
+    }
+  }
+  const int graph_output = d.outputs[0];
+  // int8 twins of float tensors (made by quantize ops) and float twins of int8 ones.
+  std::vector<int> int8_twin(d.tensors.size(), -1), float_twin(d.tensors.size(), -1);
+  std::vector<Op> ops;
+  auto as_int8 = [&](int t) {
+    if (d.tensors[t].dtype == DType::int8) return t;
+    if (int8_twin[t] < 0) {
+      TensorDescription q{d.tensors[t].name + "_q", d.tensors[t].shape, DType::int8, {}, activation_quantization(ranges[t])};
+      d.tensors.push_back(std::move(q));
+      int8_twin[t] = static_cast<int>(d.tensors.size()) - 1;
+      ops.push_back({OpKind::quantize, {t}, {int8_twin[t]}, {}});
+    }
+    return int8_twin[t];
+  };
+  auto as_float = [&](int t) {
+    if (d.tensors[t].dtype != DType::int8) return t;
+    if (float_twin[t] < 0) {
+      d.tensors.push_back({d.tensors[t].name + "_f", d.tensors[t].shape, DType::float32, {}, {}});
+      float_twin[t] = static_cast<int>(d.tensors.size()) - 1;
+      ops.push_back({OpKind::dequantize, {t}, {float_twin[t]}, {}});
+    }
+    return float_twin[t];
+  };
+  for (Op op : std::vector<Op>(d.ops)) {
+    const int y = op.outputs[0];
+    if (is_float_only(op.kind)) {
+      op.inputs[0] = as_float(op.inputs[0]);
+      ops.push_back(op);
+      continue;
+    }
+    op.inputs[0] = as_int8(op.inputs[0]);
+    const TensorDescription& x = d.tensors[op.inputs[0]];
+    if (is_weighted(op.kind)) {
+      const int fused = readers[y] == 1 ? relu_reader[y] : -1;
+      d.tensors[y].quantization = activation_quantization(ranges[fused >= 0 ? fused : y]);
+      TensorDescription& weights = d.tensors[op.inputs[1]];
+      quantize_tensor(weights, QuantMode::int8_weights);
+      if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+        quantize_bias(d.tensors[op.inputs[2]], x.quantization.scales[0], weights.quantization);
+      }
+    } else {  // relu, reshape: the input's scale and zero point
+      d.tensors[y].quantization = x.quantization;
+    }
+    d.tensors[y].dtype = DType::int8;
+    ops.push_back(op);
+  }
+  if (d.tensors[graph_output].dtype == DType::int8) d.outputs[0] = as_float(graph_output);
+  d.ops = std::move(ops);
 }
 
 }  // namespace latentkit

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "latentkit/backend.h"
+#include "latentkit/calibration.h"
 #include "latentkit/error.h"
 #include "latentkit/graph.h"
 #include "latentkit/model.h"
@@ -424,6 +425,52 @@ void ReferenceBackend::add_elementwise(const Op& op) {
 }
 
 }  // namespace
+
+std::vector<TensorRange> observe_ranges(const Model& model, const std::vector<float>& latents) {
+  const Graph& graph = model.decoder();
+  const int dims = model.latent().dims();
+  const int count = static_cast<int>(latents.size() / static_cast<std::size_t>(dims));
+  if (count < 1 || latents.size() != static_cast<std::size_t>(count) * dims) {
+    throw Error(ErrorCode::invalid_argument, "calibration needs whole latent vectors of " + std::to_string(dims) +
+                                                 " values, got " + std::to_string(latents.size()) + " values");
+  }
+  std::vector<TensorRange> ranges(graph.tensors.size());
+  std::vector<bool> seen(graph.tensors.size(), false);
+  auto widen = [&](std::size_t t, const float* values, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) {
+      if (!seen[t]) {
+        ranges[t] = {values[i], values[i]};
+        seen[t] = true;
+      }
+      ranges[t].min = std::min(ranges[t].min, values[i]);
+      ranges[t].max = std::max(ranges[t].max, values[i]);
+    }
+  };
+  for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
+    const Tensor& tensor = graph.tensors[t];
+    if (tensor.dtype != DType::float32 && !tensor.is_constant()) {
+      throw Error(ErrorCode::invalid_argument, "calibration needs a float model; tensor '" + tensor.name + "' is " +
+                                                   to_string(tensor.dtype));
+    }
+    if (tensor.is_constant()) widen(t, tensor.f32(), tensor.elements());
+  }
+  // In chunks, so that memory stays bounded however many latents there are.
+  constexpr int kChunk = 250;
+  std::vector<float> images;
+  for (int start = 0; start < count; start += kChunk) {
+    const int batch = std::min(kChunk, count - start);
+    ReferenceBackend backend(model, batch);
+    images.resize(static_cast<std::size_t>(batch) * model.image().pixels());
+    backend.run(latents.data() + static_cast<std::size_t>(start) * dims, images.data());
+    for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
+      const Tensor& tensor = graph.tensors[t];
+      if (!tensor.is_constant()) {
+        widen(t, static_cast<const float*>(backend.buffer(static_cast<int>(t))), tensor.elements() * batch);
+      }
+    }
+  }
+  return ranges;
+}
 
 std::unique_ptr<Backend> make_reference_backend(const Model& model, int batch) {
   if (batch < 1) {

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <csignal>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
 #define STB_IMAGE_IMPLEMENTATION
@@ -80,6 +82,7 @@ TEST_CASE("train 1 epoch on 300 MNIST images, export, and render a 5x5 grid on t
   CHECK(fs::exists(j.dir / "run" / "metrics.csv"));
   const PngInfo libtorch_grid = png_info(j.dir / "run" / "grid_libtorch.png");
   CHECK(libtorch_grid.width == 140);
+  CHECK(j.train.output.find("IWAE(k=") != std::string::npos);
 
   INFO(j.exported.output);
   REQUIRE(j.exported.exit_code == 0);
@@ -178,4 +181,122 @@ TEST_CASE("bad input gets a clear message, a non-zero exit and no output file") 
   r = run(cli + " export '" + (j.dir / "cut.lkm").string() + "' -o '" + (j.dir / "x.lkm").string() + "'");
   CHECK(r.exit_code != 0);
   CHECK(!fs::exists(j.dir / "x.lkm"));
+}
+
+TEST_CASE("the run report (gnuplot plots, image tiles, index.html) and eval in nats") {
+  Journey& j = journey();
+  REQUIRE(j.train.exit_code == 0);
+  const fs::path folder = j.dir / "run";
+  struct Expected {
+    const char* file;
+    int width, height;
+  };
+  for (const Expected& e : {Expected{"loss.png", 800, 480}, Expected{"latent_scatter.png", 720, 640},
+                            Expected{"reconstructions.png", 16 * 28, 8 * 28}, Expected{"samples.png", 8 * 28, 8 * 28},
+                            Expected{"grid_libtorch.png", 5 * 28, 5 * 28}}) {
+    INFO(e.file);
+    CHECK(fs::file_size(folder / e.file) > 1000);
+    const PngInfo info = png_info(folder / e.file);
+    CHECK(info.width == e.width);
+    CHECK(info.height == e.height);
+  }
+  std::ifstream in(folder / "index.html");
+  const std::string html(std::istreambuf_iterator<char>(in), {});
+  for (const char* needle : {"loss.png", "latent_scatter.png", "reconstructions.png", "samples.png",
+                             "grid_libtorch.png", "dynamic", "learning rate", "ELBO", "IWAE"}) {
+    INFO(needle);
+    CHECK(html.find(needle) != std::string::npos);
+  }
+  std::ifstream csv(folder / "metrics.csv");
+  std::string header;
+  std::getline(csv, header);
+  CHECK(header.find("test_iwae") != std::string::npos);
+
+  // eval: ELBO and IWAE in nats, saying which binarisation.
+  const std::string run_dir = "'" + (j.dir / "run").string() + "'";
+  Run r = run(cli + " eval " + run_dir + " --k 20 --limit 50");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("test set: 50 images") != std::string::npos);
+  CHECK(r.output.find("dynamic binarisation") != std::string::npos);
+  CHECK(r.output.find("ELBO -") != std::string::npos);
+  CHECK(r.output.find("IWAE log p(x) >= -") != std::string::npos);
+  CHECK(r.output.find("k=20") != std::string::npos);
+  r = run(cli + " eval " + run_dir + " --k 2 --limit 20 --binarize static");
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("static binarisation") != std::string::npos);
+  r = run(cli + " eval " + run_dir + " --binarize sometimes");
+  CHECK(r.exit_code != 0);
+}
+
+// A scratch folder for the test cases that need no trained journey.
+struct Scratch {
+  fs::path dir;
+  explicit Scratch(const std::string& name)
+      : dir(fs::temp_directory_path() / ("latentkit_" + name + "_" + std::to_string(::getpid()))) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~Scratch() { fs::remove_all(dir); }
+};
+
+TEST_CASE("Ctrl-C checkpoints and exits with 130; resume takes the run's settings") {
+  Scratch j("ctrl_c");
+  const fs::path dir = j.dir / "interrupted";
+  const fs::path log = j.dir / "interrupted.log";
+  const std::string command = "exec " + cli + " train cvae --data " LATENTKIT_MNIST_DIR " --out '" + dir.string() +
+                              "' --epochs 1000 --train-limit 300 --test-limit 50 --batch 32 --eval-k 0 --threads 1 > '" +
+                              log.string() + "' 2>&1";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 1200 && !fs::exists(dir / "checkpoint.pt"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(child, SIGINT);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  std::ifstream in(log);
+  const std::string output(std::istreambuf_iterator<char>(in), {});
+  INFO(output);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  CHECK(output.find("interrupted in epoch") != std::string::npos);
+  CHECK(output.find("continue with --resume") != std::string::npos);
+
+  Run r = run(cli + " train cvae --out '" + dir.string() + "' --resume --lr 0.1");
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("--resume takes the run's settings from its checkpoint; drop --lr") != std::string::npos);
+
+  r = run(cli + " train cvae --out '" + dir.string() + "' --resume --epochs 2 --threads 1 --no-report");
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("resuming") != std::string::npos);
+  CHECK(r.output.find("trained cvae") != std::string::npos);
+}
+
+TEST_CASE("datasets by name (mnist, fashion-mnist) and clear errors for bad folders") {
+  Scratch j("datasets");
+  const std::string common = " --epochs 1 --train-limit 64 --test-limit 32 --batch 32 --eval-k 0 --no-report --threads 1";
+  Run r = run("cd '" LATENTKIT_SOURCE_DIR "' && " + cli + " train cvae --data mnist --out '" +
+              (j.dir / "by_name").string() + "'" + common);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+
+  r = run(cli + " train cvae --data fashion-mnist --out '" + (j.dir / "fashion").string() + "'" + common);
+  INFO(r.output);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("trained cvae") != std::string::npos);
+
+  // A folder with a malformed images file: the message names the file.
+  const fs::path bad = j.dir / "bad_data";
+  fs::create_directories(bad);
+  std::ofstream(bad / "train-images-idx3-ubyte", std::ios::binary) << "not an IDX file";
+  std::ofstream(bad / "train-labels-idx1-ubyte", std::ios::binary) << "nor this";
+  r = run(cli + " train cvae --data '" + bad.string() + "' --out '" + (j.dir / "bad_run").string() + "'" + common);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("train-images-idx3-ubyte") != std::string::npos);
 }

@@ -88,7 +88,7 @@ TEST_CASE("int8 weights get one scale per output channel, transposed convolution
   lk::ModelDescription d = builder.finish();
   const int w = tconv_weights(d);
 
-  lk::quantize_weights(d, lk::WeightFormat::int8_weights);
+  lk::quantize_weights(d, lk::QuantMode::int8_weights);
   REQUIRE(d.tensors[w].dtype == lk::DType::int8);
   REQUIRE(d.tensors[w].quantization.axis == 0);
   REQUIRE(d.tensors[w].quantization.scales.size() == out_channels);
@@ -115,12 +115,12 @@ TEST_CASE("every weight format round-trips through the file and runs the same on
   const std::vector<float> z = lk::sample_latents(reference.latent(), 16, 3);
   const std::vector<float> expected = lk::Decoder(reference, lk::BackendKind::reference).decode(z, 16);
   const struct {
-    lk::WeightFormat format;
+    lk::QuantMode format;
     lk::DType dtype;
     double tolerance;  // against the float32 images, for these random weights
-  } cases[] = {{lk::WeightFormat::fp32, lk::DType::float32, 0},
-               {lk::WeightFormat::fp16, lk::DType::float16, 1e-2},
-               {lk::WeightFormat::int8_weights, lk::DType::int8, 1e-1}};
+  } cases[] = {{lk::QuantMode::fp32, lk::DType::float32, 0},
+               {lk::QuantMode::fp16, lk::DType::float16, 1e-2},
+               {lk::QuantMode::int8_weights, lk::DType::int8, 1e-1}};
   for (const auto& c : cases) {
     CAPTURE(lk::to_string(c.format));
     lk::ModelDescription d = fp32;
@@ -134,13 +134,13 @@ TEST_CASE("every weight format round-trips through the file and runs the same on
       CHECK(max_abs_diff(lk::Decoder(model, lk::BackendKind::xnnpack).decode(z, 16), images) <= 1e-5);
     }
   }
-  CHECK(lk::parse_weight_format("int8-weights") == lk::WeightFormat::int8_weights);
-  CHECK_THROWS_AS(lk::parse_weight_format("int4"), lk::Error);
+  CHECK(lk::parse_quant_mode("int8-weights") == lk::QuantMode::int8_weights);
+  CHECK_THROWS_AS(lk::parse_quant_mode("int4"), lk::Error);
 }
 
 TEST_CASE("malformed quantisation is refused with a message") {
   lk::ModelDescription base = seed000_decoder(22);
-  lk::quantize_weights(base, lk::WeightFormat::int8_weights);
+  lk::quantize_weights(base, lk::QuantMode::int8_weights);
   const int w = tconv_weights(base);
   auto with = [&](auto change) {
     lk::ModelDescription d = base;
@@ -164,11 +164,112 @@ TEST_CASE("malformed quantisation is refused with a message") {
   CHECK(with([](Q& q, T&) { q.scales.clear(); }).find("is int8 but has no quantization scales") != std::string::npos);
 
   lk::ModelDescription half = seed000_decoder(22);
-  lk::quantize_weights(half, lk::WeightFormat::fp16);
+  lk::quantize_weights(half, lk::QuantMode::fp16);
   half.tensors[w].quantization.scales = {1.0f};
   CHECK(refusal(half).find("is float16 but has quantization parameters") != std::string::npos);
 
   lk::ModelDescription activation = seed000_decoder(22);
   activation.tensors[activation.ops[0].outputs[0]].dtype = lk::DType::float16;
   CHECK(refusal(activation).find("activations are float32 or int8") != std::string::npos);
+}
+
+TEST_CASE("calibration observes the ranges a model's activations take") {
+  // Two latents through known weights: dense = [2 z0 + 1, -3 z1], then relu.
+  lk::testing::DecoderBuilder builder(2);
+  builder.fully_connected(2, {2, 0, 0, -3}, {1, 0});
+  builder.activation(lk::OpKind::relu);
+  builder.reshape({1, 1, 2});
+  const lk::ModelDescription d = builder.finish();
+  const lk::Model model = load(d);
+  const std::vector<float> latents = {-1, 1, 0.5f, -2};  // dense: (-1, -3) and (2, 6)
+  const auto ranges = lk::observe_ranges(model, latents);
+  REQUIRE(ranges.size() == d.tensors.size());
+  const int dense = d.ops[0].outputs[0], relu = d.ops[1].outputs[0];
+  CHECK(ranges[dense].min == -3.0f);
+  CHECK(ranges[dense].max == 6.0f);
+  CHECK(ranges[relu].min == 0.0f);
+  CHECK(ranges[relu].max == 6.0f);
+  CHECK(ranges[d.inputs[0]].min == -2.0f);
+  CHECK(ranges[d.inputs[0]].max == 1.0f);
+
+  // The dense layer feeds only a relu: its int8 grid covers [0, 6], zero at -128.
+  lk::ModelDescription q = d;
+  lk::quantize_model(q, ranges);
+  CHECK(q.tensors[dense].dtype == lk::DType::int8);
+  CHECK(q.tensors[dense].quantization.scales[0] == doctest::Approx(6.0f / 255));
+  CHECK(q.tensors[dense].quantization.zero_points[0] == -128);
+  CHECK(q.tensors[relu].quantization.scales == q.tensors[dense].quantization.scales);
+  const lk::Model quantised = load(q);
+  CHECK(quantised.decoder().tensors[quantised.decoder().outputs[0]].dtype == lk::DType::float32);
+  const auto images = lk::Decoder(quantised, lk::BackendKind::reference).decode(latents, 2);
+  // relu(dense) = (0, 0) and (2, 6): off by at most half an output step (6/255) plus the input's
+  // rounding (half of 3/255) times the largest weight (3).
+  const std::vector<float> expected = {0, 0, 2, 6};
+  CHECK(max_abs_diff(images, expected) <= 0.5 * 6.0 / 255 + 3 * 0.5 * 3.0 / 255 + 1e-6);
+}
+
+TEST_CASE("activation_quantization covers the range and zero") {
+  const lk::Quantization a = lk::activation_quantization({-1.0f, 3.0f});
+  CHECK(a.scales[0] == doctest::Approx(4.0f / 255));
+  CHECK(a.zero_points[0] == -64);  // -128 + 1 / (4 / 255) = -64.25 -> -64
+  const lk::Quantization b = lk::activation_quantization({2.0f, 5.0f});  // widened to [0, 5]
+  CHECK(b.zero_points[0] == -128);
+  const lk::Quantization zero = lk::activation_quantization({0.0f, 0.0f});
+  CHECK(zero.scales[0] > 0);
+}
+
+TEST_CASE("an int8 model runs with integer arithmetic close to the float model") {
+  const lk::ModelDescription fp32 = seed000_decoder(23);
+  const lk::Model reference = load(fp32);
+  const std::vector<float> calibration = lk::sample_latents(reference.latent(), 300, 1);
+  lk::ModelDescription d = fp32;
+  lk::quantize_model(d, lk::observe_ranges(reference, calibration));
+  const lk::Model model = load(d);
+  // quantize, fc, relu, reshape, 3 x (tconv [+ relu]), dequantize, sigmoid
+  CHECK(model.decoder().ops.front().kind == lk::OpKind::quantize);
+  CHECK(model.decoder().ops.back().kind == lk::OpKind::sigmoid);
+  int integer_ops = 0;
+  for (const lk::Op& op : model.decoder().ops) {
+    if (op.kind == lk::OpKind::transpose_conv2d || op.kind == lk::OpKind::fully_connected) {
+      CHECK(model.decoder().tensors[op.inputs[0]].dtype == lk::DType::int8);
+      CHECK(model.decoder().tensors[op.inputs[2]].dtype == lk::DType::int32);
+      ++integer_ops;
+    }
+  }
+  CHECK(integer_ops == 4);
+  const std::vector<float> z = lk::sample_latents(reference.latent(), 20, 9);
+  const auto expected = lk::Decoder(reference, lk::BackendKind::reference).decode(z, 20);
+  const auto images = lk::Decoder(model, lk::BackendKind::reference).decode(z, 20);
+  CHECK(max_abs_diff(images, expected) <= 0.05);
+}
+
+TEST_CASE("int8 ops with inconsistent scales are refused") {
+  const lk::ModelDescription fp32 = seed000_decoder(24);
+  const lk::Model reference = load(fp32);
+  lk::ModelDescription base = fp32;
+  lk::quantize_model(base, lk::observe_ranges(reference, lk::sample_latents(reference.latent(), 50, 1)));
+  int fc = -1;
+  for (std::size_t i = 0; i < base.ops.size(); ++i) {
+    if (base.ops[i].kind == lk::OpKind::fully_connected) fc = static_cast<int>(i);
+  }
+  REQUIRE(fc >= 0);
+  lk::ModelDescription bias = base;
+  bias.tensors[bias.ops[fc].inputs[2]].quantization.scales[5] *= 2;
+  CHECK(refusal(bias).find("channel 5 has scale") != std::string::npos);
+
+  lk::ModelDescription relu = base;
+  for (const lk::Op& op : relu.ops) {
+    if (op.kind == lk::OpKind::relu) {
+      relu.tensors[op.outputs[0]].quantization.zero_points[0] += 1;
+      break;
+    }
+  }
+  CHECK(refusal(relu).find("must share their scale and zero point") != std::string::npos);
+
+  lk::ModelDescription float_weights = base;
+  lk::TensorDescription& w = float_weights.tensors[float_weights.ops[fc].inputs[1]];
+  w.dtype = lk::DType::float16;
+  w.data.resize(w.data.size() * 2);
+  w.quantization = {};
+  CHECK(refusal(float_weights).find("must be int8, quantised per output channel") != std::string::npos);
 }

@@ -123,7 +123,7 @@ TEST_CASE("checkpoint round trip, then export writes a model file with the run's
 
   // Quantised weights: smaller, measured against float32, and the figures travel in the file.
   const std::string int8 = (dir.path / "cvae-int8w.lkm").string();
-  const tr::ExportReport quantised = tr::export_cvae(checkpoint, int8, {lk::WeightFormat::int8_weights});
+  const tr::ExportReport quantised = tr::export_cvae(checkpoint, int8, {lk::QuantMode::int8_weights});
   CHECK(quantised.accuracy.images == 1025);
   CHECK(quantised.accuracy.size_ratio < 0.4);
   CHECK(quantised.accuracy.psnr_db > 30);

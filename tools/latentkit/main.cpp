@@ -1,7 +1,8 @@
-// latentkit: the workstation program. Trains a model, exports its decoder to a model file, and
-// inspects model files.
+// latentkit: the workstation program. Trains a model, evaluates it, exports its decoder to a
+// model file, and inspects model files.
 //
-//   latentkit train cvae --data data/mnist --out runs/cvae
+//   latentkit train cvae --data mnist --out runs/cvae      (Ctrl-C checkpoints; --resume continues)
+//   latentkit eval runs/cvae --k 1000
 //   latentkit export runs/cvae -o cvae.lkm
 //   latentkit inspect cvae.lkm
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
 #include "latentkit/trainer/export_cvae.h"
+#include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/train_cvae.h"
 #include "model_summary.h"
 #include "png_writer.h"
@@ -23,21 +25,6 @@ namespace tr = latentkit::trainer;
 namespace fs = std::filesystem;
 
 namespace {
-
-// The 5 x 5 grid drawn by libtorch's own decoder, to compare with the runtime's rendering.
-void write_libtorch_grid(const std::string& run_dir) {
-  tr::LoadedCheckpoint run = tr::load_checkpoint((fs::path(run_dir) / "checkpoint.pt").string());
-  run.model->eval();
-  lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "z", static_cast<int>(run.info.latent_dims), 1, {}});
-  if (spec.dims() < 2) return;  // a grid needs two latent dimensions
-  const std::vector<float> z = lk::grid_latents(spec, 5, 5, lk::default_grid_range(), lk::default_grid_range());
-  const std::vector<float> images = tr::decode_images(run.model, z);
-  const lk::ImageSpec image{static_cast<int>(tr::kImageSize), static_cast<int>(tr::kImageSize), 1, lk::ValueRange::unit};
-  const std::string path = (fs::path(run_dir) / "grid_libtorch.png").string();
-  lk::cli::write_png(path, lk::tile_images(images.data(), image, 5, 5));
-  std::printf("wrote %s (5x5 latent grid, libtorch decoder)\n", path.c_str());
-}
 
 // `export` accepts a run folder or a checkpoint file.
 std::string checkpoint_path(const std::string& source) {
@@ -52,22 +39,46 @@ int main(int argc, char** argv) {
 
   auto* train = app.add_subcommand("train", "train a model");
   tr::TrainOptions options;
-  std::string family = "cvae", binarization = "dynamic";
+  std::string family = "cvae", binarization = "dynamic", schedule = "default", data = "mnist";
+  bool no_report = false;
   train->add_option("family", family, "model family")->check(CLI::IsMember({"cvae"}))->capture_default_str();
-  train->add_option("--data", options.data_dir, "folder with the IDX files (MNIST, Fashion-MNIST)")->capture_default_str();
-  train->add_option("--out", options.run_dir, "run folder to create")->capture_default_str();
-  train->add_flag("--overwrite", options.overwrite, "replace a run already in --out");
-  train->add_option("--latent", options.latent_dims, "latent size")->check(CLI::Range(1, 4096))->capture_default_str();
-  train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();
-  train->add_option("--batch", options.batch_size, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
-  train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(CLI::PositiveNumber)->capture_default_str();
-  train->add_option("--seed", options.seed, "random seed")->capture_default_str();
-  train->add_option("--binarize", binarization, "dynamic (Bernoulli draws) or static (threshold 0.5)")
+  auto* data_option = train->add_option("--data", data, "dataset: mnist, fashion-mnist, or a folder with the IDX files")->capture_default_str();
+  train->add_option("--out", options.run_dir, "run folder to create (or to continue with --resume)")->capture_default_str();
+  auto* overwrite_option = train->add_flag("--overwrite", options.overwrite, "replace a run already in --out");
+  train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
+  auto* schedule_option = train->add_option("--schedule", schedule, "default (8 epochs, < 10 min on 2 cores) or long (60 epochs, < 60 min); --epochs/--batch/--lr override it")
+      ->check(CLI::IsMember({"default", "long"}))->capture_default_str();
+  auto* latent_option = train->add_option("--latent", options.latent_dims, "latent size")->check(CLI::Range(1, 4096))->capture_default_str();
+  auto* epochs_option = train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();
+  auto* batch_option = train->add_option("--batch", options.batch_size, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
+  auto* lr_option = train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(CLI::PositiveNumber)->capture_default_str();
+  auto* seed_option = train->add_option("--seed", options.seed, "random seed")->capture_default_str();
+  auto* binarize_option = train->add_option("--binarize", binarization, "dynamic (Bernoulli draws) or static (threshold 0.5)")
       ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
-  train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
-  train->add_option("--test-limit", options.test_limit, "use only the first N test images (0: all)")->check(CLI::NonNegativeNumber);
+  auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
+  auto* test_limit_option = train->add_option("--test-limit", options.test_limit, "use only the first N test images (0: all)")->check(CLI::NonNegativeNumber);
+  auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image at the end of each epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  auto* eval_images_option = train->add_option("--eval-images", options.eval_images, "test images the end-of-epoch IWAE uses (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  train->add_flag("--no-report", no_report, "skip the pictures and index.html");
   train->add_option("--threads", options.threads.intra_op, "libtorch intra-op threads (0: one per core)")->check(CLI::Range(0, 256))->capture_default_str();
   train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
+  // What a resumed run takes from its checkpoint and may not be given again.
+  const std::vector<CLI::Option*> run_settings = {data_option, overwrite_option, schedule_option, latent_option,
+                                                  batch_option, lr_option, seed_option, binarize_option,
+                                                  train_limit_option, test_limit_option, eval_k_option,
+                                                  eval_images_option};
+
+  auto* evaluator = app.add_subcommand("eval", "test-set ELBO and importance-weighted log p(x) of a trained run, in nats");
+  std::string eval_source, eval_data, eval_binarization = "dynamic";
+  int64_t eval_k = 1000, eval_limit = 0;
+  uint64_t eval_seed = 1;
+  evaluator->add_option("run", eval_source, "run folder or checkpoint file")->required();
+  evaluator->add_option("--k", eval_k, "importance samples per image")->check(CLI::Range(int64_t{1}, int64_t{1000000}))->capture_default_str();
+  evaluator->add_option("--limit", eval_limit, "only the first N test images (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  evaluator->add_option("--binarize", eval_binarization, "dynamic (Bernoulli draws, fixed seed) or static (threshold 0.5)")
+      ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
+  evaluator->add_option("--data", eval_data, "dataset (default: the run's)");
+  evaluator->add_option("--seed", eval_seed, "seed of the posterior samples")->capture_default_str();
 
   auto* exporter = app.add_subcommand("export", "write a trained decoder to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
@@ -84,27 +95,72 @@ int main(int argc, char** argv) {
 
   try {
     if (*train) {
-      options.binarization = tr::parse_binarization(binarization);
+      if (options.resume) {
+        for (const CLI::Option* given : run_settings) {
+          if (given->count() > 0) {
+            throw std::invalid_argument("--resume takes the run's settings from its checkpoint; drop " +
+                                        given->get_name() + " (only --epochs and the thread options may change)");
+          }
+        }
+        tr::TrainOptions resumed = tr::resume_options(options.run_dir);
+        if (epochs_option->count() > 0) resumed.epochs = options.epochs;  // the cosine schedule stretches
+        resumed.threads = options.threads;
+        options = resumed;
+      } else {
+        const tr::Schedule chosen = tr::parse_schedule(schedule);
+        if (epochs_option->count() == 0) options.epochs = chosen.epochs;
+        if (batch_option->count() == 0) options.batch_size = chosen.batch_size;
+        if (lr_option->count() == 0) options.learning_rate = chosen.learning_rate;
+        options.data_dir = tr::resolve_dataset(data);
+        options.binarization = tr::parse_binarization(binarization);
+      }
+      options.write_report = !no_report;
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(options.threads).c_str());
-      const auto reports = tr::train_cvae(options);
-      const tr::EpochReport& last = reports.back();
-      std::printf("trained %s: %lld epochs, test ELBO %.2f nats (reconstruction %.2f, KL %.2f), %.0f images/s\n",
+      if (options.resume) std::fprintf(stderr, "resuming %s (data %s)\n", options.run_dir.c_str(), options.data_dir.c_str());
+      const tr::TrainResult result = tr::train_cvae(options);
+      if (result.interrupted) return 130;  // the loop said what it wrote
+      if (result.epochs.empty()) throw std::runtime_error("the run has no finished epoch");
+      const tr::EpochReport& last = result.epochs.back();
+      std::printf("trained %s: %lld epochs, test ELBO %.2f nats (reconstruction %.2f, KL %.2f, %s binarisation), %.0f images/s\n",
                   family.c_str(), static_cast<long long>(last.epoch), last.test.elbo, last.test.reconstruction,
-                  last.test.kl, last.images_per_second);
-      std::printf("wrote %s/checkpoint.pt and metrics.csv\n", options.run_dir.c_str());
-      write_libtorch_grid(options.run_dir);
+                  last.test.kl, tr::to_string(options.binarization), last.images_per_second);
+      std::printf("wrote %s/checkpoint.pt, metrics.csv%s\n", options.run_dir.c_str(),
+                  options.write_report ? " and the report (index.html)" : "");
+    } else if (*evaluator) {
+      tr::LoadedCheckpoint run = tr::load_checkpoint(checkpoint_path(eval_source));
+      std::string dir = eval_data;
+      if (dir.empty()) {
+        try {
+          dir = tr::load_resume_state(checkpoint_path(eval_source)).data_dir;
+        } catch (const std::runtime_error&) {
+          dir = run.info.dataset;  // an older checkpoint: its dataset's name
+        }
+      }
+      dir = tr::resolve_dataset(dir);
+      const tr::Binarization mode = tr::parse_binarization(eval_binarization);
+      const tr::ImageDataset test_set = tr::load_mnist_dir(dir, tr::Split::test, eval_limit);
+      const torch::Tensor images = tr::binarized_test_images(test_set, mode);
+      const tr::EvalResult r = tr::evaluate_with_iwae(run.model, images, eval_seed, eval_k);
+      std::printf("test set: %lld images of %s, %s binarisation%s; trained %lld epochs with %s binarisation\n",
+                  static_cast<long long>(images.size(0)), dir.c_str(), tr::to_string(mode),
+                  mode == tr::Binarization::dynamic ? " (pixels ~ Bernoulli(intensity), drawn once with a fixed seed)"
+                                                    : " (threshold 0.5)",
+                  static_cast<long long>(run.info.epochs_done), run.info.binarization.c_str());
+      std::printf("ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", r.elbo, r.reconstruction, r.kl);
+      std::printf("IWAE log p(x) >= %.2f nats (k=%lld importance samples per image, seed %llu)\n", r.iwae,
+                  static_cast<long long>(r.iwae_k), static_cast<unsigned long long>(eval_seed));
     } else if (*exporter) {
-      const lk::WeightFormat format = lk::parse_weight_format(quant);
+      const lk::QuantMode format = lk::parse_quant_mode(quant);
       tr::ExportOptions export_options;
       export_options.format = format;
       export_options.calibration_data_dir = calibration_data;
       const tr::ExportReport report = tr::export_cvae(checkpoint_path(source), output, export_options);
-      std::printf("wrote %s: %zu bytes, %s weights\n", output.c_str(), report.file_bytes, lk::to_string(format));
+      std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
       std::printf("float32 check on %d latents (5x5 grid + 100 prior samples), max |runtime - libtorch|: reference %.2e",
                   report.latents_checked, report.max_abs_diff_reference);
       if (report.max_abs_diff_xnnpack >= 0) std::printf(", xnnpack %.2e", report.max_abs_diff_xnnpack);
       std::printf("\n");
-      if (format != lk::WeightFormat::fp32) {
+      if (format != lk::QuantMode::fp32) {
         const tr::AccuracyReport& a = report.accuracy;
         std::printf("%s vs float32 over %d images (1000 prior samples + 5x5 grid): PSNR %.2f dB, max abs error %.2e, "
                     "size %.3fx the float32 file (%zu bytes)\n",

@@ -177,10 +177,13 @@ int main(int argc, char** argv) {
     const auto load_start = Clock::now();
     lk::Model model = lk::Model::load_file(model_path);
     const double load_ms = ms_since(load_start);
-    const lk::BackendKind kind = lk::parse_backend_kind(backend_name);
-    if (!lk::backend_available(kind)) {
+    const lk::BackendKind requested = lk::parse_backend_kind(backend_name);
+    if (!lk::backend_available(requested)) {
       throw lk::Error(lk::ErrorCode::invalid_argument, "this build has no " + backend_name + " backend");
     }
+    std::string why;
+    const lk::BackendKind kind = lk::choose_backend(model, requested, &why);
+    if (!why.empty()) std::fprintf(stderr, "latentkit-sample: using the reference backend: %s\n", why.c_str());
     lk::Decoder decoder(model, kind, lk::BackendOptions{threads});
 
     if (*info) {

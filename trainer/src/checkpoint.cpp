@@ -10,19 +10,38 @@ namespace latentkit::trainer {
 
 namespace {
 
-void fsync_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY);
+void fsync_path(const std::string& path, int flags, const char* what) {
+  const int fd = ::open(path.c_str(), flags);
   if (fd < 0 || ::fsync(fd) != 0) {
     if (fd >= 0) ::close(fd);
-    throw std::runtime_error("cannot flush checkpoint '" + path + "' to disk");
+    throw std::runtime_error(std::string("cannot flush ") + what + " '" + path + "' to disk");
   }
   ::close(fd);
+}
+
+void write_resume_state(torch::serialize::OutputArchive& archive, const ResumeState& r) {
+  archive.write("resume.data_dir", c10::IValue(r.data_dir));
+  archive.write("resume.epochs", c10::IValue(r.epochs));
+  archive.write("resume.batch_size", c10::IValue(r.batch_size));
+  archive.write("resume.train_limit", c10::IValue(r.train_limit));
+  archive.write("resume.test_limit", c10::IValue(r.test_limit));
+  archive.write("resume.learning_rate", c10::IValue(r.learning_rate));
+  archive.write("resume.seed", c10::IValue(r.seed));
+  archive.write("resume.eval_k", c10::IValue(r.eval_k));
+  archive.write("resume.eval_images", c10::IValue(r.eval_images));
+  archive.write("resume.step", c10::IValue(r.step));
+  archive.write("resume.epoch_step", c10::IValue(r.epoch_step));
+  archive.write("resume.epoch_loss_sum", c10::IValue(r.epoch_loss_sum));
+  archive.write("resume.epoch_seconds", c10::IValue(r.epoch_seconds));
+  archive.write("resume.torch_rng", r.torch_rng, /*is_buffer=*/true);
+  archive.write("resume.data_rng", r.data_rng, /*is_buffer=*/true);
+  archive.write("resume.metrics", r.metrics, /*is_buffer=*/true);
 }
 
 }  // namespace
 
 void save_checkpoint(const std::string& path, Cvae& model, torch::optim::Optimizer& optimizer,
-                     const RunInfo& info) {
+                     const RunInfo& info, const ResumeState* resume) {
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
   model->save(model_archive);
   optimizer.save(optimizer_archive);
@@ -35,13 +54,17 @@ void save_checkpoint(const std::string& path, Cvae& model, torch::optim::Optimiz
   archive.write("test_reconstruction", c10::IValue(info.test_reconstruction));
   archive.write("test_kl", c10::IValue(info.test_kl));
   archive.write("binarization", c10::IValue(info.binarization));
+  if (resume != nullptr) write_resume_state(archive, *resume);
   const std::string tmp = path + ".tmp";
   archive.save_to(tmp);
-  fsync_file(tmp);
+  fsync_path(tmp, O_RDONLY, "checkpoint");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw std::runtime_error("cannot rename '" + tmp + "' to '" + path + "'");
   }
+  // The rename itself is durable only once the folder's entry is on disk.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  fsync_path(dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY, "run folder");
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path) {
@@ -74,6 +97,55 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
     throw std::runtime_error("'" + path + "' is not a readable latentkit checkpoint: " + e.what_without_backtrace());
   }
   return loaded;
+}
+
+ResumeState load_resume_state(const std::string& path, torch::optim::Optimizer* optimizer) {
+  torch::serialize::InputArchive archive, optimizer_archive;
+  ResumeState r;
+  c10::IValue v;
+  try {
+    archive.load_from(path);
+    if (!archive.try_read("resume.step", v)) {
+      throw std::runtime_error("checkpoint '" + path +
+                               "' holds no resume state (written by an older latentkit); it can be exported "
+                               "but not resumed");
+    }
+    r.step = v.toInt();
+    archive.read("resume.data_dir", v);
+    r.data_dir = v.toStringRef();
+    archive.read("resume.epochs", v);
+    r.epochs = v.toInt();
+    archive.read("resume.batch_size", v);
+    r.batch_size = v.toInt();
+    archive.read("resume.train_limit", v);
+    r.train_limit = v.toInt();
+    archive.read("resume.test_limit", v);
+    r.test_limit = v.toInt();
+    archive.read("resume.learning_rate", v);
+    r.learning_rate = v.toDouble();
+    archive.read("resume.seed", v);
+    r.seed = v.toInt();
+    archive.read("resume.eval_k", v);
+    r.eval_k = v.toInt();
+    archive.read("resume.eval_images", v);
+    r.eval_images = v.toInt();
+    archive.read("resume.epoch_step", v);
+    r.epoch_step = v.toInt();
+    archive.read("resume.epoch_loss_sum", v);
+    r.epoch_loss_sum = v.toDouble();
+    archive.read("resume.epoch_seconds", v);
+    r.epoch_seconds = v.toDouble();
+    archive.read("resume.torch_rng", r.torch_rng, /*is_buffer=*/true);
+    archive.read("resume.data_rng", r.data_rng, /*is_buffer=*/true);
+    archive.read("resume.metrics", r.metrics, /*is_buffer=*/true);
+    if (optimizer != nullptr) {
+      archive.read("optimizer", optimizer_archive);
+      optimizer->load(optimizer_archive);
+    }
+  } catch (const c10::Error& e) {
+    throw std::runtime_error("cannot resume from '" + path + "': " + e.what_without_backtrace());
+  }
+  return r;
 }
 
 }  // namespace latentkit::trainer

@@ -8,7 +8,9 @@
 
 #include "latentkit/decoder.h"
 #include "latentkit/latents.h"
+#include "latentkit/calibration.h"
 #include "latentkit/trainer/layout.h"
+#include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/train_cvae.h"
 
 #ifndef LATENTKIT_VERSION
@@ -121,6 +123,27 @@ ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   return d;
 }
 
+namespace {
+
+// Calibration latents for int8 activations: prior samples, where the decoder is sampled, and
+// the posterior means of training images, where it was trained.
+std::vector<float> calibration_latents(LoadedCheckpoint& checkpoint, const Model& model, const ExportOptions& options) {
+  constexpr int kPriorSamples = 1000;
+  constexpr int64_t kEncodedImages = 1000;
+  std::vector<float> latents = sample_latents(model.latent(), kPriorSamples, 1);
+  const ImageDataset images = load_mnist_dir(resolve_dataset(options.calibration_data_dir), Split::train, kEncodedImages);
+  torch::NoGradGuard no_grad;
+  auto x = torch::from_blob(const_cast<uint8_t*>(images.pixels.data()), {images.count, 1, images.height, images.width},
+                            torch::kUInt8)
+               .to(torch::kFloat32)
+               .div_(255.0f);
+  const torch::Tensor means = checkpoint.model->encode(x).mean.contiguous();
+  latents.insert(latents.end(), means.data_ptr<float>(), means.data_ptr<float>() + means.numel());
+  return latents;
+}
+
+}  // namespace
+
 AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) {
   const LatentSpec& spec = reference.latent();
   std::vector<float> latents = sample_latents(spec, 1000, 0);
@@ -129,9 +152,9 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
     latents.insert(latents.end(), grid.begin(), grid.end());
   }
   const int count = static_cast<int>(latents.size() / spec.dims());
-  const BackendKind kind = backend_available(BackendKind::xnnpack) ? BackendKind::xnnpack : BackendKind::reference;
-  const std::vector<float> a = Decoder(reference, kind).decode(latents, count);
-  const std::vector<float> b = Decoder(quantised, kind).decode(latents, count);
+  // The backend a device would use for each file.
+  const std::vector<float> a = Decoder(reference, choose_backend(reference, BackendKind::xnnpack)).decode(latents, count);
+  const std::vector<float> b = Decoder(quantised, choose_backend(quantised, BackendKind::xnnpack)).decode(latents, count);
   double squared = 0, worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     const double d = double{a[i]} - b[i];
@@ -150,11 +173,11 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
 
 ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path,
                          const ExportOptions& options) {
-  const WeightFormat format = options.format;
+  const QuantMode format = options.format;
   LoadedCheckpoint checkpoint = load_checkpoint(checkpoint_path);
   checkpoint.model->eval();
   ModelDescription description = describe_cvae_decoder(checkpoint.model, checkpoint.info);
-  description.provenance.quantization = to_string(WeightFormat::fp32);
+  description.provenance.quantization = to_string(QuantMode::fp32);
   std::vector<uint8_t> bytes = serialize_model(description);
 
   // The check latents: the 5 x 5 grid a user renders first, and prior samples.
@@ -180,8 +203,12 @@ ExportReport export_cvae(const std::string& checkpoint_path, const std::string& 
                                std::to_string(kExportTolerance) + "); nothing was written");
     }
   }
-  if (format != WeightFormat::fp32) {
+  if (format == QuantMode::int8) {
+    quantize_model(description, observe_ranges(model, calibration_latents(checkpoint, model, options)));
+  } else if (format != QuantMode::fp32) {
     quantize_weights(description, format);
+  }
+  if (format != QuantMode::fp32) {
     description.provenance.quantization = to_string(format);
     const std::vector<uint8_t> measured = serialize_model(description);
     report.accuracy = measure_accuracy(model, Model::load_bytes(measured.data(), measured.size()));

@@ -1,5 +1,6 @@
 #include "latentkit/trainer/mnist.h"
 
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <utility>
@@ -26,7 +27,7 @@ std::string find_idx_file(const std::filesystem::path& dir, const std::string& n
     std::error_code ec;
     if (std::filesystem::is_regular_file(p, ec)) return p.string();
   }
-  throw std::runtime_error("MNIST directory '" + dir.string() + "': no " + what +
+  throw std::runtime_error("dataset folder '" + dir.string() + "': no " + what +
                            " file; looked for " + name + " and " + name +
                            ".gz (tools/setup.sh puts MNIST in data/mnist)");
 }
@@ -77,14 +78,50 @@ ImageDataset load_mnist_dir(const std::string& dir, Split split, std::int64_t li
   const std::filesystem::path root(dir);
   std::error_code ec;
   if (!std::filesystem::is_directory(root, ec)) {
-    throw std::runtime_error("MNIST directory '" + dir +
-                             "' does not exist or is not a directory (tools/setup.sh puts "
-                             "MNIST in data/mnist)");
+    throw std::runtime_error("dataset folder '" + dir +
+                             "' does not exist or is not a directory (datasets by name: mnist, "
+                             "fashion-mnist; tools/setup.sh puts MNIST in data/mnist)");
   }
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images = find_idx_file(root, prefix + "-images-idx3-ubyte", "images");
   const std::string labels = find_idx_file(root, prefix + "-labels-idx1-ubyte", "labels");
   return load_idx_pair(images, labels, limit);
+}
+
+std::string resolve_dataset(const std::string& name_or_dir) {
+  namespace fs = std::filesystem;
+  if (name_or_dir != "mnist" && name_or_dir != "fashion-mnist") return name_or_dir;
+  std::vector<std::string> candidates;
+  if (const char* root = std::getenv("LATENTKIT_DATA"); root != nullptr && *root != '\0') {
+    candidates.push_back((fs::path(root) / name_or_dir).string());
+  }
+  if (name_or_dir == "mnist") {
+    candidates.push_back("data/mnist");
+  } else {
+    candidates.push_back("/usr/share/datasets/fashion-mnist");
+  }
+  std::string tried;
+  for (const std::string& dir : candidates) {
+    std::error_code ec;
+    if (fs::is_directory(dir, ec)) return dir;
+    tried += (tried.empty() ? "" : ", ") + dir;
+  }
+  throw std::runtime_error("dataset '" + name_or_dir + "' not found (looked in " + tried + "); " +
+                           (name_or_dir == "mnist"
+                                ? "tools/setup.sh puts MNIST in data/mnist"
+                                : "install the Debian package dataset-fashion-mnist (tools/setup.sh does)") +
+                           ", or give the folder with --data");
+}
+
+std::vector<std::string> class_names(const std::string& dataset_dir) {
+  std::filesystem::path dir = std::filesystem::path(dataset_dir).lexically_normal();
+  if (dir.filename().empty()) dir = dir.parent_path();  // "folder/"
+  const std::string name = dir.filename().string();
+  if (name.find("fashion") != std::string::npos) {
+    return {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+  }
+  return {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 }
 
 }  // namespace latentkit::trainer

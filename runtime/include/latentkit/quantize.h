@@ -1,30 +1,45 @@
-// How an exporter stores a model's weights: float32, float16, or int8 with one scale per output
-// channel. Part of the writer library (the runtime reads every format; see Model::load).
+// How an exporter stores a model: float32; float16 or int8 weights with float activations; or
+// int8 weights and activations (integer arithmetic, schema/latentkit.fbs). Part of the writer
+// library (the runtime reads every form; see Model::load).
 #pragma once
 
 #include <string>
 
+#include "latentkit/calibration.h"
 #include "latentkit/model_writer.h"
 
 namespace latentkit {
 
-enum class WeightFormat {
+enum class QuantMode {
   fp32,
   fp16,          // weights as IEEE half floats
   int8_weights,  // weights as int8, one symmetric scale per output channel; activations float
+  int8,          // int8 weights per output channel, int8 activations per tensor, int32 bias
 };
 
-const char* to_string(WeightFormat format);
-// "fp32", "fp16" or "int8-weights"; raises Error(invalid_argument) naming the choices otherwise.
-WeightFormat parse_weight_format(const std::string& name);
+const char* to_string(QuantMode format);
+// "fp32", "fp16", "int8-weights" or "int8"; raises Error(invalid_argument) otherwise.
+QuantMode parse_quant_mode(const std::string& name);
 
 // Stores a float32 constant as `format`. int8 uses one symmetric scale per slice along axis 0,
 // which is the output channel in every weight layout of the file (fully connected [out, in],
 // convolutions OHWI): scale = max |w| / 127 over the slice, q = round(w / scale).
-void quantize_tensor(TensorDescription& tensor, WeightFormat format);
+void quantize_tensor(TensorDescription& tensor, QuantMode format);
 
 // Applies `format` to every weight tensor (constants of rank 2 or more); biases stay float32:
 // they are small, and their error would shift whole channels.
-void quantize_weights(ModelDescription& description, WeightFormat format);
+void quantize_weights(ModelDescription& description, QuantMode format);
+
+// The int8 form of a float model (QuantMode::int8). `ranges` holds each tensor's observed range
+// (latentkit/calibration.h, over calibration latents). Every activation between the graph's
+// float input and the first float-only op (sigmoid, tanh) becomes int8 with a per-tensor scale
+// and zero point covering its range and 0; quantize / dequantize ops are inserted at the
+// borders. A weighted op followed by a relu takes the relu's range, so that the relu clips
+// nothing the int8 grid could hold. Weights become int8 per output channel, biases int32 with
+// scale s_x * s_w[c].
+void quantize_model(ModelDescription& description, const std::vector<TensorRange>& ranges);
+
+// The int8 scale and zero point that cover [min(lo, 0), max(hi, 0)].
+Quantization activation_quantization(TensorRange range);
 
 }  // namespace latentkit

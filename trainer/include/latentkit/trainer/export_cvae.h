@@ -24,7 +24,7 @@ struct AccuracyReport {
 };
 
 struct ExportReport {
-  WeightFormat format = WeightFormat::fp32;
+  QuantMode format = QuantMode::fp32;
   std::size_t file_bytes = 0;
   std::size_t fp32_file_bytes = 0;
   int latents_checked = 0;
@@ -45,7 +45,7 @@ constexpr double kExportTolerance = 1e-4;
 // measured against the float32 file (AccuracyReport), and the figures are stored in the file's
 // provenance metrics (quant_psnr_db, quant_max_abs_error, quant_size_ratio).
 struct ExportOptions {
-  WeightFormat format = WeightFormat::fp32;
+  QuantMode format = QuantMode::fp32;
   // int8 activations are calibrated on prior samples and on this dataset's training images,
   // encoded by the checkpoint's encoder.
   std::string calibration_data_dir = "data/mnist";

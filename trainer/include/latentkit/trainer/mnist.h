@@ -29,4 +29,17 @@ enum class Split { train, test };
 // std::runtime_error naming the directory and the files looked for when they are absent.
 ImageDataset load_mnist_dir(const std::string& dir, Split split, std::int64_t limit = 0);
 
+// The folder a dataset named on the command line lives in:
+//   "mnist"          data/mnist under the current folder (tools/setup.sh puts it there), or
+//                    $LATENTKIT_DATA/mnist when that variable is set;
+//   "fashion-mnist"  $LATENTKIT_DATA/fashion-mnist, else /usr/share/datasets/fashion-mnist (the
+//                    Debian package dataset-fashion-mnist, gzipped IDX files);
+//   anything else    a folder path, returned as given (write ./mnist for a folder named mnist).
+// Throws std::runtime_error naming the places looked in when a named dataset is not there.
+std::string resolve_dataset(const std::string& name_or_dir);
+
+// The class names of a dataset folder's labels ("0".."9" for MNIST, "T-shirt/top".. for
+// Fashion-MNIST, recognised by the folder's name).
+std::vector<std::string> class_names(const std::string& dataset_dir);
+
 }  // namespace latentkit::trainer

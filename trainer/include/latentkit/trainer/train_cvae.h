@@ -1,4 +1,9 @@
-// Training and evaluating the seed-000 CVAE on an IDX image dataset (MNIST, Fashion-MNIST).
+// Training the seed-000 CVAE on an IDX image dataset (MNIST, Fashion-MNIST).
+//
+// A run lives in one folder: checkpoint.pt (written atomically after every epoch and on Ctrl-C),
+// metrics.csv, and the report (report.h: pictures and index.html). A run is never lost: Ctrl-C
+// checkpoints at the next step boundary and `--resume` continues bit for bit; a NaN/Inf loss stops
+// the run, naming the step, and keeps the last good checkpoint; a folder never mixes two runs.
 #pragma once
 
 #include <cstdint>
@@ -10,40 +15,53 @@
 
 #include "latentkit/trainer/checkpoint.h"
 #include "latentkit/trainer/cvae.h"
+#include "latentkit/trainer/evaluation.h"
 #include "latentkit/trainer/thread_config.h"
 
 namespace latentkit::trainer {
 
-// How grey pixels become the 0/1 observations of the Bernoulli likelihood.
-enum class Binarization {
-  dynamic,  // each pixel ~ Bernoulli(intensity): redrawn every epoch in training, drawn once
-            // with a fixed seed for the test set. What papers report; the default.
-  fixed,    // threshold at 0.5, as in the seed-000 tutorial
+// Named schedules (docs/training.md). `default_schedule` is what TrainOptions holds unchanged:
+// within 10 minutes on 2 cores. `long_schedule`: at most 60 minutes on 2 cores.
+struct Schedule {
+  const char* name;
+  int64_t epochs;
+  int64_t batch_size;
+  double learning_rate;  // Adam, cosine-decayed to 0 over the run
 };
-const char* to_string(Binarization b);
-Binarization parse_binarization(const std::string& name);  // "dynamic" or "static"
+constexpr Schedule kDefaultSchedule{"default", 8, 128, 1e-3};
+constexpr Schedule kLongSchedule{"long", 60, 128, 1e-3};
+Schedule parse_schedule(const std::string& name);  // "default" or "long"
 
-// The default schedule: finishes within 10 minutes on 2 cores (README) with the seed-000 model.
 struct TrainOptions {
-  std::string data_dir = "data/mnist";
+  std::string data_dir = "data/mnist";  // a folder with the IDX pair (see resolve_dataset)
   std::string run_dir = "runs/cvae";
   bool overwrite = false;
+  bool resume = false;  // continue the run in run_dir (see resume_options)
   int64_t latent_dims = 2;
-  int64_t epochs = 8;
-  int64_t batch_size = 128;
-  double learning_rate = 1e-3;   // Adam, cosine-decayed to 0 over the run
+  int64_t epochs = kDefaultSchedule.epochs;
+  int64_t batch_size = kDefaultSchedule.batch_size;
+  double learning_rate = kDefaultSchedule.learning_rate;
   uint64_t seed = 1;
-  int64_t train_limit = 0;       // 0 = the whole training split; else its first N images
+  int64_t train_limit = 0;  // 0 = the whole training split; else its first N images
   int64_t test_limit = 0;
   Binarization binarization = Binarization::dynamic;
-  ThreadConfig threads;
+  // End-of-epoch IWAE bound: k samples per image on the first eval_images test images (k = 0:
+  // none). `latentkit eval` measures the full test set with a larger k.
+  int64_t eval_k = 50;
+  int64_t eval_images = 500;
+  bool write_report = true;  // pictures and index.html at the end (needs gnuplot for the plots)
+  ThreadConfig threads;      // the caller applies them (apply_thread_config)
+
+  // Test hooks. on_step runs after every optimizer step with the run's step count (a test calls
+  // request_stop() from it to interrupt a run exactly where Ctrl-C would); the batch of step
+  // inject_nan_at_step is poisoned with NaN (-1: never).
+  std::function<void(int64_t step)> on_step;
+  int64_t inject_nan_at_step = -1;
 };
 
-struct EvalResult {
-  double elbo = 0;            // nats per image (higher is better)
-  double reconstruction = 0;  // nats per image
-  double kl = 0;              // nats per image
-};
+// The columns of metrics.csv (and of ResumeState::metrics).
+constexpr int64_t kMetricColumns = 9;
+const char* metrics_csv_header();
 
 struct EpochReport {
   int64_t epoch = 0;
@@ -53,14 +71,32 @@ struct EpochReport {
   double seconds = 0;
 };
 
-// Mean ELBO over `images` ([N, 1, 28, 28], already binarised) with one posterior sample per
-// image drawn from a generator seeded with `seed`.
-EvalResult evaluate(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t batch_size = 500);
+struct TrainResult {
+  std::vector<EpochReport> epochs;  // every epoch of the run, those before a resume included
+  bool interrupted = false;         // stopped by Ctrl-C (or request_stop); checkpoint written
+  int64_t step = 0;                 // optimizer steps done
+};
 
-// Trains into options.run_dir: checkpoint.pt (after every epoch) and metrics.csv. Refuses a run
-// folder that already holds a run unless options.overwrite.
-std::vector<EpochReport> train_cvae(const TrainOptions& options,
-                                    const std::function<void(const EpochReport&)>& on_epoch = {});
+// The loss the training step minimises: the mean over the batch of the negative ELBO (one
+// posterior sample per image from libtorch's default generator). A function of (model, batch)
+// only, so that data-parallel training wraps it in one place.
+torch::Tensor training_loss(Cvae& model, const torch::Tensor& batch);
+
+// One optimisation step: loss, backward, optimizer step. Returns the loss value; when it is not
+// finite nothing is updated and the caller decides (the trainer stops).
+double train_step(Cvae& model, torch::optim::Optimizer& optimizer, const torch::Tensor& batch);
+
+// Trains into options.run_dir. Refuses a folder that holds a run unless options.overwrite.
+TrainResult train_cvae(const TrainOptions& options,
+                       const std::function<void(const EpochReport&)>& on_epoch = {});
+
+// The options of the run in `run_dir`, read from its checkpoint, with resume set: pass them to
+// train_cvae (after changing epochs or threads if wanted) to continue the run.
+TrainOptions resume_options(const std::string& run_dir);
+
+// What Ctrl-C does while train_cvae runs: the loop writes a checkpoint at the next step boundary
+// and returns with interrupted set. Async-signal-safe.
+void request_stop();
 
 // Decodes `latents` ([N, latent] row-major) with the libtorch decoder: N images, HWC, in [0, 1].
 std::vector<float> decode_images(Cvae& model, const std::vector<float>& latents);

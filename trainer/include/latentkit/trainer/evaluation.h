@@ -1,0 +1,64 @@
+// Test-set figures of a CVAE, in nats per image: the ELBO with its two terms, and the
+// importance-weighted estimate of log p(x) (IWAE, Burda et al. 2016).
+//
+// Both are computed on binarised images ([N, 1, 28, 28], values 0 or 1), so the figures depend on
+// how grey pixels became 0/1: every report says which binarisation it used.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "latentkit/trainer/cvae.h"
+#include "latentkit/trainer/mnist.h"
+
+namespace latentkit::trainer {
+
+// How grey pixels become the 0/1 observations of the Bernoulli likelihood.
+enum class Binarization {
+  dynamic,  // each pixel ~ Bernoulli(intensity): redrawn every epoch in training, drawn once
+            // with a fixed seed for the test set. What papers report; the default.
+  fixed,    // threshold at 0.5, as in the seed-000 tutorial
+};
+const char* to_string(Binarization b);
+Binarization parse_binarization(const std::string& name);  // "dynamic" or "static"
+
+// The seed of the one dynamic binarisation of a test set: every epoch, every run and `latentkit
+// eval` measure the same observations.
+constexpr uint64_t kTestBinarizationSeed = 0x7e57;
+
+// Grey levels in [0, 1], [N, 1, H, W] float32.
+torch::Tensor to_tensor(const ImageDataset& data);
+torch::Tensor binarize(const torch::Tensor& grey, Binarization mode, at::Generator& generator);
+// The test images as every evaluation sees them.
+torch::Tensor binarized_test_images(const ImageDataset& test_set, Binarization mode);
+
+struct EvalResult {
+  double elbo = 0;            // nats per image (higher is better)
+  double reconstruction = 0;  // nats per image
+  double kl = 0;              // nats per image
+  // log p(x) >= iwae >= elbo (in expectation); NaN when not measured.
+  double iwae = std::numeric_limits<double>::quiet_NaN();
+  int64_t iwae_k = 0;       // importance samples per image
+  int64_t iwae_images = 0;  // images it was measured on (the first ones)
+};
+
+// Mean ELBO over `images` with one posterior sample per image drawn from a generator seeded with
+// `seed` (the KL term is analytic).
+EvalResult evaluate(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t batch_size = 500);
+
+// Per-image IWAE bound [N] (float64): log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x),
+// the noise from a generator seeded with `seed`. k = 1 is a one-sample ELBO estimate (Monte Carlo
+// KL); the bound tightens towards log p(x) as k grows. At most `max_decodes` images go through the
+// decoder at once, so memory stays bounded for any k (about 100 KB per image).
+torch::Tensor iwae_per_image(Cvae& model, const torch::Tensor& images, int64_t k, uint64_t seed,
+                             int64_t max_decodes = 512);
+
+// evaluate() on all images plus the IWAE bound with k samples on the first `iwae_images` of them
+// (0: all; k = 0: no IWAE).
+EvalResult evaluate_with_iwae(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t k,
+                              int64_t iwae_images = 0);
+
+}  // namespace latentkit::trainer
