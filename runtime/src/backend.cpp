@@ -44,14 +44,16 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int 
                 "batch size must be positive, got " + std::to_string(batch));
   }
   if (kind == BackendKind::reference) return make_reference_backend(model, batch);
-#ifdef LATENTKIT_WITH_XNNPACK
   return make_xnnpack_backend(model, batch, options);
-#else
-  (void)options;
-  throw Error(ErrorCode::backend,
-              "this runtime was built without XNNPACK (LATENTKIT_WITH_XNNPACK=OFF); "
-              "use the reference backend");
-#endif
 }
+
+#ifndef LATENTKIT_WITH_XNNPACK
+// Built without XNNPACK (LATENTKIT_WITH_XNNPACK=OFF, e.g. for ARMv6 boards): asking for it is an
+// error that says what to do instead.
+std::unique_ptr<Backend> make_xnnpack_backend(const Model&, int, const BackendOptions&) {
+  throw Error(ErrorCode::backend,
+              "this runtime was built without XNNPACK (LATENTKIT_WITH_XNNPACK=OFF); use the reference backend");
+}
+#endif
 
 }  // namespace latentkit
