@@ -30,6 +30,19 @@
 //                        by the backend. The identity is exact; in float it costs an absolute
 //                        error of about one ulp of 1 (6e-8) near 0.
 //
+// int8 activations (QuantMode::int8 files), all natively in XNNPACK's int8 kernels:
+//   quantize / dequantize -> xnn_define_convert
+//   fully_connected   -> a 1x1 convolution between two static reshapes: this XNNPACK has
+//                        per-channel int8 weights (qcint8) for convolutions only
+//   conv2d            -> xnn_define_convolution_2d with qcint8 weights and qcint32 bias
+//   transpose_conv2d  -> sub-pixel form (add_integer_transpose_conv2d): a stride-1 convolution
+//                        computing every output phase as channels, a 0/1 deconvolution that
+//                        interleaves them, and an identity convolution cropping surplus rows;
+//                        both helpers requantise by exactly 1
+//   relu, reshape     -> clamp and static reshape on int8 values
+// Everything is integer arithmetic with the same rounding as the reference backend, whose
+// output it matches (tests/runtime/test_quantize.cpp).
+//
 // XNNPACK bug (in this version; found by the random-model tests and confirmed with valgrind): a
 // deconvolution that takes the "subconvolution" path (a stride above 1, every
 // stride <= its kernel size, dilation 1) splits the output into stride_h x stride_w slices that
@@ -157,6 +170,16 @@ class SubgraphBuilder {
 
   void add_fully_connected(int op_index, const Op& op);
   void add_window_op(int op_index, const Op& op);
+  // Integer (int8) forms; see "int8 activations" at the top of this file.
+  void add_integer_fully_connected(int op_index, const Op& op);
+  void add_integer_conv2d(int op_index, const Op& op);
+  void add_integer_transpose_conv2d(int op_index, const Op& op);
+  uint32_t int8_value(int op_index, const Op& op, const std::vector<std::size_t>& dims, const Tensor& like);
+  uint32_t channelwise_weights(int op_index, const Op& op, const std::vector<std::size_t>& dims,
+                               const int8_t* data, const std::vector<float>& scales);
+  uint32_t channelwise_bias(int op_index, const Op& op, const int32_t* data, const std::vector<float>& scales);
+  template <typename T>
+  T* own(std::size_t count);
   void add_reshape(int op_index, const Op& op);
   void add_activation_function(int op_index, const Op& op);
 
@@ -200,6 +223,14 @@ uint32_t SubgraphBuilder::define_activation(int tensor_index, const std::string&
     flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
   }
   const std::vector<std::size_t> dims = batched_dims(t);
+  if (t.dtype == DType::int8) {
+    check(xnn_define_quantized_tensor_value(subgraph_.get(), xnn_datatype_qint8,
+                                            static_cast<int32_t>(t.quantization.zero_points[0]),
+                                            t.quantization.scales[0], dims.size(), dims.data(),
+                                            /*data=*/nullptr, external_id, flags, &id),
+          "xnn_define_quantized_tensor_value for tensor '" + t.name + "' of " + context);
+    return id;
+  }
   check(xnn_define_tensor_value(subgraph_.get(), xnn_datatype_fp32, dims.size(), dims.data(),
                                 /*data=*/nullptr, external_id, flags, &id),
         "xnn_define_tensor_value for tensor '" + t.name + "' of " + context);
@@ -252,13 +283,15 @@ void SubgraphBuilder::add_op(int op_index, const Op& op) {
       break;
     case OpKind::quantize:
     case OpKind::dequantize:
-      throw Error(ErrorCode::unsupported_model,
-                  "xnnpack backend: " + op_name(op_index, op) +
-                      ": int8 activations run on the reference backend in this version");
+      check(xnn_define_convert(subgraph_.get(), activation(op_index, op, op.inputs[0]),
+                               activation(op_index, op, op.outputs[0]), /*flags=*/0),
+            "xnn_define_convert for " + op_name(op_index, op));
+      break;
   }
 }
 
 void SubgraphBuilder::add_fully_connected(int op_index, const Op& op) {
+  if (tensor(op.inputs[0]).dtype == DType::int8) return add_integer_fully_connected(op_index, op);
   const uint32_t input = activation(op_index, op, op.inputs[0]);
   const uint32_t weights = constant(op_index, op, op.inputs[1]);
   const uint32_t bias = has_bias(op) ? constant(op_index, op, op.inputs[2]) : XNN_INVALID_VALUE_ID;
@@ -270,6 +303,9 @@ void SubgraphBuilder::add_fully_connected(int op_index, const Op& op) {
 }
 
 void SubgraphBuilder::add_window_op(int op_index, const Op& op) {
+  if (tensor(op.inputs[0]).dtype == DType::int8) {
+    return op.kind == OpKind::conv2d ? add_integer_conv2d(op_index, op) : add_integer_transpose_conv2d(op_index, op);
+  }
   const bool transposed = op.kind == OpKind::transpose_conv2d;
   const Tensor& x = tensor(op.inputs[0]);
   const Tensor& w = tensor(op.inputs[1]);
@@ -396,6 +432,270 @@ struct alignas(16) TanhConstants {
   float two[8] = {2, 2, 2, 2, 2, 2, 2, 2};
   float minus_one[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
 };
+
+// ---------------------------------------------------------------------------------------------
+// Integer ops
+
+template <typename T>
+T* SubgraphBuilder::own(std::size_t count) {
+  // Kept by the backend for as long as the runtime: XNNPACK keeps pointers to static data.
+  std::vector<float>& storage = owned_->emplace_back((count * sizeof(T) + sizeof(float) - 1) / sizeof(float) + kExtraFloats, 0.0f);
+  return reinterpret_cast<T*>(storage.data());
+}
+
+uint32_t SubgraphBuilder::int8_value(int op_index, const Op& op, const std::vector<std::size_t>& dims,
+                                     const Tensor& like) {
+  uint32_t id = XNN_INVALID_VALUE_ID;
+  check(xnn_define_quantized_tensor_value(subgraph_.get(), xnn_datatype_qint8,
+                                          static_cast<int32_t>(like.quantization.zero_points[0]),
+                                          like.quantization.scales[0], dims.size(), dims.data(), nullptr,
+                                          XNN_INVALID_VALUE_ID, /*flags=*/0, &id),
+        "xnn_define_quantized_tensor_value for an intermediate of " + op_name(op_index, op));
+  return id;
+}
+
+uint32_t SubgraphBuilder::channelwise_weights(int op_index, const Op& op, const std::vector<std::size_t>& dims,
+                                              const int8_t* data, const std::vector<float>& scales) {
+  float* kept_scales = own<float>(scales.size());
+  std::copy(scales.begin(), scales.end(), kept_scales);
+  uint32_t id = XNN_INVALID_VALUE_ID;
+  check(xnn_define_channelwise_quantized_tensor_value(subgraph_.get(), xnn_datatype_qcint8, kept_scales, dims.size(),
+                                                      /*channel_dim=*/0, dims.data(), data, XNN_INVALID_VALUE_ID,
+                                                      /*flags=*/0, &id),
+        "xnn_define_channelwise_quantized_tensor_value (weights) for " + op_name(op_index, op));
+  return id;
+}
+
+uint32_t SubgraphBuilder::channelwise_bias(int op_index, const Op& op, const int32_t* data,
+                                           const std::vector<float>& scales) {
+  float* kept_scales = own<float>(scales.size());
+  std::copy(scales.begin(), scales.end(), kept_scales);
+  const std::size_t dims[] = {scales.size()};
+  uint32_t id = XNN_INVALID_VALUE_ID;
+  check(xnn_define_channelwise_quantized_tensor_value(subgraph_.get(), xnn_datatype_qcint32, kept_scales, 1, 0, dims,
+                                                      data, XNN_INVALID_VALUE_ID, /*flags=*/0, &id),
+        "xnn_define_channelwise_quantized_tensor_value (bias) for " + op_name(op_index, op));
+  return id;
+}
+
+namespace {
+
+// Per output channel scales of int8 weights (a per-tensor scale repeated).
+std::vector<float> weight_scales(const Tensor& w) {
+  const std::size_t channels = static_cast<std::size_t>(w.shape[0]);
+  return w.quantization.axis == 0 ? w.quantization.scales : std::vector<float>(channels, w.quantization.scales[0]);
+}
+
+std::vector<float> bias_scales(const Tensor& x, const Tensor& w) {
+  std::vector<float> scales = weight_scales(w);
+  for (float& s : scales) s *= x.quantization.scales[0];
+  return scales;
+}
+
+// How a transposed convolution along one axis becomes `stride` interleaved phases of a stride-1
+// convolution ("sub-pixel convolution"). Output row oy = stride * q + t (phase t) sums
+// x[q + a_t - j] * w[b_t + stride * j] over j, with t + pad = stride * a_t + b_t; one convolution
+// of `taps` rows whose padding covers every phase's offsets computes all phases at once.
+struct SubPixelAxis {
+  int stride = 1, taps = 0, pad_before = 0, pad_after = 0;
+  int64_t phase_size = 0;     // q runs over [0, phase_size)
+  int64_t surplus = 0;        // rows past the output that the interleaved phases also produce
+  std::vector<int> kernel_row;  // [phase * taps + u] -> tap of the original kernel, or -1
+};
+
+bool plan_axis(int64_t in, int64_t kernel, int stride, int pad, int64_t out, SubPixelAxis& axis) {
+  axis.stride = stride;
+  int d_min = std::numeric_limits<int>::max(), d_max = std::numeric_limits<int>::min();
+  for (int t = 0; t < stride; ++t) {
+    const int a = (t + pad) / stride, b = (t + pad) % stride;
+    if (b >= kernel) continue;
+    const int count = static_cast<int>((kernel - 1 - b) / stride + 1);
+    d_min = std::min(d_min, a - count + 1);
+    d_max = std::max(d_max, a);
+  }
+  if (d_min > d_max) return false;  // no tap reaches any output
+  // Offsets below 0 become padding; a kernel whose offsets all lie ahead keeps zero taps first.
+  axis.pad_before = std::max(0, -d_min);
+  axis.taps = d_max + axis.pad_before + 1;
+  // Enough phase rows to cover the output, and at least what the unpadded input gives.
+  axis.phase_size = std::max<int64_t>((out + stride - 1) / stride, in + axis.pad_before - axis.taps + 1);
+  axis.pad_after = static_cast<int>(axis.phase_size - in - axis.pad_before + axis.taps - 1);
+  axis.surplus = stride * axis.phase_size - out;
+  axis.kernel_row.assign(static_cast<std::size_t>(stride * axis.taps), -1);
+  for (int t = 0; t < stride; ++t) {
+    const int a = (t + pad) / stride, b = (t + pad) % stride;
+    for (int u = 0; u < axis.taps; ++u) {
+      const int j = a - (u - axis.pad_before);
+      const int k = b + stride * j;
+      if (j >= 0 && k < kernel) axis.kernel_row[static_cast<std::size_t>(t * axis.taps + u)] = k;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+// An int8 fully connected layer as a 1x1 convolution, because this XNNPACK has per-channel int8
+// weights (qcint8) for convolutions only: [B, in] -> [B, 1, 1, in] -> conv -> [B, 1, 1, out].
+void SubgraphBuilder::add_integer_fully_connected(int op_index, const Op& op) {
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& w = tensor(op.inputs[1]);
+  const Tensor& y = tensor(op.outputs[0]);
+  const std::size_t b = static_cast<std::size_t>(batch_), in = static_cast<std::size_t>(x.shape[0]),
+                    out = static_cast<std::size_t>(y.shape[0]);
+  const std::string name = op_name(op_index, op);
+  const std::vector<std::size_t> image_in{b, 1, 1, in}, image_out{b, 1, 1, out};
+  const uint32_t x4 = int8_value(op_index, op, image_in, x), y4 = int8_value(op_index, op, image_out, y);
+  check(xnn_define_static_reshape(subgraph_.get(), 4, image_in.data(), activation(op_index, op, op.inputs[0]), x4, 0),
+        "xnn_define_static_reshape (to 1x1 image) for " + name);
+  const uint32_t filter = channelwise_weights(op_index, op, {out, 1, 1, in}, static_cast<const int8_t*>(w.data), weight_scales(w));
+  const uint32_t bias = has_bias(op) ? channelwise_bias(op_index, op, static_cast<const int32_t*>(tensor(op.inputs[2]).data),
+                                                        bias_scales(x, w))
+                                     : XNN_INVALID_VALUE_ID;
+  const float inf = std::numeric_limits<float>::infinity();
+  check(xnn_define_convolution_2d(subgraph_.get(), 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, in, out, -inf, inf, x4, filter, bias,
+                                  y4, 0),
+        "xnn_define_convolution_2d (as fully connected) for " + name);
+  const std::vector<std::size_t> flat = batched_dims(y);
+  check(xnn_define_static_reshape(subgraph_.get(), flat.size(), flat.data(), y4, activation(op_index, op, op.outputs[0]), 0),
+        "xnn_define_static_reshape (from 1x1 image) for " + name);
+}
+
+void SubgraphBuilder::add_integer_conv2d(int op_index, const Op& op) {
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& w = tensor(op.inputs[1]);
+  const Window& win = op.window;
+  const auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
+  std::vector<std::size_t> dims(w.shape.begin(), w.shape.end());
+  const uint32_t filter = channelwise_weights(op_index, op, dims, static_cast<const int8_t*>(w.data), weight_scales(w));
+  const uint32_t bias = has_bias(op) ? channelwise_bias(op_index, op, static_cast<const int32_t*>(tensor(op.inputs[2]).data),
+                                                        bias_scales(x, w))
+                                     : XNN_INVALID_VALUE_ID;
+  const float inf = std::numeric_limits<float>::infinity();
+  check(xnn_define_convolution_2d(subgraph_.get(), u32(win.pad_top), u32(win.pad_right), u32(win.pad_bottom),
+                                  u32(win.pad_left), u32(w.shape[1]), u32(w.shape[2]), u32(win.stride_h),
+                                  u32(win.stride_w), u32(win.dilation_h), u32(win.dilation_w), 1,
+                                  static_cast<std::size_t>(x.shape[2]), static_cast<std::size_t>(w.shape[0]), -inf, inf,
+                                  activation(op_index, op, op.inputs[0]), filter, bias,
+                                  activation(op_index, op, op.outputs[0]), 0),
+        "xnn_define_convolution_2d for " + op_name(op_index, op));
+}
+
+// This XNNPACK's int8 deconvolution takes one weight scale per tensor, which would lose the
+// per-channel precision of the file. The exact equivalent used instead: a stride-1 int8
+// convolution with per-channel weights that computes all stride_h x stride_w output phases as
+// separate channels, then a deconvolution whose 0/1 weights only interleave those channels into
+// pixels (depth to space; this XNNPACK's depth-to-space node has no int8 form). The second step
+// requantises with a multiplier of exactly 1, so it changes no value.
+void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
+  const Tensor& x = tensor(op.inputs[0]);
+  const Tensor& w = tensor(op.inputs[1]);
+  const Tensor& y = tensor(op.outputs[0]);
+  const Window& win = op.window;
+  const int64_t cout = w.shape[0], kh = w.shape[1], kw = w.shape[2], cin = w.shape[3];
+  SubPixelAxis rows, cols;
+  if (!plan_axis(x.shape[0], kh, win.stride_h, win.pad_top, y.shape[0], rows) ||
+      !plan_axis(x.shape[1], kw, win.stride_w, win.pad_left, y.shape[1], cols)) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: " + op_name(op_index, op) + ": no kernel tap reaches the output");
+  }
+  const std::string name = op_name(op_index, op);
+  const int phases = rows.stride * cols.stride;
+  const std::size_t channels = static_cast<std::size_t>(phases * cout);
+  // Phase (ty, tx) of output channel c is convolution channel (ty * stride_w + tx) * cout + c.
+  int8_t* weights = own<int8_t>(channels * rows.taps * cols.taps * cin);
+  const auto* original = static_cast<const int8_t*>(w.data);
+  std::vector<float> scales(channels);
+  const std::vector<float> channel_scales = weight_scales(w);
+  for (int ty = 0; ty < rows.stride; ++ty) {
+    for (int tx = 0; tx < cols.stride; ++tx) {
+      for (int64_t c = 0; c < cout; ++c) {
+        const std::size_t oc = static_cast<std::size_t>((ty * cols.stride + tx) * cout + c);
+        scales[oc] = channel_scales[c];
+        for (int uy = 0; uy < rows.taps; ++uy) {
+          const int ky = rows.kernel_row[ty * rows.taps + uy];
+          for (int ux = 0; ux < cols.taps; ++ux) {
+            const int kx = cols.kernel_row[tx * cols.taps + ux];
+            if (ky < 0 || kx < 0) continue;
+            std::memcpy(weights + ((oc * rows.taps + uy) * cols.taps + ux) * cin,
+                        original + ((c * kh + ky) * kw + kx) * cin, static_cast<std::size_t>(cin));
+          }
+        }
+      }
+    }
+  }
+  const uint32_t filter = channelwise_weights(
+      op_index, op, {channels, static_cast<std::size_t>(rows.taps), static_cast<std::size_t>(cols.taps), static_cast<std::size_t>(cin)},
+      weights, scales);
+  uint32_t bias = XNN_INVALID_VALUE_ID;
+  if (has_bias(op)) {
+    const auto* original_bias = static_cast<const int32_t*>(tensor(op.inputs[2]).data);
+    int32_t* phase_bias = own<int32_t>(channels);
+    std::vector<float> phase_bias_scales(channels);
+    const std::vector<float> b_scales = bias_scales(x, w);
+    for (std::size_t oc = 0; oc < channels; ++oc) {
+      phase_bias[oc] = original_bias[oc % static_cast<std::size_t>(cout)];
+      phase_bias_scales[oc] = b_scales[oc % static_cast<std::size_t>(cout)];
+    }
+    bias = channelwise_bias(op_index, op, phase_bias, phase_bias_scales);
+  }
+  const float inf = std::numeric_limits<float>::infinity();
+  const uint32_t input = activation(op_index, op, op.inputs[0]);
+  const uint32_t output = activation(op_index, op, op.outputs[0]);
+  const bool crop = rows.surplus > 0 || cols.surplus > 0;
+  const std::size_t full_h = static_cast<std::size_t>(rows.stride * rows.phase_size),
+                    full_w = static_cast<std::size_t>(cols.stride * cols.phase_size);
+  const uint32_t interleaved =
+      crop ? int8_value(op_index, op, {static_cast<std::size_t>(batch_), full_h, full_w, static_cast<std::size_t>(cout)}, y)
+           : output;
+  const uint32_t phased = phases == 1 ? interleaved
+                                      : int8_value(op_index, op,
+                                                   {static_cast<std::size_t>(batch_), static_cast<std::size_t>(rows.phase_size),
+                                                    static_cast<std::size_t>(cols.phase_size), channels},
+                                                   y);
+  check(xnn_define_convolution_2d(subgraph_.get(), static_cast<uint32_t>(rows.pad_before), static_cast<uint32_t>(cols.pad_after),
+                                  static_cast<uint32_t>(rows.pad_after), static_cast<uint32_t>(cols.pad_before),
+                                  static_cast<uint32_t>(rows.taps), static_cast<uint32_t>(cols.taps), 1, 1, 1, 1, 1,
+                                  static_cast<std::size_t>(cin), channels, -inf, inf, input, filter, bias, phased, 0),
+        "xnn_define_convolution_2d (sub-pixel phases) for " + name);
+  if (phases > 1) {
+  int8_t* interleave = own<int8_t>(static_cast<std::size_t>(cout) * phases * channels);
+  for (int ty = 0; ty < rows.stride; ++ty) {
+    for (int tx = 0; tx < cols.stride; ++tx) {
+      for (int64_t c = 0; c < cout; ++c) {
+        const std::size_t tap = static_cast<std::size_t>((c * rows.stride + ty) * cols.stride + tx);
+        interleave[tap * channels + static_cast<std::size_t>((ty * cols.stride + tx) * cout + c)] = 1;
+      }
+    }
+  }
+  const std::size_t interleave_dims[] = {static_cast<std::size_t>(cout), static_cast<std::size_t>(rows.stride),
+                                         static_cast<std::size_t>(cols.stride), channels};
+  uint32_t interleave_id = XNN_INVALID_VALUE_ID;
+  check(xnn_define_quantized_tensor_value(subgraph_.get(), xnn_datatype_qint8, 0, 1.0f, 4, interleave_dims, interleave,
+                                          XNN_INVALID_VALUE_ID, 0, &interleave_id),
+        "xnn_define_quantized_tensor_value (interleave) for " + name);
+  check(xnn_define_deconvolution_2d(subgraph_.get(), 0, 0, 0, 0, 0, 0, static_cast<uint32_t>(rows.stride),
+                                    static_cast<uint32_t>(cols.stride), static_cast<uint32_t>(rows.stride),
+                                    static_cast<uint32_t>(cols.stride), 1, 1, 1, channels, static_cast<std::size_t>(cout),
+                                    -inf, inf, phased, interleave_id, XNN_INVALID_VALUE_ID, interleaved, 0),
+        "xnn_define_deconvolution_2d (interleave phases) for " + name);
+  }
+  if (!crop) return;
+  // The surplus rows and columns at the bottom and right go through a convolution whose one
+  // non-zero tap, at (0, 0), is the identity: with equal scales it copies values exactly.
+  const std::size_t eh = static_cast<std::size_t>(rows.surplus + 1), ew = static_cast<std::size_t>(cols.surplus + 1),
+                    c = static_cast<std::size_t>(cout);
+  int8_t* identity = own<int8_t>(c * eh * ew * c);
+  for (std::size_t k = 0; k < c; ++k) identity[(k * eh * ew) * c + k] = 1;
+  const std::size_t identity_dims[] = {c, eh, ew, c};
+  uint32_t identity_id = XNN_INVALID_VALUE_ID;
+  check(xnn_define_quantized_tensor_value(subgraph_.get(), xnn_datatype_qint8, 0, 1.0f, 4, identity_dims, identity,
+                                          XNN_INVALID_VALUE_ID, 0, &identity_id),
+        "xnn_define_quantized_tensor_value (crop) for " + name);
+  check(xnn_define_convolution_2d(subgraph_.get(), 0, 0, 0, 0, static_cast<uint32_t>(eh), static_cast<uint32_t>(ew), 1, 1, 1,
+                                  1, 1, c, c, -inf, inf, interleaved, identity_id, XNN_INVALID_VALUE_ID, output, 0),
+        "xnn_define_convolution_2d (crop) for " + name);
+}
 
 class XnnpackBackend final : public Backend {
  public:

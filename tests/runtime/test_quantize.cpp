@@ -273,3 +273,33 @@ TEST_CASE("int8 ops with inconsistent scales are refused") {
   w.quantization = {};
   CHECK(refusal(float_weights).find("must be int8, quantised per output channel") != std::string::npos);
 }
+
+TEST_CASE("int8 on XNNPACK equals the reference backend's integer arithmetic within one step") {
+  if (!lk::backend_available(lk::BackendKind::xnnpack)) return;
+  int compared = 0;
+  for (uint64_t seed = 0; seed < 12; ++seed) {
+    CAPTURE(seed);
+    const lk::ModelDescription fp32 = seed == 0 ? seed000_decoder(31) : lk::testing::random_model(seed);
+    const lk::Model reference = load(fp32);
+    lk::ModelDescription d = fp32;
+    lk::quantize_model(d, lk::observe_ranges(reference, lk::sample_latents(reference.latent(), 200, seed)));
+    const lk::Model model = load(d);
+    // One step of the last int8 tensor, the input of the last dequantize.
+    float step = 0;
+    for (const lk::Op& op : model.decoder().ops) {
+      if (op.kind == lk::OpKind::dequantize) step = model.decoder().tensors[op.inputs[0]].quantization.scales[0];
+    }
+    REQUIRE(step > 0);
+    std::string why;
+    if (lk::choose_backend(model, lk::BackendKind::xnnpack, &why) != lk::BackendKind::xnnpack) {
+      MESSAGE("XNNPACK declines seed " << seed << ": " << why);
+      continue;
+    }
+    const std::vector<float> z = lk::sample_latents(model.latent(), 7, seed + 100);
+    const auto expected = lk::Decoder(model, lk::BackendKind::reference).decode(z, 7);
+    const auto actual = lk::Decoder(model, lk::BackendKind::xnnpack).decode(z, 7);
+    CHECK(max_abs_diff(actual, expected) <= step);
+    ++compared;
+  }
+  CHECK(compared == 12);  // every one runs natively on XNNPACK
+}
