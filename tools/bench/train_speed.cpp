@@ -5,10 +5,10 @@
 //
 // (a) "plain": the seed-000 CVAE written the obvious way (modules, Adam, index_select of a
 //     pre-binarised batch), at each thread configuration (libtorch intra-op 1/2 x OpenBLAS 1/2);
-// (b) "latentkit": tr::train_step on tr::Cvae, at the trainer's configuration (intra-op = cores,
-//     OpenBLAS 1) and at the plain loop's best one.
+// (b) "latentkit": tr::train_step on tr::Cvae, at the same four configurations, each measured
+//     right after the plain loop's run at that configuration.
 // Measurements are interleaved over rounds (the machine is shared) and reported as medians of
-// images/s; each measurement runs `steps` steps after 10 warm-up steps, or stops after
+// images/s; each measurement runs `steps` steps after 3 warm-up steps, or stops after
 // --max-seconds. Then a breakdown of where one step's time goes.
 #include <CLI/CLI.hpp>
 
@@ -86,10 +86,10 @@ struct Data {
 // Runs `step` after a warm-up; returns images per second.
 template <typename Step>
 double measure(Step&& step, Data& data, int steps, double max_seconds) {
-  for (int i = 0; i < 10; ++i) step(data.next());
+  for (int i = 0; i < 3; ++i) step(data.next());
   const auto start = Clock::now();
   int done = 0;
-  while (done < steps && (done < 10 || seconds_since(start) < max_seconds)) {
+  while (done < steps && (done < 5 || seconds_since(start) < max_seconds)) {
     step(data.next());
     ++done;
   }
