@@ -110,44 +110,33 @@ struct WindowArgs {
   Arithmetic math;
 };
 
-// y[oy, ox, co] = bias[co] + sum over (ky, kx, ci) of x[iy, ix, ci] * w[co, ky, kx, ci] with
-// iy = oy * stride_h - pad_top + ky * dilation_h (likewise ix), terms outside x being zero.
-template <typename Arithmetic>
-void conv2d(const WindowArgs<Arithmetic>& a, int batch) {
-  const Window& win = a.window;
-  for (int n = 0; n < batch; ++n) {
-    const auto* x = a.x + n * a.h * a.w * a.cin;
-    auto* y = a.y + n * a.oh * a.ow * a.cout;
-    for (int64_t oy = 0; oy < a.oh; ++oy) {
-      for (int64_t ox = 0; ox < a.ow; ++ox) {
-        for (int64_t co = 0; co < a.cout; ++co) {
-          auto acc = a.math.start(co);
-          for (int64_t ky = 0; ky < a.kh; ++ky) {
-            const int64_t iy = oy * win.stride_h - win.pad_top + ky * win.dilation_h;
-            if (iy < 0 || iy >= a.h) continue;
-            for (int64_t kx = 0; kx < a.kw; ++kx) {
-              const int64_t ix = ox * win.stride_w - win.pad_left + kx * win.dilation_w;
-              if (ix < 0 || ix >= a.w) continue;
-              const auto* xp = x + (iy * a.w + ix) * a.cin;
-              const auto* wp = a.weights + ((co * a.kh + ky) * a.kw + kx) * a.cin;
-              for (int64_t ci = 0; ci < a.cin; ++ci) a.math.add(acc, xp[ci], wp[ci]);
-            }
-          }
-          y[(oy * a.ow + ox) * a.cout + co] = a.math.finish(acc, co);
-        }
-      }
-    }
+// Which input row (or column) feeds output position o through kernel tap k, or -1.
+//
+// Convolution: y[oy, ox, co] = bias[co] + sum over (ky, kx, ci) of x[iy, ix, ci] * w[co, ky, kx, ci]
+// with iy = oy * stride_h - pad_top + ky * dilation_h (likewise ix), terms outside x being zero.
+struct ConvolutionTaps {
+  static int64_t source(int64_t o, int64_t k, int stride, int dilation, int pad, int64_t size) {
+    const int64_t i = o * stride - pad + k * dilation;
+    return i >= 0 && i < size ? i : -1;
   }
-}
+};
 
-// The definition scatters: input pixel (iy, ix) adds x[iy, ix, ci] * w[co, ky, kx, ci] into
-// output (iy * stride_h - pad_top + ky, ix * stride_w - pad_left + kx). Written here as the
-// equivalent gather, so that each output is one sum: output (oy, ox) receives from kernel tap
-// (ky, kx) exactly when oy + pad_top - ky is a non-negative multiple of stride_h, from input row
-// iy = (oy + pad_top - ky) / stride_h (likewise for x). Rows and columns that no input reaches
-// (the adjustment) hold the bias.
-template <typename Arithmetic>
-void transpose_conv2d(const WindowArgs<Arithmetic>& a, int batch) {
+// Transposed convolution: the definition scatters input pixel (iy, ix) into output
+// (iy * stride_h - pad_top + ky, ix * stride_w - pad_left + kx). As a gather, output row oy
+// receives from tap ky exactly when oy + pad_top - ky is a non-negative multiple of stride_h,
+// from input row (oy + pad_top - ky) / stride_h. Rows no input reaches (the adjustment) hold the
+// bias.
+struct TransposedConvolutionTaps {
+  static int64_t source(int64_t o, int64_t k, int stride, int /*dilation*/, int pad, int64_t size) {
+    const int64_t t = o + pad - k;
+    if (t < 0 || t % stride != 0) return -1;
+    return t / stride < size ? t / stride : -1;
+  }
+};
+
+// One output value per (oy, ox, co): a sum over the taps that Taps says reach it.
+template <typename Taps, typename Arithmetic>
+void window_op(const WindowArgs<Arithmetic>& a, int batch) {
   const Window& win = a.window;
   for (int n = 0; n < batch; ++n) {
     const auto* x = a.x + n * a.h * a.w * a.cin;
@@ -157,15 +146,11 @@ void transpose_conv2d(const WindowArgs<Arithmetic>& a, int batch) {
         for (int64_t co = 0; co < a.cout; ++co) {
           auto acc = a.math.start(co);
           for (int64_t ky = 0; ky < a.kh; ++ky) {
-            const int64_t ty = oy + win.pad_top - ky;
-            if (ty < 0 || ty % win.stride_h != 0) continue;
-            const int64_t iy = ty / win.stride_h;
-            if (iy >= a.h) continue;
+            const int64_t iy = Taps::source(oy, ky, win.stride_h, win.dilation_h, win.pad_top, a.h);
+            if (iy < 0) continue;
             for (int64_t kx = 0; kx < a.kw; ++kx) {
-              const int64_t tx = ox + win.pad_left - kx;
-              if (tx < 0 || tx % win.stride_w != 0) continue;
-              const int64_t ix = tx / win.stride_w;
-              if (ix >= a.w) continue;
+              const int64_t ix = Taps::source(ox, kx, win.stride_w, win.dilation_w, win.pad_left, a.w);
+              if (ix < 0) continue;
               const auto* xp = x + (iy * a.w + ix) * a.cin;
               const auto* wp = a.weights + ((co * a.kh + ky) * a.kw + kx) * a.cin;
               for (int64_t ci = 0; ci < a.cin; ++ci) a.math.add(acc, xp[ci], wp[ci]);
@@ -369,9 +354,9 @@ void ReferenceBackend::add_weighted_op(const Op& op, Arithmetic math) {
   a.weights = static_cast<const Weight*>(weights);
   a.math = math;
   if (op.kind == OpKind::transpose_conv2d) {
-    steps_.emplace_back([a, batch] { transpose_conv2d(a, batch); });
+    steps_.emplace_back([a, batch] { window_op<TransposedConvolutionTaps>(a, batch); });
   } else {
-    steps_.emplace_back([a, batch] { conv2d(a, batch); });
+    steps_.emplace_back([a, batch] { window_op<ConvolutionTaps>(a, batch); });
   }
 }
 
