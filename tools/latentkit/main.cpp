@@ -131,7 +131,7 @@ int main(int argc, char** argv) {
       std::string dir = eval_data;
       if (dir.empty()) {
         try {
-          dir = tr::load_resume_state(checkpoint_path(eval_source)).data_dir;
+          dir = tr::load_resume_state(checkpoint_path(eval_source)).settings.data_dir;
         } catch (const std::runtime_error&) {
           dir = run.info.dataset;  // an older checkpoint: its dataset's name
         }

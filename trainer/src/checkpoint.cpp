@@ -20,15 +20,15 @@ void fsync_path(const std::string& path, int flags, const char* what) {
 }
 
 void write_resume_state(torch::serialize::OutputArchive& archive, const ResumeState& r) {
-  archive.write("resume.data_dir", c10::IValue(r.data_dir));
-  archive.write("resume.epochs", c10::IValue(r.epochs));
-  archive.write("resume.batch_size", c10::IValue(r.batch_size));
-  archive.write("resume.train_limit", c10::IValue(r.train_limit));
-  archive.write("resume.test_limit", c10::IValue(r.test_limit));
-  archive.write("resume.learning_rate", c10::IValue(r.learning_rate));
-  archive.write("resume.seed", c10::IValue(r.seed));
-  archive.write("resume.eval_k", c10::IValue(r.eval_k));
-  archive.write("resume.eval_images", c10::IValue(r.eval_images));
+  archive.write("resume.data_dir", c10::IValue(r.settings.data_dir));
+  archive.write("resume.epochs", c10::IValue(r.settings.epochs));
+  archive.write("resume.batch_size", c10::IValue(r.settings.batch_size));
+  archive.write("resume.train_limit", c10::IValue(r.settings.train_limit));
+  archive.write("resume.test_limit", c10::IValue(r.settings.test_limit));
+  archive.write("resume.learning_rate", c10::IValue(r.settings.learning_rate));
+  archive.write("resume.seed", c10::IValue(static_cast<int64_t>(r.settings.seed)));
+  archive.write("resume.eval_k", c10::IValue(r.settings.eval_k));
+  archive.write("resume.eval_images", c10::IValue(r.settings.eval_images));
   archive.write("resume.step", c10::IValue(r.step));
   archive.write("resume.epoch_step", c10::IValue(r.epoch_step));
   archive.write("resume.epoch_loss_sum", c10::IValue(r.epoch_loss_sum));
@@ -112,23 +112,23 @@ ResumeState load_resume_state(const std::string& path, torch::optim::Optimizer* 
     }
     r.step = v.toInt();
     archive.read("resume.data_dir", v);
-    r.data_dir = v.toStringRef();
+    r.settings.data_dir = v.toStringRef();
     archive.read("resume.epochs", v);
-    r.epochs = v.toInt();
+    r.settings.epochs = v.toInt();
     archive.read("resume.batch_size", v);
-    r.batch_size = v.toInt();
+    r.settings.batch_size = v.toInt();
     archive.read("resume.train_limit", v);
-    r.train_limit = v.toInt();
+    r.settings.train_limit = v.toInt();
     archive.read("resume.test_limit", v);
-    r.test_limit = v.toInt();
+    r.settings.test_limit = v.toInt();
     archive.read("resume.learning_rate", v);
-    r.learning_rate = v.toDouble();
+    r.settings.learning_rate = v.toDouble();
     archive.read("resume.seed", v);
-    r.seed = v.toInt();
+    r.settings.seed = static_cast<uint64_t>(v.toInt());
     archive.read("resume.eval_k", v);
-    r.eval_k = v.toInt();
+    r.settings.eval_k = v.toInt();
     archive.read("resume.eval_images", v);
-    r.eval_images = v.toInt();
+    r.settings.eval_images = v.toInt();
     archive.read("resume.epoch_step", v);
     r.epoch_step = v.toInt();
     archive.read("resume.epoch_loss_sum", v);

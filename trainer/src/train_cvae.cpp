@@ -181,19 +181,11 @@ TrainOptions resume_options(const std::string& run_dir) {
   const LoadedCheckpoint loaded = load_checkpoint(path);
   const ResumeState state = load_resume_state(path);
   TrainOptions options;
+  static_cast<RunSettings&>(options) = state.settings;
   options.run_dir = run_dir;
   options.resume = true;
-  options.data_dir = state.data_dir;
   options.latent_dims = loaded.info.latent_dims;
-  options.epochs = state.epochs;
-  options.batch_size = state.batch_size;
-  options.learning_rate = state.learning_rate;
-  options.seed = static_cast<uint64_t>(state.seed);
-  options.train_limit = state.train_limit;
-  options.test_limit = state.test_limit;
   options.binarization = parse_binarization(loaded.info.binarization);
-  options.eval_k = state.eval_k;
-  options.eval_images = state.eval_images;
   return options;
 }
 
@@ -241,15 +233,7 @@ TrainResult train_cvae(const TrainOptions& options, const std::function<void(con
     set_generator_state(at::detail::getDefaultCPUGenerator(), state.torch_rng);
     reports = reports_from_metrics(state.metrics);
   }
-  state.data_dir = options.data_dir;
-  state.epochs = options.epochs;
-  state.batch_size = options.batch_size;
-  state.train_limit = options.train_limit;
-  state.test_limit = options.test_limit;
-  state.learning_rate = options.learning_rate;
-  state.seed = static_cast<int64_t>(options.seed);
-  state.eval_k = options.eval_k;
-  state.eval_images = options.eval_images;
+  state.settings = options;  // the RunSettings part
   write_metrics(run_dir / "metrics.csv", reports);
 
   const int64_t n = train_grey.size(0);

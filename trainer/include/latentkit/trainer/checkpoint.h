@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "latentkit/trainer/cvae.h"
+#include "latentkit/trainer/run_settings.h"
 
 namespace latentkit::trainer {
 
@@ -24,12 +25,7 @@ struct RunInfo {
 // bit: a run interrupted and resumed ends with the same weights as one that was not (same thread
 // settings). The trainer fills it; the checkpoint only stores it.
 struct ResumeState {
-  // Settings.
-  std::string data_dir;
-  int64_t epochs = 0, batch_size = 0, train_limit = 0, test_limit = 0;
-  double learning_rate = 0;
-  int64_t seed = 0;
-  int64_t eval_k = 0, eval_images = 0;
+  RunSettings settings;
   // Progress. A checkpoint written between epochs has epoch_step 0; one written on Ctrl-C in the
   // middle of an epoch holds how far that epoch got.
   int64_t step = 0;            // optimizer steps done in the whole run

@@ -20,35 +20,13 @@
 
 namespace latentkit::trainer {
 
-// Named schedules (docs/training.md). `default_schedule` is what TrainOptions holds unchanged:
-// within 10 minutes on 2 cores. `long_schedule`: at most 60 minutes on 2 cores.
-struct Schedule {
-  const char* name;
-  int64_t epochs;
-  int64_t batch_size;
-  double learning_rate;  // Adam, cosine-decayed to 0 over the run
-};
-constexpr Schedule kDefaultSchedule{"default", 8, 128, 1e-3};
-constexpr Schedule kLongSchedule{"long", 60, 128, 1e-3};
-Schedule parse_schedule(const std::string& name);  // "default" or "long"
-
-struct TrainOptions {
-  std::string data_dir = "data/mnist";  // a folder with the IDX pair (see resolve_dataset)
+// RunSettings (run_settings.h) plus what belongs to one session of the run.
+struct TrainOptions : RunSettings {
   std::string run_dir = "runs/cvae";
   bool overwrite = false;
   bool resume = false;  // continue the run in run_dir (see resume_options)
-  int64_t latent_dims = 2;
-  int64_t epochs = kDefaultSchedule.epochs;
-  int64_t batch_size = kDefaultSchedule.batch_size;
-  double learning_rate = kDefaultSchedule.learning_rate;
-  uint64_t seed = 1;
-  int64_t train_limit = 0;  // 0 = the whole training split; else its first N images
-  int64_t test_limit = 0;
+  int64_t latent_dims = 2;  // stored in the checkpoint's RunInfo, like the binarisation
   Binarization binarization = Binarization::dynamic;
-  // End-of-epoch IWAE bound: k samples per image on the first eval_images test images (k = 0:
-  // none). `latentkit eval` measures the full test set with a larger k.
-  int64_t eval_k = 50;
-  int64_t eval_images = 500;
   bool write_report = true;  // pictures and index.html at the end (needs gnuplot for the plots)
   ThreadConfig threads;      // the caller applies them (apply_thread_config)
 
