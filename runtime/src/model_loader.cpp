@@ -76,6 +76,7 @@ class Checker {
     if (model_.decoder() == nullptr) malformed("the file has no decoder graph");
     read_tensors(*model_.decoder(), state.decoder, state.widened);
     read_ops(*model_.decoder(), state.decoder);
+    widen_int32_biases(state.decoder, state.widened);
     read_io(*model_.decoder(), state.decoder);
     read_latent(state.latent);
     check_latent_matches_input(state.latent, state.decoder);
@@ -97,12 +98,17 @@ class Checker {
   // valid axis, every scale finite and positive, zero points in int8 range.
   static Quantization read_quantization(const fb::Tensor& t, const Tensor& tensor, const std::string& what) {
     const fb::Quantization* q = t.quantization();
-    if (q == nullptr || q->scale() == nullptr || q->scale()->size() == 0) {
+    const std::size_t floats = q && q->scale() ? q->scale()->size() : 0;
+    const std::size_t halves = q && q->scale_half() ? q->scale_half()->size() : 0;
+    if (floats == 0 && halves == 0) {
       malformed(what + " is " + to_string(tensor.dtype) + " but has no quantization scales");
+    }
+    if (floats != 0 && halves != 0) {
+      malformed(what + " has both float and half quantization scales; a file stores one of them");
     }
     Quantization out;
     out.axis = q->axis();
-    const std::size_t scales = q->scale()->size();
+    const std::size_t scales = floats + halves;
     if (out.axis == -1) {
       if (scales != 1) malformed(what + " is quantised per tensor (axis -1) but has " + std::to_string(scales) + " scales");
     } else if (out.axis < 0 || out.axis >= static_cast<int>(tensor.shape.size())) {
@@ -113,7 +119,8 @@ class Checker {
                 std::to_string(tensor.shape[out.axis]) + " but has " + std::to_string(scales) + " scales");
     }
     for (std::size_t i = 0; i < scales; ++i) {
-      const float s = q->scale()->Get(static_cast<uint32_t>(i));
+      const auto at = static_cast<uint32_t>(i);
+      const float s = floats ? q->scale()->Get(at) : half_to_float(q->scale_half()->Get(at));
       if (!(s > 0) || !std::isfinite(s)) {
         malformed(what + " has quantization scale " + std::to_string(s) + " at " + std::to_string(i) +
                   "; scales must be finite and positive");
@@ -203,8 +210,10 @@ class Checker {
         default:
           malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(t.dtype())));
       }
-      if (tensor.dtype == DType::int8 || tensor.dtype == DType::int32) {
+      if (tensor.dtype == DType::int8 || (tensor.dtype == DType::int32 && t.quantization() != nullptr)) {
         tensor.quantization = read_quantization(t, tensor, what);
+      } else if (tensor.dtype == DType::int32) {
+        // An int32 bias's scales are implied by its op (check_integer_op fills them in).
       } else if (t.quantization() != nullptr) {
         malformed(what + " is " + to_string(tensor.dtype) + " but has quantization parameters");
       }
@@ -239,7 +248,7 @@ class Checker {
         tensor.bytes = data->size();
         if (tensor.dtype == DType::float32) {
           tensor.values = static_cast<const float*>(tensor.data);
-        } else {
+        } else if (tensor.dtype != DType::int32) {  // int32 biases: widen_int32_biases
           widened.push_back(widen(tensor));
           tensor.values = widened.back().data();
         }
@@ -249,6 +258,20 @@ class Checker {
     if (buffers != nullptr && buffers->size() > 0 && buffers->Get(0)->data() != nullptr &&
         buffers->Get(0)->data()->size() != 0) {
       malformed("buffer 0 must be empty (it stands for 'no data')");
+    }
+  }
+
+  // After the ops' checks have given every int32 bias its implied scales.
+  static void widen_int32_biases(Graph& g, std::vector<std::vector<float>>& widened) {
+    for (std::size_t i = 0; i < g.tensors.size(); ++i) {
+      Tensor& t = g.tensors[i];
+      if (t.dtype != DType::int32) continue;
+      if (t.quantization.scales.empty()) {
+        malformed("tensor " + std::to_string(i) + " '" + t.name +
+                  "' is int32 but no op with int8 input and output uses it as its bias");
+      }
+      widened.push_back(widen(t));
+      t.values = widened.back().data();
     }
   }
 
@@ -409,7 +432,7 @@ class Checker {
 
   // The integer form of a weighted op (schema/latentkit.fbs): int8 in and out, int8 symmetric
   // weights per output channel (or per tensor), an int32 bias whose scale is s_x * s_w[c].
-  static void check_integer_op(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& y,
+  static void check_integer_op(const Tensor& x, const Tensor& w, Tensor* bias, const Tensor& y,
                                const std::string& what) {
     expect_dtypes(x, DType::int8, y, DType::int8, what);
     if (w.dtype != DType::int8 || (w.quantization.axis != 0 && w.quantization.axis != -1)) {
@@ -424,15 +447,22 @@ class Checker {
       malformed(what + ": with int8 activations the bias '" + bias->name + "' must be int32");
     }
     const int64_t channels = w.shape[0];
+    Quantization implied;
+    implied.axis = 0;
+    implied.zero_points.assign(static_cast<std::size_t>(channels), 0);
+    const Quantization& stored = bias->quantization;  // from the file, or an earlier op's
     for (int64_t c = 0; c < channels; ++c) {
-      const float ws = w.quantization.scales[w.quantization.axis == 0 ? c : 0];
-      const float bs = bias->quantization.scales[bias->quantization.axis == 0 ? c : 0];
-      const float expected = x.quantization.scales[0] * ws;
-      if (std::fabs(bs - expected) > 1e-6f * expected) {
-        malformed(what + ": bias '" + bias->name + "' channel " + std::to_string(c) + " has scale " +
-                  std::to_string(bs) + " but input scale x weight scale is " + std::to_string(expected));
+      const float expected = x.quantization.scales[0] * w.quantization.scales[w.quantization.axis == 0 ? c : 0];
+      if (!stored.scales.empty()) {
+        const float bs = stored.scales[stored.axis == 0 ? c : 0];
+        if (std::fabs(bs - expected) > 1e-6f * expected) {
+          malformed(what + ": bias '" + bias->name + "' channel " + std::to_string(c) + " has scale " +
+                    std::to_string(bs) + " but input scale x weight scale is " + std::to_string(expected));
+        }
       }
+      implied.scales.push_back(expected);
     }
+    bias->quantization = std::move(implied);
   }
 
   void expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what,
@@ -476,9 +506,12 @@ class Checker {
     }
     const Tensor& w = g.tensors[op.inputs[1]];
     expect_constant(w, true, what, "weights");
+    if (w.dtype == DType::int32) {
+      malformed(what + ": weights '" + w.name + "' are int32; weights are float32, float16 or int8");
+    }
     if (op.inputs.size() == 2) op.inputs.push_back(-1);
     const int64_t out_channels = w.shape[0];
-    const Tensor* bias = op.inputs[2] != -1 ? &g.tensors[op.inputs[2]] : nullptr;
+    Tensor* bias = op.inputs[2] != -1 ? &g.tensors[op.inputs[2]] : nullptr;
     if (bias != nullptr) {
       expect_constant(*bias, true, what, "bias");
       expect_shape(*bias, {out_channels}, what, "bias");

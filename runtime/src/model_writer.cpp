@@ -33,6 +33,17 @@ fb::DType to_fb(DType dtype) {
   return fb::DType::FLOAT32;
 }
 
+// The scales as IEEE halves when every one of them is exactly a half; else empty.
+std::vector<uint16_t> exact_halves(const std::vector<float>& scales) {
+  std::vector<uint16_t> halves;
+  for (float s : scales) {
+    const uint16_t half = float_to_half(s);
+    if (!(half_to_float(half) == s)) return {};
+    halves.push_back(half);
+  }
+  return halves;
+}
+
 flatbuffers::Offset<fb::Operator> write_op(flatbuffers::FlatBufferBuilder& b, const Op& op) {
   const Window& w = op.window;
   flatbuffers::Offset<void> options;
@@ -100,9 +111,11 @@ std::vector<uint8_t> serialize_model(const ModelDescription& d) {
     }
     flatbuffers::Offset<fb::Quantization> quantization;
     if (!t.quantization.scales.empty()) {
-      quantization = fb::CreateQuantization(b, b.CreateVector(t.quantization.scales),
-                                            b.CreateVector(t.quantization.zero_points),
-                                            t.quantization.axis);
+      const Quantization& q = t.quantization;
+      const std::vector<uint16_t> halves = exact_halves(q.scales);
+      quantization = fb::CreateQuantization(b, halves.empty() ? b.CreateVector(q.scales) : 0,
+                                            q.zero_points.empty() ? 0 : b.CreateVector(q.zero_points), q.axis,
+                                            halves.empty() ? 0 : b.CreateVector(halves));
     }
     std::vector<int32_t> shape(t.shape.begin(), t.shape.end());
     tensors.push_back(fb::CreateTensor(b, b.CreateString(t.name), b.CreateVector(shape),

@@ -34,6 +34,33 @@ std::vector<float> float_values(const TensorDescription& t) {
   return values;
 }
 
+constexpr float kLargestHalf = 65504.0f;
+
+// The smallest IEEE half at or above `scale` (at least 2^-24, the smallest positive half); the
+// writer stores scales that are all exactly halves in two bytes each (schema: scale_half).
+// Rounding up keeps max |w| / scale <= 127, so no weight is clipped; the step grows by at most
+// 2^-10 of itself, or by 2^-24 for subnormal halves (channels whose weights are below 0.008),
+// so every weight stays within half a step, at most max(2^-11 |w|max, 2^-25) further than before.
+float half_scale(float scale) {
+  if (!(scale > 0 && scale <= kLargestHalf)) return scale;
+  uint16_t half = float_to_half(scale);
+  if (half_to_float(half) < scale) ++half;  // the next half up: positive halves are ordered
+  return half_to_float(half);
+}
+
+void store_as_half(TensorDescription& tensor, const std::vector<float>& values) {
+  tensor.data.resize(values.size() * 2);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!(std::fabs(values[i]) <= kLargestHalf)) {
+      throw Error(ErrorCode::invalid_argument, "'" + tensor.name + "' holds " + std::to_string(values[i]) +
+                                                   ", beyond half precision's range (65504)");
+    }
+    const uint16_t half = float_to_half(values[i]);
+    std::memcpy(&tensor.data[2 * i], &half, 2);
+  }
+  tensor.dtype = DType::float16;
+}
+
 }  // namespace
 
 void quantize_tensor(TensorDescription& tensor, QuantMode format) {
@@ -44,12 +71,7 @@ void quantize_tensor(TensorDescription& tensor, QuantMode format) {
   }
   const std::vector<float> values = float_values(tensor);
   if (format == QuantMode::fp16) {
-    tensor.data.resize(values.size() * 2);
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      const uint16_t half = float_to_half(values[i]);
-      std::memcpy(&tensor.data[2 * i], &half, 2);
-    }
-    tensor.dtype = DType::float16;
+    store_as_half(tensor, values);
     return;
   }
   const std::size_t channels = static_cast<std::size_t>(tensor.shape[0]);
@@ -64,7 +86,7 @@ void quantize_tensor(TensorDescription& tensor, QuantMode format) {
       max_abs = std::max(max_abs, std::fabs(*it));
     }
     // An all-zero channel still needs a positive scale; any one represents its zeros exactly.
-    const float scale = max_abs > 0 ? max_abs / 127.0f : 1.0f;
+    const float scale = max_abs > 0 ? half_scale(max_abs / 127.0f) : 1.0f;
     q.scales.push_back(scale);  // symmetric: no zero points stored (they default to 0)
     for (std::size_t i = 0; i < per_channel; ++i) {
       const float v = std::nearbyint(values[c * per_channel + i] / scale);
@@ -76,8 +98,14 @@ void quantize_tensor(TensorDescription& tensor, QuantMode format) {
 }
 
 void quantize_weights(ModelDescription& description, QuantMode format) {
+  if (format == QuantMode::fp32) return;
   for (TensorDescription& t : description.tensors) {
-    if (!t.data.empty() && t.shape.size() >= 2) quantize_tensor(t, format);
+    if (t.data.empty()) continue;
+    if (t.shape.size() >= 2) {
+      quantize_tensor(t, format);
+    } else {
+      store_as_half(t, float_values(t));
+    }
   }
 }
 
@@ -100,21 +128,19 @@ bool is_weighted(OpKind kind) {
 
 bool is_float_only(OpKind kind) { return kind == OpKind::sigmoid || kind == OpKind::tanh; }
 
-// int32 bias of scale s_x * s_w[c]; the rounding error is below half a step of the accumulator.
+// int32 bias of scale s_x * s_w[c], which the file leaves implied; the rounding error is below
+// half a step of the accumulator.
 void quantize_bias(TensorDescription& bias, float input_scale, const Quantization& weights) {
   const std::vector<float> values = float_values(bias);
-  Quantization q;
-  q.axis = 0;
   bias.data.resize(values.size() * 4);
   for (std::size_t c = 0; c < values.size(); ++c) {
     const float scale = input_scale * weights.scales[weights.axis == 0 ? c : 0];
-    q.scales.push_back(scale);
     const double v = std::nearbyint(double{values[c]} / scale);
     const auto i = static_cast<int32_t>(std::clamp(v, -2147483648.0, 2147483647.0));
     std::memcpy(&bias.data[4 * c], &i, 4);
   }
   bias.dtype = DType::int32;
-  bias.quantization = std::move(q);
+  bias.quantization = {};
 }
 
 }  // namespace
@@ -156,11 +182,26 @@ void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges)
     }
     return float_twin[t];
   };
+  const auto is_graph_input = [&](int t) { return std::find(d.inputs.begin(), d.inputs.end(), t) != d.inputs.end(); };
   for (Op op : std::vector<Op>(d.ops)) {
     const int y = op.outputs[0];
     if (is_float_only(op.kind)) {
       op.inputs[0] = as_float(op.inputs[0]);
       ops.push_back(op);
+      continue;
+    }
+    if (is_weighted(op.kind) && is_graph_input(op.inputs[0])) {
+      // The latent stays float: this op gets int8 weights and a half bias, as in int8-weights.
+      quantize_tensor(d.tensors[op.inputs[1]], QuantMode::int8_weights);
+      if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+        TensorDescription& bias = d.tensors[op.inputs[2]];
+        store_as_half(bias, float_values(bias));
+      }
+      ops.push_back(op);
+      continue;
+    }
+    if (!is_weighted(op.kind) && d.tensors[op.inputs[0]].dtype == DType::float32) {
+      ops.push_back(op);  // relu, reshape of a float tensor stay float; int8 starts at a weighted op
       continue;
     }
     op.inputs[0] = as_int8(op.inputs[0]);

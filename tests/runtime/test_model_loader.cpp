@@ -181,12 +181,18 @@ TEST_CASE("broken references and orders are refused") {
     d.image.width = 27;
     CHECK(std::string(refusal(d).what()).find("image spec says [28,27,1]") != std::string::npos);
   }
-  SUBCASE("integer weights without their scales") {
+  SUBCASE("int32 weights") {
     lk::ModelDescription d = seed000_decoder(7);
     d.tensors[d.ops[0].inputs[1]].dtype = lk::DType::int32;
     const lk::Error e = refusal(d);
     CHECK(e.code() == lk::ErrorCode::malformed_model);
-    CHECK(std::string(e.what()).find("is int32 but has no quantization scales") != std::string::npos);
+    CHECK(std::string(e.what()).find("are int32; weights are float32, float16 or int8") != std::string::npos);
+  }
+  SUBCASE("an int32 bias of a float op") {
+    lk::ModelDescription d = seed000_decoder(7);
+    d.tensors[d.ops[0].inputs[2]].dtype = lk::DType::int32;
+    CHECK(std::string(refusal(d).what()).find("an int32 bias belongs to an op with int8 input and output") !=
+          std::string::npos);
   }
   SUBCASE("a transposed convolution adjustment not below its stride") {
     lk::ModelDescription d = seed000_decoder(7);

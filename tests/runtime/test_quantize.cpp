@@ -101,7 +101,9 @@ TEST_CASE("int8 weights get one scale per output channel, transposed convolution
     float max_abs = 0;
     for (int i = 0; i < per_channel; ++i) max_abs = std::max(max_abs, std::fabs(weights[o * per_channel + i]));
     const float scale = t.quantization.scales[o];
-    CHECK(scale == doctest::Approx(max_abs / 127).epsilon(1e-6));
+    // max |w| / 127, rounded up to the next half: 2^-10 apart, or 2^-24 among subnormal ones.
+    CHECK(scale >= max_abs / 127);
+    CHECK(scale <= std::max(max_abs / 127 * (1 + 1.0f / 1024), max_abs / 127 + std::ldexp(1.0f, -24)));
     for (int i = 0; i < per_channel; ++i) {
       // Rounding to the nearest step: at most half a step of this channel's own scale.
       REQUIRE(std::fabs(t.f32()[o * per_channel + i] - weights[o * per_channel + i]) <= 0.5f * scale * (1 + 1e-5f));
@@ -116,18 +118,18 @@ TEST_CASE("every weight format round-trips through the file and runs the same on
   const std::vector<float> expected = lk::Decoder(reference, lk::BackendKind::reference).decode(z, 16);
   const struct {
     lk::QuantMode format;
-    lk::DType dtype;
+    lk::DType dtype, bias_dtype;
     double tolerance;  // against the float32 images, for these random weights
-  } cases[] = {{lk::QuantMode::fp32, lk::DType::float32, 0},
-               {lk::QuantMode::fp16, lk::DType::float16, 1e-2},
-               {lk::QuantMode::int8_weights, lk::DType::int8, 1e-1}};
+  } cases[] = {{lk::QuantMode::fp32, lk::DType::float32, lk::DType::float32, 0},
+               {lk::QuantMode::fp16, lk::DType::float16, lk::DType::float16, 1e-2},
+               {lk::QuantMode::int8_weights, lk::DType::int8, lk::DType::float16, 1e-1}};
   for (const auto& c : cases) {
     CAPTURE(lk::to_string(c.format));
     lk::ModelDescription d = fp32;
     lk::quantize_weights(d, c.format);
     const lk::Model model = load(d);
     CHECK(model.decoder().tensors[d.ops[0].inputs[1]].dtype == c.dtype);
-    CHECK(model.decoder().tensors[d.ops[0].inputs[2]].dtype == lk::DType::float32);  // bias stays
+    CHECK(model.decoder().tensors[d.ops[0].inputs[2]].dtype == c.bias_dtype);
     const auto images = lk::Decoder(model, lk::BackendKind::reference).decode(z, 16);
     CHECK(max_abs_diff(images, expected) <= c.tolerance);
     if (lk::backend_available(lk::BackendKind::xnnpack)) {
@@ -138,30 +140,62 @@ TEST_CASE("every weight format round-trips through the file and runs the same on
   CHECK_THROWS_AS(lk::parse_quant_mode("int4"), lk::Error);
 }
 
+// Scales a writer cannot store as halves (each moved off the half grid by 2^-20 of itself).
+void off_the_half_grid(lk::Quantization& q) {
+  for (float& s : q.scales) s *= 1 + 1.0f / (1 << 20);
+}
+
+TEST_CASE("weight scales that are exact halves take two bytes each in the file") {
+  lk::ModelDescription halves = seed000_decoder(20);
+  lk::quantize_weights(halves, lk::QuantMode::int8_weights);
+  lk::ModelDescription floats = halves;
+  std::size_t scales = 0;
+  for (lk::TensorDescription& t : floats.tensors) {
+    off_the_half_grid(t.quantization);
+    scales += t.quantization.scales.size();
+  }
+  REQUIRE(scales == 1568 + 64 + 32 + 1);
+  const auto half_bytes = lk::serialize_model(halves), float_bytes = lk::serialize_model(floats);
+  CHECK(float_bytes.size() >= half_bytes.size() + 2 * scales - 4 * 16);  // less some alignment padding
+  for (const auto* d : {&halves, &floats}) {
+    const lk::Model model = load(*d);
+    for (std::size_t i = 0; i < d->tensors.size(); ++i) {
+      CHECK(model.decoder().tensors[i].quantization.scales == d->tensors[i].quantization.scales);
+    }
+  }
+}
+
 TEST_CASE("malformed quantisation is refused with a message") {
   lk::ModelDescription base = seed000_decoder(22);
   lk::quantize_weights(base, lk::QuantMode::int8_weights);
   const int w = tconv_weights(base);
+  // Every check, with the scales stored as halves (as the exporter writes them) and as floats.
+  bool as_floats = false;
   auto with = [&](auto change) {
     lk::ModelDescription d = base;
+    if (as_floats) off_the_half_grid(d.tensors[w].quantization);
     change(d.tensors[w].quantization, d.tensors[w]);
     return refusal(d);
   };
-  using Q = lk::Quantization;
-  using T = lk::TensorDescription;
-  CHECK(with([](Q& q, T&) { q.scales[3] = 0; }).find("scale 0.000000 at 3; scales must be finite and positive") !=
-        std::string::npos);
-  CHECK(with([](Q& q, T&) { q.scales[0] = -0.5f; }).find("scale -0.500000 at 0") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.scales[1] = std::nanf(""); }).find("must be finite and positive") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.scales[1] = std::numeric_limits<float>::infinity(); })
-            .find("must be finite and positive") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.scales.pop_back(); }).find("along axis 0 of size 64 but has 63 scales") !=
-        std::string::npos);
-  CHECK(with([](Q& q, T&) { q.axis = 4; }).find("quantization axis 4 but rank 4") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.axis = -1; }).find("per tensor (axis -1) but has 64 scales") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.zero_points.assign(64, 300); }).find("zero point 300 outside int8") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.zero_points.assign(2, 0); }).find("2 zero points for 64 scales") != std::string::npos);
-  CHECK(with([](Q& q, T&) { q.scales.clear(); }).find("is int8 but has no quantization scales") != std::string::npos);
+  for (bool floats : {false, true}) {
+    as_floats = floats;
+    CAPTURE(as_floats);
+    using Q = lk::Quantization;
+    using T = lk::TensorDescription;
+    CHECK(with([](Q& q, T&) { q.scales[3] = 0; }).find("scale 0.000000 at 3; scales must be finite and positive") !=
+          std::string::npos);
+    CHECK(with([](Q& q, T&) { q.scales[0] = -0.5f; }).find("scale -0.500000 at 0") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.scales[1] = std::nanf(""); }).find("must be finite and positive") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.scales[1] = std::numeric_limits<float>::infinity(); })
+              .find("must be finite and positive") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.scales.pop_back(); }).find("along axis 0 of size 64 but has 63 scales") !=
+          std::string::npos);
+    CHECK(with([](Q& q, T&) { q.axis = 4; }).find("quantization axis 4 but rank 4") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.axis = -1; }).find("per tensor (axis -1) but has 64 scales") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.zero_points.assign(64, 300); }).find("zero point 300 outside int8") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.zero_points.assign(2, 0); }).find("2 zero points for 64 scales") != std::string::npos);
+    CHECK(with([](Q& q, T&) { q.scales.clear(); }).find("is int8 but has no quantization scales") != std::string::npos);
+  }
 
   lk::ModelDescription half = seed000_decoder(22);
   lk::quantize_weights(half, lk::QuantMode::fp16);
@@ -174,8 +208,10 @@ TEST_CASE("malformed quantisation is refused with a message") {
 }
 
 TEST_CASE("calibration observes the ranges a model's activations take") {
-  // Two latents through known weights: dense = [2 z0 + 1, -3 z1], then relu.
+  // Two latents through an identity layer (it reads the latent, so it stays float in int8 form),
+  // then known weights: dense = [2 z0 + 1, -3 z1], then relu.
   lk::testing::DecoderBuilder builder(2);
+  builder.fully_connected(2, {1, 0, 0, 1}, {0, 0});
   builder.fully_connected(2, {2, 0, 0, -3}, {1, 0});
   builder.activation(lk::OpKind::relu);
   builder.reshape({1, 1, 2});
@@ -184,17 +220,20 @@ TEST_CASE("calibration observes the ranges a model's activations take") {
   const std::vector<float> latents = {-1, 1, 0.5f, -2};  // dense: (-1, -3) and (2, 6)
   const auto ranges = lk::observe_ranges(model, latents);
   REQUIRE(ranges.size() == d.tensors.size());
-  const int dense = d.ops[0].outputs[0], relu = d.ops[1].outputs[0];
+  const int identity = d.ops[0].outputs[0], dense = d.ops[1].outputs[0], relu = d.ops[2].outputs[0];
   CHECK(ranges[dense].min == -3.0f);
   CHECK(ranges[dense].max == 6.0f);
   CHECK(ranges[relu].min == 0.0f);
   CHECK(ranges[relu].max == 6.0f);
   CHECK(ranges[d.inputs[0]].min == -2.0f);
   CHECK(ranges[d.inputs[0]].max == 1.0f);
+  CHECK(ranges[identity].min == -2.0f);
 
   // The dense layer feeds only a relu: its int8 grid covers [0, 6], zero at -128.
   lk::ModelDescription q = d;
   lk::quantize_model(q, ranges);
+  CHECK(q.tensors[identity].dtype == lk::DType::float32);
+  CHECK(q.tensors[q.ops[0].inputs[1]].dtype == lk::DType::int8);
   CHECK(q.tensors[dense].dtype == lk::DType::int8);
   CHECK(q.tensors[dense].quantization.scales[0] == doctest::Approx(6.0f / 255));
   CHECK(q.tensors[dense].quantization.zero_points[0] == -128);
@@ -225,18 +264,24 @@ TEST_CASE("an int8 model runs with integer arithmetic close to the float model")
   lk::ModelDescription d = fp32;
   lk::quantize_model(d, lk::observe_ranges(reference, calibration));
   const lk::Model model = load(d);
-  // quantize, fc, relu, reshape, 3 x (tconv [+ relu]), dequantize, sigmoid
-  CHECK(model.decoder().ops.front().kind == lk::OpKind::quantize);
-  CHECK(model.decoder().ops.back().kind == lk::OpKind::sigmoid);
+  // fc (float, int8 weights, half bias), relu, reshape, quantize, 3 x (tconv [+ relu]),
+  // dequantize, sigmoid
+  const lk::Graph& g = model.decoder();
+  REQUIRE(g.ops.front().kind == lk::OpKind::fully_connected);
+  CHECK(g.tensors[g.ops.front().inputs[0]].dtype == lk::DType::float32);
+  CHECK(g.tensors[g.ops.front().inputs[1]].dtype == lk::DType::int8);
+  CHECK(g.tensors[g.ops.front().inputs[2]].dtype == lk::DType::float16);
+  CHECK(g.ops[3].kind == lk::OpKind::quantize);
+  CHECK(g.ops.back().kind == lk::OpKind::sigmoid);
   int integer_ops = 0;
-  for (const lk::Op& op : model.decoder().ops) {
-    if (op.kind == lk::OpKind::transpose_conv2d || op.kind == lk::OpKind::fully_connected) {
-      CHECK(model.decoder().tensors[op.inputs[0]].dtype == lk::DType::int8);
-      CHECK(model.decoder().tensors[op.inputs[2]].dtype == lk::DType::int32);
+  for (const lk::Op& op : g.ops) {
+    if (op.kind == lk::OpKind::transpose_conv2d) {
+      CHECK(g.tensors[op.inputs[0]].dtype == lk::DType::int8);
+      CHECK(g.tensors[op.inputs[2]].dtype == lk::DType::int32);
       ++integer_ops;
     }
   }
-  CHECK(integer_ops == 4);
+  CHECK(integer_ops == 3);
   const std::vector<float> z = lk::sample_latents(reference.latent(), 20, 9);
   const auto expected = lk::Decoder(reference, lk::BackendKind::reference).decode(z, 20);
   const auto images = lk::Decoder(model, lk::BackendKind::reference).decode(z, 20);
@@ -248,18 +293,26 @@ TEST_CASE("int8 ops with inconsistent scales are refused") {
   const lk::Model reference = load(fp32);
   lk::ModelDescription base = fp32;
   lk::quantize_model(base, lk::observe_ranges(reference, lk::sample_latents(reference.latent(), 50, 1)));
-  int fc = -1;
-  for (std::size_t i = 0; i < base.ops.size(); ++i) {
-    if (base.ops[i].kind == lk::OpKind::fully_connected) fc = static_cast<int>(i);
+  int fc = -1;  // the first integer op
+  for (std::size_t i = 0; i < base.ops.size() && fc < 0; ++i) {
+    if (base.ops[i].kind == lk::OpKind::transpose_conv2d) fc = static_cast<int>(i);
   }
   REQUIRE(fc >= 0);
+  // The int32 bias's scales are implied; a file may state them only as they are.
+  const lk::TensorDescription& x = base.tensors[base.ops[fc].inputs[0]];
+  const lk::TensorDescription& weights = base.tensors[base.ops[fc].inputs[1]];
   lk::ModelDescription bias = base;
-  bias.tensors[bias.ops[fc].inputs[2]].quantization.scales[5] *= 2;
+  lk::Quantization& stated = bias.tensors[bias.ops[fc].inputs[2]].quantization;
+  REQUIRE(stated.scales.empty());
+  stated.axis = 0;
+  for (float s : weights.quantization.scales) stated.scales.push_back(x.quantization.scales[0] * s);
+  CHECK_NOTHROW(load(bias));
+  stated.scales[5] *= 2;
   CHECK(refusal(bias).find("channel 5 has scale") != std::string::npos);
 
   lk::ModelDescription relu = base;
   for (const lk::Op& op : relu.ops) {
-    if (op.kind == lk::OpKind::relu) {
+    if (op.kind == lk::OpKind::relu && relu.tensors[op.inputs[0]].dtype == lk::DType::int8) {
       relu.tensors[op.outputs[0]].quantization.zero_points[0] += 1;
       break;
     }
