@@ -57,8 +57,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
   auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
   auto* test_limit_option = train->add_option("--test-limit", options.test_limit, "use only the first N test images (0: all)")->check(CLI::NonNegativeNumber);
-  auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image at the end of each epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  auto* eval_images_option = train->add_option("--eval-images", options.eval_images, "test images the end-of-epoch IWAE uses (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image after the last epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
+  auto* eval_images_option = train->add_option("--eval-images", options.eval_images, "test images the final IWAE uses (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--no-report", no_report, "skip the pictures and index.html");
   train->add_option("--threads", options.threads.intra_op, "libtorch intra-op threads (0: one per core)")->check(CLI::Range(0, 256))->capture_default_str();
   train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
