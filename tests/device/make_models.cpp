@@ -2,6 +2,9 @@
 // depends on neither runs/ nor training:
 //   cvae-seed000-random.lkm   the seed-000 CVAE decoder (dense, transposed convolutions, ReLU,
 //                             sigmoid) with random weights
+//   cvae-seed000-random-int8.lkm, -int8w.lkm, -fp16.lkm
+//                             the same quantised: int8 weights and activations (calibrated on
+//                             200 prior samples), int8 weights only, half weights
 //   random-<seed>.lkm         random decoders (tests/runtime/random_model.h): convolutions and
 //                             transposed convolutions of odd kernels, strides, dilations and
 //                             paddings, ReLU, sigmoid and tanh
@@ -11,7 +14,11 @@
 #include <string>
 
 #include "latentkit/atomic_file.h"
+#include "latentkit/calibration.h"
+#include "latentkit/latents.h"
+#include "latentkit/model.h"
 #include "latentkit/model_writer.h"
+#include "latentkit/quantize.h"
 #include "runtime/random_model.h"
 
 int main(int argc, char** argv) {
@@ -25,7 +32,18 @@ int main(int argc, char** argv) {
       latentkit::write_file_atomically(dir + "/" + name, latentkit::serialize_model(d));
       std::printf("%s/%s\n", dir.c_str(), name.c_str());
     };
-    write("cvae-seed000-random.lkm", latentkit::testing::seed000_decoder(6, 2));
+    const latentkit::ModelDescription cvae = latentkit::testing::seed000_decoder(6, 2);
+    write("cvae-seed000-random.lkm", cvae);
+    for (latentkit::QuantMode mode : {latentkit::QuantMode::fp16, latentkit::QuantMode::int8_weights}) {
+      latentkit::ModelDescription d = cvae;
+      latentkit::quantize_weights(d, mode);
+      write(std::string("cvae-seed000-random-") + (mode == latentkit::QuantMode::fp16 ? "fp16" : "int8w") + ".lkm", d);
+    }
+    const auto bytes = latentkit::serialize_model(cvae);
+    const latentkit::Model model = latentkit::Model::load_bytes(bytes.data(), bytes.size());
+    latentkit::ModelDescription int8 = cvae;
+    latentkit::quantize_model(int8, latentkit::observe_ranges(model, latentkit::sample_latents(model.latent(), 200, 1)));
+    write("cvae-seed000-random-int8.lkm", int8);
     for (uint64_t seed : {3, 11, 42}) write("random-" + std::to_string(seed) + ".lkm", latentkit::testing::random_model(seed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lk_device_models: %s\n", e.what());

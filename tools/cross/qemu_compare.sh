@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the cross-built latentkit-sample under qemu-user and compares its output with the host
 # build's: the same model files, seeds and commands; latents must be bit-identical, images equal
-# within 1e-5 (fp32). ctest runs it (tests/device/CMakeLists.txt); it also runs by hand.
+# within 1e-5 (int8 files too: both platforms compute the same integer arithmetic, so their int8
+# values agree exactly). ctest runs it (tests/device/CMakeLists.txt); it also runs by hand.
 #
 #   tools/cross/qemu_compare.sh models OUT_DIR --models-tool PATH [--latentkit PATH --mnist DIR]
 #       writes the model files: lk_device_models's (random weights, seed-000 CVAE shape and
-#       random decoders) and, given the host latentkit and MNIST, a CVAE trained for one short
-#       epoch (300 images) and exported: the real export path
+#       random decoders, the seed-000 shape also quantised) and, given the host latentkit and
+#       MNIST, a CVAE trained for one short epoch (300 images) and exported as fp32 and int8:
+#       the real export path
 #   tools/cross/qemu_compare.sh compare ARCH --host-sample PATH --compare-tool PATH
 #                                            --models DIR --work DIR [--build] [--bundle]
 #       ARCH aarch64 or armhf. --build configures and builds latentkit-sample with the rpi-ARCH
@@ -47,6 +49,8 @@ if [ "${1:-}" = models ]; then
       || { cat "$out/trained-run.log" >&2; die "latentkit train failed"; }
     "$latentkit" export "$out/trained-run" -o "$out/cvae-trained.lkm" >>"$out/trained-run.log" 2>&1 \
       || { cat "$out/trained-run.log" >&2; die "latentkit export failed"; }
+    "$latentkit" export "$out/trained-run" -o "$out/cvae-trained-int8.lkm" --quant int8 --data "$mnist" \
+      >>"$out/trained-run.log" 2>&1 || { cat "$out/trained-run.log" >&2; die "latentkit export --quant int8 failed"; }
     echo "$out/cvae-trained.lkm (trained and exported in $((SECONDS - start)) s)"
   fi
   exit 0
