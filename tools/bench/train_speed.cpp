@@ -6,7 +6,8 @@
 // (a) "plain": the seed-000 CVAE written the obvious way (modules, Adam, index_select of a
 //     pre-binarised batch), at each thread configuration (libtorch intra-op 1/2 x OpenBLAS 1/2);
 // (b) "latentkit": tr::train_step on tr::Cvae, at the same four configurations, each measured
-//     right after the plain loop's run at that configuration.
+//     right after the plain loop's run at that configuration. Its decoder computes the transposed
+//     convolutions through oneDNN convolutions and a batched GEMM (transposed_conv.h).
 // Measurements are interleaved over rounds (the machine is shared) and reported as medians of
 // images/s; each measurement runs `steps` steps after 3 warm-up steps, or stops after
 // --max-seconds. Then a breakdown of where one step's time goes.
@@ -25,6 +26,7 @@
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/thread_config.h"
 #include "latentkit/trainer/train_cvae.h"
+#include "latentkit/trainer/transposed_conv.h"
 
 namespace tr = latentkit::trainer;
 namespace nn = torch::nn;
@@ -159,18 +161,21 @@ int main(int argc, char** argv) {
   std::printf("  %-16s %10s %10s\n", "threads", "plain", "latentkit");
   double best_plain = 0, best_latentkit = 0;
   std::string best_plain_name, best_latentkit_name;
+  tr::ThreadConfig best_latentkit_config = trainer_default;
   for (const auto& c : configs) {
     const double p = median(plain_runs[name(c)]), l = median(latentkit_runs[name(c)]);
     std::printf("  %-16s %10.0f %10.0f\n", name(c).c_str(), p, l);
     if (p > best_plain) best_plain = p, best_plain_name = name(c);
-    if (l > best_latentkit) best_latentkit = l, best_latentkit_name = name(c);
+    if (l > best_latentkit) best_latentkit = l, best_latentkit_name = name(c), best_latentkit_config = c;
   }
   std::printf("best plain: %.0f (%s); best latentkit: %.0f (%s); ratio %.2fx (target 1.2x)\n", best_plain,
               best_plain_name.c_str(), best_latentkit, best_latentkit_name.c_str(), best_latentkit / best_plain);
   std::printf("trainer default (%s)\n", tr::apply_thread_config(trainer_default).c_str());
 
   if (breakdown) {
-    // Where one latentkit step's time goes, at the trainer's default threads.
+    // Where one latentkit step's time goes, at latentkit's best threads of this run (on a busy
+    // machine two intra-op threads can stall each other, which would hide the breakdown).
+    std::printf("breakdown at %s\n", tr::apply_thread_config(best_latentkit_config).c_str());
     std::map<std::string, std::vector<double>> phase;
     for (int i = 0; i < 40; ++i) {
       auto x = data.next();
@@ -197,20 +202,25 @@ int main(int argc, char** argv) {
       phase["batch (index_select)"].push_back(seconds_since(t));
     }
     // Each decoder layer alone, forward + backward on its input shape.
-    auto layer = [&](const char* label, auto& module, torch::Tensor input) {
+    auto layer = [&](const char* label, auto& module, torch::Tensor input, auto&& forward) {
       input.requires_grad_(true);
       for (int i = 0; i < 40; ++i) {
         auto t = Clock::now();
-        auto y = module->forward(input);
+        auto y = forward(input, module);
         phase[std::string(label) + " forward"].push_back(seconds_since(t));
         t = Clock::now();
         y.sum().backward();
         phase[std::string(label) + " backward"].push_back(seconds_since(t));
       }
     };
-    layer("  tconv1 32->64 7->14", model->dec_tconv1, torch::randn({batch, 32, 7, 7}));
-    layer("  tconv2 64->32 14->28", model->dec_tconv2, torch::randn({batch, 64, 14, 14}));
-    layer("  tconv3 32->1 28->28", model->dec_tconv3, torch::randn({batch, 32, 28, 28}));
+    // The modules' own forward (slow_conv_transpose2d) against what the decoder uses.
+    auto module_forward = [](const torch::Tensor& x, nn::ConvTranspose2d& m) { return m->forward(x); };
+    layer("  tconv1 module", model->dec_tconv1, torch::randn({batch, 32, 7, 7}), module_forward);
+    layer("  tconv1 adjoint (used)", model->dec_tconv1, torch::randn({batch, 32, 7, 7}), tr::conv_transpose2d_via_adjoint);
+    layer("  tconv2 module", model->dec_tconv2, torch::randn({batch, 64, 14, 14}), module_forward);
+    layer("  tconv2 adjoint (used)", model->dec_tconv2, torch::randn({batch, 64, 14, 14}), tr::conv_transpose2d_via_adjoint);
+    layer("  tconv3 module", model->dec_tconv3, torch::randn({batch, 32, 28, 28}), module_forward);
+    layer("  tconv3 gemm (used)", model->dec_tconv3, torch::randn({batch, 32, 28, 28}), tr::conv_transpose2d_via_gemm);
     std::printf("one step at batch %lld, median ms over 40:\n", static_cast<long long>(batch));
     for (const auto& [label, times] : phase) std::printf("  %-28s %8.2f\n", label.c_str(), 1000 * median(times));
   }

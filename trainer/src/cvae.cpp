@@ -1,5 +1,7 @@
 #include "latentkit/trainer/cvae.h"
 
+#include "latentkit/trainer/transposed_conv.h"
+
 namespace latentkit::trainer {
 
 namespace nn = torch::nn;
@@ -33,9 +35,11 @@ CvaeImpl::Posterior CvaeImpl::encode(const torch::Tensor& x) {
 torch::Tensor CvaeImpl::decode_logits(const torch::Tensor& z) {
   auto h = torch::relu(dec_dense(z));
   h = h.view({-1, kDecoderSeedChannels, kDecoderSeedSize, kDecoderSeedSize});
-  h = torch::relu(dec_tconv1(h));
-  h = torch::relu(dec_tconv2(h));
-  return dec_tconv3(h);
+  // The stride-2 transposed convolutions are computed as the adjoints of convolutions
+  // (transposed_conv.h): same parameters and function, 2-3x faster on the CPU, channels-last.
+  h = torch::relu(conv_transpose2d_via_adjoint(h, dec_tconv1));
+  h = torch::relu(conv_transpose2d_via_adjoint(h, dec_tconv2));
+  return conv_transpose2d_via_gemm(h, dec_tconv3).contiguous();
 }
 
 VaeTerms vae_terms(const torch::Tensor& logits, const torch::Tensor& x, const CvaeImpl::Posterior& q) {
