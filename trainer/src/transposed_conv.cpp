@@ -80,29 +80,33 @@ class AdjointConvTranspose2d : public torch::autograd::Function<AdjointConvTrans
   }
 };
 
+// The module's explicit padding, after checking that `what` can compute this module.
+const torch::ExpandingArray<2>& supported_padding(const torch::nn::ConvTranspose2d& module, const char* what) {
+  const auto& o = module->options;
+  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  TORCH_CHECK(padding != nullptr && o.groups() == 1 && *o.dilation() == *torch::ExpandingArray<2>(1) &&
+                  o.bias() && c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr,
+              what, ": explicit zero padding, groups 1, dilation 1 and a bias only");
+  return *padding;
+}
+
 }  // namespace
 
 torch::Tensor conv_transpose2d_via_adjoint(const torch::Tensor& x, torch::nn::ConvTranspose2d& module) {
   const auto& o = module->options;
-  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-  TORCH_CHECK(padding != nullptr && o.groups() == 1 && *o.dilation() == *torch::ExpandingArray<2>(1) &&
-                  o.bias() && c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr,
-              "conv_transpose2d_via_adjoint: explicit zero padding, groups 1, dilation 1 and a bias only");
+  const auto& padding = supported_padding(module, "conv_transpose2d_via_adjoint");
   return AdjointConvTranspose2d::apply(x, module->weight, module->bias, at::IntArrayRef(*o.stride()),
-                                       at::IntArrayRef(**padding), at::IntArrayRef(*o.output_padding()));
+                                       at::IntArrayRef(*padding), at::IntArrayRef(*o.output_padding()));
 }
 
 torch::Tensor conv_transpose2d_via_gemm(const torch::Tensor& x_in, torch::nn::ConvTranspose2d& module) {
   const auto& o = module->options;
-  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
-  TORCH_CHECK(padding != nullptr && o.groups() == 1 && *o.dilation() == *torch::ExpandingArray<2>(1) &&
-                  o.bias() && c10::get_if<torch::enumtype::kZeros>(&o.padding_mode()) != nullptr,
-              "conv_transpose2d_via_gemm: explicit zero padding, groups 1, dilation 1 and a bias only");
+  const auto& padding = supported_padding(module, "conv_transpose2d_via_gemm");
   const torch::Tensor x = channels_last(x_in);
   const torch::Tensor& weight = module->weight;  // [in, out, kh, kw]
   const int64_t batch = x.size(0), in = x.size(1), h = x.size(2), w = x.size(3);
   const int64_t out = weight.size(1), kh = weight.size(2), kw = weight.size(3);
-  const auto stride = *o.stride(), pad = **padding, output_padding = *o.output_padding();
+  const auto stride = *o.stride(), pad = *padding, output_padding = *o.output_padding();
   const int64_t out_h = (h - 1) * stride[0] - 2 * pad[0] + kh + output_padding[0];
   const int64_t out_w = (w - 1) * stride[1] - 2 * pad[1] + kw + output_padding[1];
   // One GEMM over every pixel of the batch: [B*H*W, in] x [in, out*kh*kw], then col2im (fold).
