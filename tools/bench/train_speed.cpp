@@ -142,7 +142,7 @@ int main(int argc, char** argv) {
   auto latentkit_step = [&](const torch::Tensor& x) { tr::train_step(model, opt, x); };
 
   const std::vector<tr::ThreadConfig> configs = {{1, 1}, {1, 2}, {2, 1}, {2, 2}};
-  const tr::ThreadConfig trainer_default{0, 1};
+  const tr::ThreadConfig trainer_default;
   auto name = [](const tr::ThreadConfig& c) {
     return "intra " + std::to_string(c.intra_op) + ", blas " + std::to_string(c.blas);
   };
