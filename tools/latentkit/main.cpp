@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image after the last epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
   auto* eval_images_option = train->add_option("--eval-images", options.eval_images, "test images the final IWAE uses (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--no-report", no_report, "skip the pictures and index.html");
-  train->add_option("--threads", options.threads.intra_op, "libtorch intra-op threads (0: one per core; 1 measured fastest, docs/training.md)")->check(CLI::Range(0, 256))->capture_default_str();
+  train->add_option("--threads", options.threads.intra_op, "libtorch intra-op threads (0: one per core, fastest on an idle machine; 1 on a busy one)")->check(CLI::Range(0, 256))->capture_default_str();
   train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
   // What a resumed run takes from its checkpoint and may not be given again.
   const std::vector<CLI::Option*> run_settings = {data_option, overwrite_option, schedule_option, latent_option,

@@ -10,11 +10,11 @@
 
 namespace latentkit::trainer {
 
-// The defaults are what measured fastest for the seed-000 CVAE (docs/training.md, Speed): a second
-// intra-op thread gained 2% on an idle 2-core machine and lost 2-5x whenever another process
-// was busy, since the OpenMP threads wait on each other.
+// The defaults are what measured fastest for the seed-000 CVAE on an idle machine (docs/training.md,
+// Speed): 2 intra-op threads 2601 images/s, 1 thread 1614. On a busy machine the OpenMP threads
+// wait on each other and 1 thread is faster (--threads 1).
 struct ThreadConfig {
-  int intra_op = 1;  // libtorch/OpenMP threads; 0 = one per core
+  int intra_op = 0;  // libtorch/OpenMP threads; 0 = one per core
   int blas = 1;      // OpenBLAS threads
 };
 
