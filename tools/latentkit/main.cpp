@@ -79,6 +79,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
   evaluator->add_option("--data", eval_data, "dataset (default: the run's)");
   evaluator->add_option("--seed", eval_seed, "seed of the posterior samples")->capture_default_str();
+  tr::ThreadConfig eval_threads;
+  evaluator->add_option("--threads", eval_threads.intra_op, "libtorch intra-op threads (0: one per core)")->check(CLI::Range(0, 256))->capture_default_str();
+  evaluator->add_option("--blas-threads", eval_threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
 
   auto* exporter = app.add_subcommand("export", "write a trained decoder to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
@@ -127,6 +130,7 @@ int main(int argc, char** argv) {
       std::printf("wrote %s/checkpoint.pt, metrics.csv%s\n", options.run_dir.c_str(),
                   options.write_report ? " and the report (index.html)" : "");
     } else if (*evaluator) {
+      std::fprintf(stderr, "%s\n", tr::apply_thread_config(eval_threads).c_str());
       tr::LoadedCheckpoint run = tr::load_checkpoint(checkpoint_path(eval_source));
       std::string dir = eval_data;
       if (dir.empty()) {
