@@ -178,6 +178,8 @@ class SubgraphBuilder {
   uint32_t channelwise_weights(int op_index, const Op& op, const std::vector<std::size_t>& dims,
                                const int8_t* data, const std::vector<float>& scales);
   uint32_t channelwise_bias(int op_index, const Op& op, const int32_t* data, const std::vector<float>& scales);
+  // The op's int32 bias with the scales the loader implied for it (s_x * s_w[c]), or none.
+  uint32_t integer_bias(int op_index, const Op& op);
   template <typename T>
   T* own(std::size_t count);
   void add_reshape(int op_index, const Op& op);
@@ -478,6 +480,12 @@ uint32_t SubgraphBuilder::channelwise_bias(int op_index, const Op& op, const int
   return id;
 }
 
+uint32_t SubgraphBuilder::integer_bias(int op_index, const Op& op) {
+  if (!has_bias(op)) return XNN_INVALID_VALUE_ID;
+  const Tensor& bias = tensor(op.inputs[2]);
+  return channelwise_bias(op_index, op, static_cast<const int32_t*>(bias.data), bias.quantization.scales);
+}
+
 namespace {
 
 // Per output channel scales of int8 weights (a per-tensor scale repeated).
@@ -486,11 +494,6 @@ std::vector<float> weight_scales(const Tensor& w) {
   return w.quantization.axis == 0 ? w.quantization.scales : std::vector<float>(channels, w.quantization.scales[0]);
 }
 
-std::vector<float> bias_scales(const Tensor& x, const Tensor& w) {
-  std::vector<float> scales = weight_scales(w);
-  for (float& s : scales) s *= x.quantization.scales[0];
-  return scales;
-}
 
 // How a transposed convolution along one axis becomes `stride` interleaved phases of a stride-1
 // convolution ("sub-pixel convolution"). Output row oy = stride * q + t (phase t) sums
@@ -549,9 +552,7 @@ void SubgraphBuilder::add_integer_fully_connected(int op_index, const Op& op) {
   check(xnn_define_static_reshape(subgraph_.get(), 4, image_in.data(), activation(op_index, op, op.inputs[0]), x4, 0),
         "xnn_define_static_reshape (to 1x1 image) for " + name);
   const uint32_t filter = channelwise_weights(op_index, op, {out, 1, 1, in}, static_cast<const int8_t*>(w.data), weight_scales(w));
-  const uint32_t bias = has_bias(op) ? channelwise_bias(op_index, op, static_cast<const int32_t*>(tensor(op.inputs[2]).data),
-                                                        bias_scales(x, w))
-                                     : XNN_INVALID_VALUE_ID;
+  const uint32_t bias = integer_bias(op_index, op);
   const float inf = std::numeric_limits<float>::infinity();
   check(xnn_define_convolution_2d(subgraph_.get(), 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, in, out, -inf, inf, x4, filter, bias,
                                   y4, 0),
@@ -568,9 +569,7 @@ void SubgraphBuilder::add_integer_conv2d(int op_index, const Op& op) {
   const auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
   std::vector<std::size_t> dims(w.shape.begin(), w.shape.end());
   const uint32_t filter = channelwise_weights(op_index, op, dims, static_cast<const int8_t*>(w.data), weight_scales(w));
-  const uint32_t bias = has_bias(op) ? channelwise_bias(op_index, op, static_cast<const int32_t*>(tensor(op.inputs[2]).data),
-                                                        bias_scales(x, w))
-                                     : XNN_INVALID_VALUE_ID;
+  const uint32_t bias = integer_bias(op_index, op);
   const float inf = std::numeric_limits<float>::infinity();
   check(xnn_define_convolution_2d(subgraph_.get(), u32(win.pad_top), u32(win.pad_right), u32(win.pad_bottom),
                                   u32(win.pad_left), u32(w.shape[1]), u32(w.shape[2]), u32(win.stride_h),
@@ -629,13 +628,13 @@ void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
       weights, scales);
   uint32_t bias = XNN_INVALID_VALUE_ID;
   if (has_bias(op)) {
-    const auto* original_bias = static_cast<const int32_t*>(tensor(op.inputs[2]).data);
+    const Tensor& original = tensor(op.inputs[2]);
+    const auto* original_bias = static_cast<const int32_t*>(original.data);
     int32_t* phase_bias = own<int32_t>(channels);
     std::vector<float> phase_bias_scales(channels);
-    const std::vector<float> b_scales = bias_scales(x, w);
     for (std::size_t oc = 0; oc < channels; ++oc) {
       phase_bias[oc] = original_bias[oc % static_cast<std::size_t>(cout)];
-      phase_bias_scales[oc] = b_scales[oc % static_cast<std::size_t>(cout)];
+      phase_bias_scales[oc] = original.quantization.scales[oc % static_cast<std::size_t>(cout)];
     }
     bias = channelwise_bias(op_index, op, phase_bias, phase_bias_scales);
   }
@@ -659,26 +658,26 @@ void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
                                   static_cast<std::size_t>(cin), channels, -inf, inf, input, filter, bias, phased, 0),
         "xnn_define_convolution_2d (sub-pixel phases) for " + name);
   if (phases > 1) {
-  int8_t* interleave = own<int8_t>(static_cast<std::size_t>(cout) * phases * channels);
-  for (int ty = 0; ty < rows.stride; ++ty) {
-    for (int tx = 0; tx < cols.stride; ++tx) {
-      for (int64_t c = 0; c < cout; ++c) {
-        const std::size_t tap = static_cast<std::size_t>((c * rows.stride + ty) * cols.stride + tx);
-        interleave[tap * channels + static_cast<std::size_t>((ty * cols.stride + tx) * cout + c)] = 1;
+    int8_t* interleave = own<int8_t>(static_cast<std::size_t>(cout) * phases * channels);
+    for (int ty = 0; ty < rows.stride; ++ty) {
+      for (int tx = 0; tx < cols.stride; ++tx) {
+        for (int64_t c = 0; c < cout; ++c) {
+          const std::size_t tap = static_cast<std::size_t>((c * rows.stride + ty) * cols.stride + tx);
+          interleave[tap * channels + static_cast<std::size_t>((ty * cols.stride + tx) * cout + c)] = 1;
+        }
       }
     }
-  }
-  const std::size_t interleave_dims[] = {static_cast<std::size_t>(cout), static_cast<std::size_t>(rows.stride),
-                                         static_cast<std::size_t>(cols.stride), channels};
-  uint32_t interleave_id = XNN_INVALID_VALUE_ID;
-  check(xnn_define_quantized_tensor_value(subgraph_.get(), xnn_datatype_qint8, 0, 1.0f, 4, interleave_dims, interleave,
-                                          XNN_INVALID_VALUE_ID, 0, &interleave_id),
-        "xnn_define_quantized_tensor_value (interleave) for " + name);
-  check(xnn_define_deconvolution_2d(subgraph_.get(), 0, 0, 0, 0, 0, 0, static_cast<uint32_t>(rows.stride),
-                                    static_cast<uint32_t>(cols.stride), static_cast<uint32_t>(rows.stride),
-                                    static_cast<uint32_t>(cols.stride), 1, 1, 1, channels, static_cast<std::size_t>(cout),
-                                    -inf, inf, phased, interleave_id, XNN_INVALID_VALUE_ID, interleaved, 0),
-        "xnn_define_deconvolution_2d (interleave phases) for " + name);
+    const std::size_t interleave_dims[] = {static_cast<std::size_t>(cout), static_cast<std::size_t>(rows.stride),
+                                           static_cast<std::size_t>(cols.stride), channels};
+    uint32_t interleave_id = XNN_INVALID_VALUE_ID;
+    check(xnn_define_quantized_tensor_value(subgraph_.get(), xnn_datatype_qint8, 0, 1.0f, 4, interleave_dims, interleave,
+                                            XNN_INVALID_VALUE_ID, 0, &interleave_id),
+          "xnn_define_quantized_tensor_value (interleave) for " + name);
+    check(xnn_define_deconvolution_2d(subgraph_.get(), 0, 0, 0, 0, 0, 0, static_cast<uint32_t>(rows.stride),
+                                      static_cast<uint32_t>(cols.stride), static_cast<uint32_t>(rows.stride),
+                                      static_cast<uint32_t>(cols.stride), 1, 1, 1, channels, static_cast<std::size_t>(cout),
+                                      -inf, inf, phased, interleave_id, XNN_INVALID_VALUE_ID, interleaved, 0),
+          "xnn_define_deconvolution_2d (interleave phases) for " + name);
   }
   if (!crop) return;
   // The surplus rows and columns at the bottom and right go through a convolution whose one
