@@ -46,7 +46,7 @@ struct AlignedBytes {
 
 struct Model::State {
   std::shared_ptr<AlignedBytes> bytes;
-  // float32 copies of the float16 and int8 constants, made once at load (Tensor::values).
+  // float32 copies of the float16, int8 and int32 constants, made once at load (Tensor::values).
   std::vector<std::vector<float>> widened;
   uint32_t format_version = 0;
   Graph decoder;
@@ -74,9 +74,9 @@ class Checker {
                "); update latentkit");
     }
     if (model_.decoder() == nullptr) malformed("the file has no decoder graph");
-    read_tensors(*model_.decoder(), state.decoder, state.widened);
+    read_tensors(*model_.decoder(), state.decoder);
     read_ops(*model_.decoder(), state.decoder);
-    widen_int32_biases(state.decoder, state.widened);
+    widen_constants(state.decoder, state.widened);
     read_io(*model_.decoder(), state.decoder);
     read_latent(state.latent);
     check_latent_matches_input(state.latent, state.decoder);
@@ -176,7 +176,7 @@ class Checker {
     return values;
   }
 
-  void read_tensors(const fb::Graph& graph, Graph& out, std::vector<std::vector<float>>& widened) {
+  void read_tensors(const fb::Graph& graph, Graph& out) {
     const auto* tensors = graph.tensors();
     if (tensors == nullptr || tensors->size() == 0) malformed("the decoder graph has no tensors");
     if (tensors->size() > static_cast<uint32_t>(limits_.max_tensors)) {
@@ -210,11 +210,11 @@ class Checker {
         default:
           malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(t.dtype())));
       }
+      // An int32 bias's scales are implied by its op (check_integer_op fills them in, and compares
+      // any the file states with them).
       if (tensor.dtype == DType::int8 || (tensor.dtype == DType::int32 && t.quantization() != nullptr)) {
         tensor.quantization = read_quantization(t, tensor, what);
-      } else if (tensor.dtype == DType::int32) {
-        // An int32 bias's scales are implied by its op (check_integer_op fills them in).
-      } else if (t.quantization() != nullptr) {
+      } else if (tensor.dtype != DType::int32 && t.quantization() != nullptr) {
         malformed(what + " is " + to_string(tensor.dtype) + " but has quantization parameters");
       }
       if (t.buffer() == 0 && tensor.dtype != DType::float32) {
@@ -246,12 +246,8 @@ class Checker {
         }
         tensor.data = data->data();
         tensor.bytes = data->size();
-        if (tensor.dtype == DType::float32) {
-          tensor.values = static_cast<const float*>(tensor.data);
-        } else if (tensor.dtype != DType::int32) {  // int32 biases: widen_int32_biases
-          widened.push_back(widen(tensor));
-          tensor.values = widened.back().data();
-        }
+        // Other dtypes are widened once the ops' checks have given int32 biases their scales.
+        if (tensor.dtype == DType::float32) tensor.values = static_cast<const float*>(tensor.data);
       }
       out.tensors.push_back(std::move(tensor));
     }
@@ -261,12 +257,13 @@ class Checker {
     }
   }
 
-  // After the ops' checks have given every int32 bias its implied scales.
-  static void widen_int32_biases(Graph& g, std::vector<std::vector<float>>& widened) {
+  // The float32 copy of every float16, int8 and int32 constant; after the ops' checks, which give
+  // each int32 bias its implied scales.
+  static void widen_constants(Graph& g, std::vector<std::vector<float>>& widened) {
     for (std::size_t i = 0; i < g.tensors.size(); ++i) {
       Tensor& t = g.tensors[i];
-      if (t.dtype != DType::int32) continue;
-      if (t.quantization.scales.empty()) {
+      if (!t.is_constant() || t.dtype == DType::float32) continue;
+      if (t.quantization.scales.empty() && t.dtype != DType::float16) {
         malformed("tensor " + std::to_string(i) + " '" + t.name +
                   "' is int32 but no op with int8 input and output uses it as its bias");
       }

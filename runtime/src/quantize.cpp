@@ -48,7 +48,9 @@ float half_scale(float scale) {
   return half_to_float(half);
 }
 
-void store_as_half(TensorDescription& tensor, const std::vector<float>& values) {
+// A float32 constant stored as IEEE halves.
+void store_as_half(TensorDescription& tensor) {
+  const std::vector<float> values = float_values(tensor);
   tensor.data.resize(values.size() * 2);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!(std::fabs(values[i]) <= kLargestHalf)) {
@@ -69,11 +71,11 @@ void quantize_tensor(TensorDescription& tensor, QuantMode format) {
   if (tensor.dtype != DType::float32 || tensor.data.empty()) {
     throw Error(ErrorCode::invalid_argument, "only float32 constants can be quantised; '" + tensor.name + "' is not one");
   }
-  const std::vector<float> values = float_values(tensor);
   if (format == QuantMode::fp16) {
-    store_as_half(tensor, values);
+    store_as_half(tensor);
     return;
   }
+  const std::vector<float> values = float_values(tensor);
   const std::size_t channels = static_cast<std::size_t>(tensor.shape[0]);
   const std::size_t per_channel = values.size() / channels;
   Quantization q;
@@ -104,7 +106,7 @@ void quantize_weights(ModelDescription& description, QuantMode format) {
     if (t.shape.size() >= 2) {
       quantize_tensor(t, format);
     } else {
-      store_as_half(t, float_values(t));
+      store_as_half(t);
     }
   }
 }
@@ -194,8 +196,7 @@ void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges)
       // The latent stays float: this op gets int8 weights and a half bias, as in int8-weights.
       quantize_tensor(d.tensors[op.inputs[1]], QuantMode::int8_weights);
       if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
-        TensorDescription& bias = d.tensors[op.inputs[2]];
-        store_as_half(bias, float_values(bias));
+        store_as_half(d.tensors[op.inputs[2]]);
       }
       ops.push_back(op);
       continue;
