@@ -31,6 +31,12 @@ std::string checkpoint_path(const std::string& source) {
   return fs::is_directory(source) ? (fs::path(source) / "checkpoint.pt").string() : source;
 }
 
+// --threads and --blas-threads, for the commands that run libtorch (train, eval).
+void add_thread_options(CLI::App* command, tr::ThreadConfig& threads) {
+  command->add_option("--threads", threads.intra_op, "libtorch intra-op threads (0: one per core, fastest on an idle machine; 1 on a busy one)")->check(CLI::Range(0, 256))->capture_default_str();
+  command->add_option("--blas-threads", threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -60,8 +66,7 @@ int main(int argc, char** argv) {
   auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image after the last epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
   auto* eval_images_option = train->add_option("--eval-images", options.eval_images, "test images the final IWAE uses (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--no-report", no_report, "skip the pictures and index.html");
-  train->add_option("--threads", options.threads.intra_op, "libtorch intra-op threads (0: one per core, fastest on an idle machine; 1 on a busy one)")->check(CLI::Range(0, 256))->capture_default_str();
-  train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
+  add_thread_options(train, options.threads);
   // What a resumed run takes from its checkpoint and may not be given again.
   const std::vector<CLI::Option*> run_settings = {data_option, overwrite_option, schedule_option, latent_option,
                                                   batch_option, lr_option, seed_option, binarize_option,
@@ -80,8 +85,7 @@ int main(int argc, char** argv) {
   evaluator->add_option("--data", eval_data, "dataset (default: the run's)");
   evaluator->add_option("--seed", eval_seed, "seed of the posterior samples")->capture_default_str();
   tr::ThreadConfig eval_threads;
-  evaluator->add_option("--threads", eval_threads.intra_op, "libtorch intra-op threads (0: one per core)")->check(CLI::Range(0, 256))->capture_default_str();
-  evaluator->add_option("--blas-threads", eval_threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
+  add_thread_options(evaluator, eval_threads);
 
   auto* exporter = app.add_subcommand("export", "write a trained decoder to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
