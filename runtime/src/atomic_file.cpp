@@ -36,4 +36,8 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
   if (std::rename(tmp.c_str(), path.c_str()) != 0) throw io_error("rename failed");
 }
 
+void write_text_file_atomically(const std::string& path, const std::string& text) {
+  write_file_atomically(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
 }  // namespace latentkit

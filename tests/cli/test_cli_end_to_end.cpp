@@ -207,6 +207,13 @@ TEST_CASE("the run report (gnuplot plots, image tiles, index.html) and eval in n
     INFO(needle);
     CHECK(html.find(needle) != std::string::npos);
   }
+  // Every file went in by rename: no temporary file or work folder stays behind.
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const std::string name = entry.path().filename().string();
+    INFO(name);
+    CHECK(name.find(".tmp") == std::string::npos);
+    CHECK(name != ".report");
+  }
   std::ifstream csv(folder / "metrics.csv");
   std::string header;
   std::getline(csv, header);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "latentkit/trainer/checkpoint.h"
@@ -147,7 +148,9 @@ TEST_CASE("a run folder never mixes two runs") {
   tr::train_cvae(o);
   CHECK_THROWS_WITH_AS(tr::train_cvae(o), doctest::Contains("already holds a run"), std::runtime_error);
   o.overwrite = true;
+  { std::ofstream(dir.path / "metrics.csv.tmp") << "left by a killed write"; }
   CHECK(tr::train_cvae(o).epochs.size() == 1);
+  CHECK(!fs::exists(dir.path / "metrics.csv.tmp"));  // the old run's leftovers go with it
   o.resume = true;
   CHECK_THROWS_AS(tr::train_cvae(o), std::invalid_argument);
 

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "latentkit/atomic_file.h"
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
 
@@ -22,7 +23,7 @@ namespace fs = std::filesystem;
 
 const std::vector<const char*>& run_files() {
   static const std::vector<const char*> files = {
-      "checkpoint.pt", "checkpoint.pt.tmp", "metrics.csv",       "loss.png",          "latent_scatter.png",
+      "checkpoint.pt", "metrics.csv", "loss.png",          "latent_scatter.png",
       "reconstructions.png", "samples.png", "grid_libtorch.png", "index.html"};
   return files;
 }
@@ -56,11 +57,29 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+void append_bytes(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<uint8_t>*>(context);
+  out->insert(out->end(), static_cast<const uint8_t*>(data), static_cast<const uint8_t*>(data) + size);
+}
+
 void write_png(const fs::path& path, const Picture& picture) {
-  if (stbi_write_png(path.c_str(), picture.width, picture.height, picture.channels, picture.pixels.data(),
-                     picture.width * picture.channels) == 0) {
-    throw std::runtime_error("cannot write '" + path.string() + "'");
+  std::vector<uint8_t> encoded;
+  if (stbi_write_png_to_func(append_bytes, &encoded, picture.width, picture.height, picture.channels,
+                             picture.pixels.data(), picture.width * picture.channels) == 0) {
+    throw std::runtime_error("cannot encode '" + path.string() + "'");
   }
+  write_file_atomically(path.string(), encoded);
+}
+
+// gnuplot writes its picture into the work folder; the finished file is renamed into the run
+// folder (same file system), so a reader never sees half a plot.
+std::string plot(const fs::path& work, const fs::path& dir, const std::string& name) {
+  const fs::path script = work / (fs::path(name).stem().string() + ".gp");
+  const std::string error = run_gnuplot(script.string());
+  if (!error.empty()) return error;
+  std::error_code failed;
+  fs::rename(work / name, dir / name, failed);
+  return failed ? "cannot move the plot into the run folder: " + failed.message() : "";
 }
 
 const ImageSpec kImage{static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
@@ -119,7 +138,7 @@ ReportSummary write_run_report(const ReportInputs& in) {
     const bool iwae = !in.epochs.empty() && in.epochs.back().test.iwae_k > 0;
     std::ofstream gp(work / "loss.gp");
     gp << "set terminal pngcairo size " << kLossPlotWidth << "," << kLossPlotHeight << " font 'sans,10'\n"
-       << "set output " << gp_quote((dir / "loss.png").string()) << "\n"
+       << "set output " << gp_quote((work / "loss.png").string()) << "\n"
        << "set title 'loss per image (nats, lower is better), " << to_string(in.options.binarization)
        << " binarisation'\n"
        << "set xlabel 'epoch'\nset ylabel 'nats'\nset grid\nset key top right\n"
@@ -136,7 +155,7 @@ ReportSummary write_run_report(const ReportInputs& in) {
   }
 
   {
-    const std::string error = run_gnuplot((work / "loss.gp").string());
+    const std::string error = plot(work, dir, "loss.png");
     if (error.empty()) {
       summary.written.push_back("loss.png");
     } else {
@@ -176,9 +195,9 @@ ReportSummary write_run_report(const ReportInputs& in) {
       const int label = i < static_cast<int64_t>(in.test_labels.size()) ? in.test_labels[i] : 0;
       data << v[2 * i] << ' ' << v[2 * i + 1] << ' ' << label << '\n';
     }
-    std::ofstream gp(work / "latent.gp");
+    std::ofstream gp(work / "latent_scatter.gp");
     gp << "set terminal pngcairo size " << kScatterWidth << "," << kScatterHeight << " font 'sans,10'\n"
-       << "set output " << gp_quote((dir / "latent_scatter.png").string()) << "\n"
+       << "set output " << gp_quote((work / "latent_scatter.png").string()) << "\n"
        << "set title 'test set: posterior means, coloured by label (" << p.size(0) << " images)'\n"
        << "set xlabel " << gp_quote(axis_x) << "\nset ylabel " << gp_quote(axis_y) << "\nset grid\nunset key\n"
        << "set palette maxcolors 10\nset palette defined (";
@@ -192,7 +211,7 @@ ReportSummary write_run_report(const ReportInputs& in) {
        << " using 1:2:3 with points pt 7 ps 0.5 lc palette\n";
   }
   {
-    const std::string error = run_gnuplot((work / "latent.gp").string());
+    const std::string error = plot(work, dir, "latent_scatter.png");
     if (error.empty()) {
       summary.written.push_back("latent_scatter.png");
     } else {
@@ -231,7 +250,7 @@ ReportSummary write_run_report(const ReportInputs& in) {
   // The page.
   {
     const TrainOptions& o = in.options;
-    std::ofstream html(dir / "index.html");
+    std::ostringstream html;
     html << "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>latentkit run "
          << html_escape(dir.filename().string()) << "</title>\n<style>body{font-family:sans-serif;margin:2em}"
          << "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}"
@@ -280,6 +299,7 @@ ReportSummary write_run_report(const ReportInputs& in) {
     figure("samples.png", "prior samples (decoder means)", 2 * 8 * 28);
     figure("grid_libtorch.png", "latent grid: z1 along x, z2 along y (top = high)", 3 * 5 * 28);
     html << "</body></html>\n";
+    write_text_file_atomically((dir / "index.html").string(), html.str());
     summary.written.push_back("index.html");
   }
   fs::remove_all(work);

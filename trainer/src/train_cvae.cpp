@@ -13,6 +13,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "latentkit/atomic_file.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/progress_bar.h"
 #include "latentkit/trainer/report.h"
@@ -106,16 +107,15 @@ std::vector<EpochReport> reports_from_metrics(const torch::Tensor& metrics) {
 
 // metrics.csv holds exactly the epochs of the checkpoint: rewritten whole after each one.
 void write_metrics(const fs::path& path, const std::vector<EpochReport>& reports) {
-  std::ofstream out(path, std::ios::trunc);
-  out << metrics_csv_header() << "\n";
+  std::string out = std::string(metrics_csv_header()) + "\n";
   for (const EpochReport& r : reports) {
     char line[320];
     std::snprintf(line, sizeof line, "%lld,%.4f,%.4f,%.4f,%.4f,%.4f,%lld,%.1f,%.2f\n",
                   static_cast<long long>(r.epoch), r.train_loss, r.test.elbo, r.test.reconstruction, r.test.kl,
                   r.test.iwae, static_cast<long long>(r.test.iwae_k), r.images_per_second, r.seconds);
-    out << line;
+    out += line;
   }
-  if (!out) throw std::runtime_error("cannot write '" + path.string() + "'");
+  write_text_file_atomically(path.string(), out);
 }
 
 // A folder never mixes two runs: a new run refuses a folder that holds one, unless overwrite
@@ -135,7 +135,11 @@ void prepare_run_dir(const TrainOptions& options) {
                              "--resume, or pass --overwrite");
   }
   if (has_run) {
-    for (const char* name : run_files()) fs::remove(dir / name);
+    for (const char* name : run_files()) {
+      fs::remove(dir / name);
+      fs::remove(dir / (std::string(name) + ".tmp"));  // left by a write that was killed
+    }
+    fs::remove_all(dir / ".report");
   }
   fs::create_directories(dir);
 }
