@@ -52,7 +52,7 @@ int main(int argc, char** argv) {
   train->add_option("--out", options.run_dir, "run folder to create (or to continue with --resume)")->capture_default_str();
   auto* overwrite_option = train->add_flag("--overwrite", options.overwrite, "replace a run already in --out");
   train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
-  auto* schedule_option = train->add_option("--schedule", schedule, "default (16 epochs, < 10 min on 2 cores) or long (90 epochs, < 60 min); docs/training.md; --epochs/--batch/--lr override it")
+  auto* schedule_option = train->add_option("--schedule", schedule, "default (18 epochs, < 10 min on 2 cores) or long (90 epochs, < 60 min); docs/training.md; --epochs/--batch/--lr override it")
       ->check(CLI::IsMember({"default", "long"}))->capture_default_str();
   auto* latent_option = train->add_option("--latent", options.latent_dims, "latent size")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* epochs_option = train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();

@@ -20,7 +20,7 @@ struct Schedule {
 // 128 at 1e-3 by 9 nats at the same images/s. The two schedules differ only in epochs: the test
 // ELBO still rises at the end of a 40-epoch run and never falls below the training loss (dynamic
 // binarisation does not overfit at these lengths), so the long schedule spends its hour on epochs.
-constexpr Schedule kDefaultSchedule{"default", 16, 64, 4e-3};
+constexpr Schedule kDefaultSchedule{"default", 18, 64, 4e-3};
 constexpr Schedule kLongSchedule{"long", 90, 64, 4e-3};
 Schedule parse_schedule(const std::string& name);  // "default" or "long"
 
