@@ -172,32 +172,6 @@ int main(int argc, char** argv) {
               best_plain_name.c_str(), best_latentkit, best_latentkit_name.c_str(), best_latentkit / best_plain);
   std::printf("trainer default (%s)\n", tr::apply_thread_config(trainer_default).c_str());
 
-  {
-    // Ablation: latentkit's step with the last transposed convolution left to its module. Alone,
-    // that layer is faster as the module (breakdown below); in the step its input comes
-    // channels-last from the adjoint layers, which the module's image-by-image path must convert.
-    auto module_tconv3_step = [&](const torch::Tensor& x) {
-      auto q = model->encode(x);
-      auto h = torch::relu(model->dec_dense(tr::reparameterize(q)));
-      h = h.view({-1, tr::kDecoderSeedChannels, tr::kDecoderSeedSize, tr::kDecoderSeedSize});
-      h = torch::relu(tr::conv_transpose2d_via_adjoint(h, model->dec_tconv1));
-      h = torch::relu(tr::conv_transpose2d_via_adjoint(h, model->dec_tconv2));
-      auto terms = tr::vae_terms(model->dec_tconv3->forward(h).contiguous(), x, q);
-      auto loss = (terms.reconstruction + terms.kl).mean();
-      opt.zero_grad();
-      loss.backward();
-      opt.step();
-    };
-    tr::apply_thread_config(best_latentkit_config);
-    std::vector<double> used, module;
-    for (int round = 0; round < rounds; ++round) {
-      used.push_back(measure(latentkit_step, data, steps, max_seconds));
-      module.push_back(measure(module_tconv3_step, data, steps, max_seconds));
-    }
-    std::printf("tconv3 at %s, medians (images/s): gemm (used) %.0f, module %.0f; ratio %.2fx\n",
-                name(best_latentkit_config).c_str(), median(used), median(module), median(used) / median(module));
-  }
-
   if (breakdown) {
     // Where one latentkit step's time goes, at latentkit's best threads of this run (on a busy
     // machine two intra-op threads can stall each other, which would hide the breakdown).
