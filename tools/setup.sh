@@ -40,6 +40,7 @@ packages=(
   doctest-dev libopenblas0-pthread libstb-dev libcli11-dev zlib1g-dev
   cmake ninja-build g++ ca-certificates
   gnuplot-nox dataset-fashion-mnist
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev
 )
 # The Raspberry Pi cross build and its emulated tests (docs/raspberry-pi.md).
 cross_archs=(arm64 armhf)

@@ -85,7 +85,7 @@ extern "C" {
 #endif
 
 /* The version of this API: incremented when a declaration here changes. */
-#define LATENTKIT_C_API_VERSION 1
+#define LATENTKIT_C_API_VERSION 2
 
 /* ---- status ------------------------------------------------------------------------------- */
 
@@ -96,7 +96,8 @@ typedef enum latentkit_status {
   LATENTKIT_MALFORMED_MODEL = 3,   /* the bytes are not a valid latentkit model file */
   LATENTKIT_UNSUPPORTED_MODEL = 4, /* a valid file this runtime cannot run (newer version, ...) */
   LATENTKIT_BACKEND_ERROR = 5,     /* the backend refused (XNNPACK absent or failing) */
-  LATENTKIT_OUT_OF_MEMORY = 6,
+  LATENTKIT_OUT_OF_MEMORY = 6,     /* the model or batch needs more than max_memory_bytes allows,
+                                      or allocating failed; the message gives the figures */
   LATENTKIT_INTERNAL = 7           /* a bug in latentkit: please report it */
 } latentkit_status;
 
@@ -128,9 +129,13 @@ LATENTKIT_API int latentkit_backend_available(latentkit_backend backend);
 typedef struct latentkit_options {
   latentkit_backend backend; /* LATENTKIT_BACKEND_DEFAULT */
   int threads;               /* XNNPACK worker threads, 0..256; 0 and 1: the calling thread */
+  /* The most memory a model may need at any batch size used with it (its bytes, widened
+   * constants, activations, backend workspace), checked at load for batch 1 and whenever a
+   * batch size is first used; 0: the runtime's default (1 GiB). */
+  uint64_t max_memory_bytes;
 } latentkit_options;
 
-/* The defaults: { LATENTKIT_BACKEND_DEFAULT, 1 }. Start from these and change what you need. */
+/* The defaults: { LATENTKIT_BACKEND_DEFAULT, 1, 0 }. Start from these and change what you need. */
 LATENTKIT_API latentkit_options latentkit_default_options(void);
 
 /* A loaded, verified model and the backends built for it. Opaque. */

@@ -1,5 +1,8 @@
 #include "latentkit/backend.h"
 
+#include <new>
+#include <string>
+
 #include "latentkit/error.h"
 
 namespace latentkit {
@@ -43,8 +46,13 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int 
     throw Error(ErrorCode::invalid_argument,
                 "batch size must be positive, got " + std::to_string(batch));
   }
-  if (kind == BackendKind::reference) return make_reference_backend(model, batch);
-  return make_xnnpack_backend(model, batch, options);
+  try {
+    if (kind == BackendKind::reference) return make_reference_backend(model, batch);
+    return make_xnnpack_backend(model, batch, options);
+  } catch (const std::bad_alloc&) {
+    throw Error(ErrorCode::out_of_memory, std::string("out of memory building the ") + to_string(kind) +
+                                              " backend at batch " + std::to_string(batch));
+  }
 }
 
 #ifndef LATENTKIT_WITH_XNNPACK

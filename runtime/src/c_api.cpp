@@ -73,6 +73,8 @@ latentkit_status to_status(lk::ErrorCode code) {
       return LATENTKIT_UNSUPPORTED_MODEL;
     case lk::ErrorCode::backend:
       return LATENTKIT_BACKEND_ERROR;
+    case lk::ErrorCode::out_of_memory:
+      return LATENTKIT_OUT_OF_MEMORY;
   }
   return LATENTKIT_INTERNAL;
 }
@@ -136,7 +138,7 @@ latentkit_status check_count(const char* function, const char* what, int n, int 
 }
 
 latentkit_status resolve_options(const latentkit_options* options, lk::BackendKind* kind,
-                                 int* threads, const char* function) {
+                                 int* threads, lk::ModelLimits* limits, const char* function) {
   const latentkit_options o = options ? *options : latentkit_default_options();
   switch (o.backend) {
     case LATENTKIT_BACKEND_DEFAULT:
@@ -163,17 +165,19 @@ latentkit_status resolve_options(const latentkit_options* options, lk::BackendKi
                 kMaxThreads, o.threads);
   }
   *threads = o.threads < 1 ? 1 : o.threads;
+  if (o.max_memory_bytes != 0) limits->max_memory_bytes = o.max_memory_bytes;
   return LATENTKIT_OK;
 }
 
-// Loads with `load` (a callable returning an lk::Model) into *out_model.
+// Loads with `load` (a callable taking lk::ModelLimits and returning an lk::Model) into *out_model.
 template <class Load>
 latentkit_status load_model(const char* function, const latentkit_options* options,
                             latentkit_model** out_model, Load&& load) {
   lk::BackendKind kind = lk::BackendKind::reference;
   int threads = 1;
-  if (latentkit_status s = resolve_options(options, &kind, &threads, function)) return s;
-  *out_model = new latentkit_model(load(), kind, threads);
+  lk::ModelLimits limits;
+  if (latentkit_status s = resolve_options(options, &kind, &threads, &limits, function)) return s;
+  *out_model = new latentkit_model(load(limits), kind, threads);
   return LATENTKIT_OK;
 }
 
@@ -253,6 +257,7 @@ latentkit_options latentkit_default_options(void) {
   latentkit_options options;
   options.backend = LATENTKIT_BACKEND_DEFAULT;
   options.threads = 1;
+  options.max_memory_bytes = 0;
   return options;
 }
 
@@ -263,7 +268,7 @@ latentkit_status latentkit_load_file(const char* path, const latentkit_options* 
   return guarded(fn, [&] {
     LK_REQUIRE_POINTER(out_model);
     LK_REQUIRE_POINTER(path);
-    return load_model(fn, options, out_model, [&] { return lk::Model::load_file(path); });
+    return load_model(fn, options, out_model, [&](const lk::ModelLimits& limits) { return lk::Model::load_file(path, limits); });
   });
 }
 
@@ -276,7 +281,7 @@ latentkit_status latentkit_load_memory(const void* data, size_t size,
     LK_REQUIRE_POINTER(out_model);
     LK_REQUIRE_POINTER(data);
     if (size == 0) return fail(LATENTKIT_INVALID_ARGUMENT, "%s: size is 0", fn);
-    return load_model(fn, options, out_model, [&] { return lk::Model::load_bytes(data, size); });
+    return load_model(fn, options, out_model, [&](const lk::ModelLimits& limits) { return lk::Model::load_bytes(data, size, limits); });
   });
 }
 

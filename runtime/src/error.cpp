@@ -9,6 +9,7 @@ const char* to_string(ErrorCode code) {
     case ErrorCode::malformed_model: return "malformed model file";
     case ErrorCode::unsupported_model: return "unsupported model file";
     case ErrorCode::backend: return "backend error";
+    case ErrorCode::out_of_memory: return "out of memory";
   }
   return "unknown error";
 }

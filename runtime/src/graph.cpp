@@ -1,5 +1,9 @@
 #include "latentkit/graph.h"
 
+#include <limits>
+
+#include "saturating.h"
+
 #include <cstring>
 
 namespace latentkit {
@@ -110,10 +114,35 @@ uint16_t float_to_half(float value) {
   return sign | static_cast<uint16_t>(result);
 }
 
+int64_t multiply_adds(const Graph& graph, const Op& op) {
+  const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
+  const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
+  switch (op.kind) {
+    case OpKind::fully_connected:
+      return detail::saturating_product({y.elements(), x.elements()});
+    case OpKind::conv2d:
+    case OpKind::transpose_conv2d: {
+      const Tensor& w = graph.tensors[static_cast<std::size_t>(op.inputs[1])];
+      return detail::saturating_product({y.elements(), w.shape[1], w.shape[2], w.shape[3]});
+    }
+    case OpKind::reshape:
+    case OpKind::relu:
+    case OpKind::sigmoid:
+    case OpKind::tanh:
+    case OpKind::quantize:
+    case OpKind::dequantize:
+      return y.elements();
+  }
+  return 0;
+}
+
 int LatentSpec::dims() const {
-  int n = 0;
-  for (const LatentGroup& g : groups) n += g.dims();
-  return n;
+  int64_t n = 0;
+  for (const LatentGroup& g : groups) {
+    n += g.dims();
+    if (n >= std::numeric_limits<int>::max()) return std::numeric_limits<int>::max();
+  }
+  return static_cast<int>(n);
 }
 
 }  // namespace latentkit

@@ -15,7 +15,7 @@ std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed) 
   for (int i = 0; i < n; ++i) {
     for (const LatentGroup& g : spec.groups) {
       if (g.kind == LatentKind::gaussian) {
-        for (int d = 0; d < g.size; ++d) z.push_back(static_cast<float>(rng.normal()));
+        for (int64_t d = 0; d < g.dims(); ++d) z.push_back(static_cast<float>(rng.normal()));
       } else {
         for (int c = 0; c < g.count; ++c) {
           const uint64_t hot = rng.below(static_cast<uint64_t>(g.size));

@@ -7,11 +7,14 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <new>
 #include <sstream>
 
 #include "latentkit/error.h"
+#include "latentkit/memory_plan.h"
 #include "latentkit/model.h"
 #include "latentkit_generated.h"
+#include "saturating.h"
 
 namespace latentkit {
 namespace {
@@ -33,7 +36,7 @@ struct AlignedBytes {
   explicit AlignedBytes(std::size_t n) : size(n) {
     std::size_t rounded = (n + 63) / 64 * 64;
     data = static_cast<uint8_t*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
-    if (data == nullptr) fail(ErrorCode::io, "out of memory reading a model of " + std::to_string(n) + " bytes");
+    if (data == nullptr) throw std::bad_alloc();
   }
   ~AlignedBytes() { std::free(data); }
   AlignedBytes(const AlignedBytes&) = delete;
@@ -46,6 +49,7 @@ struct AlignedBytes {
 
 struct Model::State {
   std::shared_ptr<AlignedBytes> bytes;
+  ModelLimits limits;
   // float32 copies of the float16, int8 and int32 constants, made once at load (Tensor::values).
   std::vector<std::vector<float>> widened;
   uint32_t format_version = 0;
@@ -57,7 +61,49 @@ struct Model::State {
 
 namespace {
 
-std::string str(const flatbuffers::String* s) { return s ? s->str() : std::string(); }
+// The longest string (name, label, provenance field) a file may hold.
+constexpr std::size_t kMaxStringBytes = 1024;
+
+// A string from the file, which every message and the tools print: it must be valid UTF-8
+// without control characters (a file could otherwise move the cursor or rewrite a terminal's
+// title through an error message), and of reasonable length. The refusal itself names the byte
+// position and value, never the bytes.
+std::string text(const flatbuffers::String* s, const std::string& what) {
+  if (s == nullptr) return {};
+  if (s->size() > kMaxStringBytes) {
+    malformed(what + " is " + std::to_string(s->size()) + " bytes long (limit " +
+              std::to_string(kMaxStringBytes) + ")");
+  }
+  const auto* bytes = reinterpret_cast<const unsigned char*>(s->data());
+  const std::size_t n = s->size();
+  for (std::size_t i = 0; i < n;) {
+    const unsigned char c = bytes[i];
+    if (c < 0x20 || c == 0x7f) {
+      malformed(what + " has control character " + std::to_string(c) + " at byte " + std::to_string(i));
+    }
+    // UTF-8: the lead byte says how many continuation bytes (10xxxxxx) follow; overlong forms,
+    // surrogates and code points past U+10FFFF are refused, as are C1 controls (U+0080..U+009F).
+    std::size_t extra = 0;
+    uint32_t code = c;
+    if (c >= 0xc2 && c <= 0xdf) { extra = 1; code = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { extra = 2; code = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { extra = 3; code = c & 0x07; }
+    else if (c >= 0x80) malformed(what + " is not UTF-8 (byte " + std::to_string(c) + " at " + std::to_string(i) + ")");
+    for (std::size_t k = 1; k <= extra; ++k) {
+      if (i + k >= n || (bytes[i + k] & 0xc0) != 0x80) {
+        malformed(what + " is not UTF-8 (sequence at byte " + std::to_string(i) + ")");
+      }
+      code = (code << 6) | (bytes[i + k] & 0x3f);
+    }
+    const uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+    if (code < smallest[extra] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff) ||
+        (code >= 0x80 && code <= 0x9f)) {
+      malformed(what + " has an invalid or control code point at byte " + std::to_string(i));
+    }
+    i += extra + 1;
+  }
+  return s->str();
+}
 
 class Checker {
  public:
@@ -78,6 +124,8 @@ class Checker {
     read_ops(*model_.decoder(), state.decoder);
     widen_constants(state.decoder, state.widened);
     read_io(*model_.decoder(), state.decoder);
+    check_every_value_used(state.decoder);
+    check_work(state.decoder);
     read_latent(state.latent);
     check_latent_matches_input(state.latent, state.decoder);
     read_image(state.image);
@@ -132,7 +180,12 @@ class Checker {
         malformed(what + " has " + std::to_string(q->zero_point()->size()) + " zero points for " +
                   std::to_string(scales) + " scales");
       }
-      for (int64_t z : *q->zero_point()) {
+      // The verifier guarantees 4-byte alignment of a vector, not 8: read each int64 bytewise.
+      const uint8_t* raw = q->zero_point()->Data();
+      for (std::size_t i = 0; i < scales; ++i) {
+        int64_t z;
+        std::memcpy(&z, raw + i * sizeof z, sizeof z);
+        z = flatbuffers::EndianScalar(z);
         if (z < -128 || z > 127) malformed(what + " has zero point " + std::to_string(z) + " outside int8");
         out.zero_points.push_back(z);
       }
@@ -187,7 +240,7 @@ class Checker {
     for (uint32_t i = 0; i < tensors->size(); ++i) {
       const fb::Tensor& t = *tensors->Get(i);
       Tensor tensor;
-      tensor.name = str(t.name());
+      tensor.name = text(t.name(), "the name of tensor " + std::to_string(i));
       const std::string what = "tensor " + std::to_string(i) + " '" + tensor.name + "'";
       if (t.shape() == nullptr || t.shape()->size() == 0 || t.shape()->size() > 4) {
         malformed(what + " has rank " + std::to_string(t.shape() ? t.shape()->size() : 0) +
@@ -439,6 +492,7 @@ class Checker {
     for (int64_t z : w.quantization.zero_points) {
       if (z != 0) malformed(what + ": int8 weights '" + w.name + "' must be symmetric (zero point 0)");
     }
+    check_integer_arithmetic(x, w, bias, y, what);
     if (bias == nullptr) return;
     if (bias->dtype != DType::int32) {
       malformed(what + ": with int8 activations the bias '" + bias->name + "' must be int32");
@@ -460,6 +514,36 @@ class Checker {
       implied.scales.push_back(expected);
     }
     bias->quantization = std::move(implied);
+  }
+
+  // What the integer arithmetic of schema/latentkit.fbs needs to be defined: a finite, positive
+  // requantisation multiplier per channel, and an int32 accumulator that cannot overflow for
+  // any input (|x - z_x| <= 255, so |acc| <= |bias[c]| + 255 * sum |w[c, :]|).
+  static void check_integer_arithmetic(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& y,
+                                       const std::string& what) {
+    const int64_t channels = w.shape[0];
+    const int64_t per_channel = w.elements() / channels;
+    const auto* weights = static_cast<const int8_t*>(w.data);
+    for (int64_t c = 0; c < channels; ++c) {
+      const float weight_scale = w.quantization.scales[w.quantization.axis == 0 ? c : 0];
+      const float multiplier = x.quantization.scales[0] * weight_scale / y.quantization.scales[0];
+      if (!(multiplier > 0) || !std::isfinite(multiplier)) {
+        malformed(what + ": channel " + std::to_string(c) + " has requantisation multiplier " +
+                  std::to_string(multiplier) + " (input scale x weight scale / output scale); it must be finite and positive");
+      }
+      int64_t bound = 0;
+      for (int64_t k = 0; k < per_channel; ++k) bound += std::abs(int64_t{weights[c * per_channel + k]});
+      bound *= 255;
+      if (bias != nullptr && bias->dtype == DType::int32) {
+        int32_t b;
+        std::memcpy(&b, static_cast<const uint8_t*>(bias->data) + 4 * c, 4);
+        bound += std::abs(int64_t{b});
+      }
+      if (bound > std::numeric_limits<int32_t>::max()) {
+        malformed(what + ": channel " + std::to_string(c) + " can accumulate up to " + std::to_string(bound) +
+                  " (|bias| + 255 x sum |weights|), past the int32 accumulator");
+      }
+    }
   }
 
   void expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what,
@@ -576,31 +660,93 @@ class Checker {
     if (!produced) malformed("the decoder output '" + result.name + "' is not written by any operator");
   }
 
+  // The rules of graph.h's LatentGroup: sampling, grids and the C API write exactly
+  // spec.dims() values per example, group by group, so the groups must describe exactly the
+  // decoder input.
+  // XNNPACK aborts the process on a value that is written but never read, and such an op is dead
+  // code in any case: every op's output must be read by a later op or be the graph output, and
+  // the latent input must be read.
+  static void check_every_value_used(const Graph& g) {
+    std::vector<bool> read(g.tensors.size(), false);
+    for (const Op& op : g.ops) {
+      for (int i : op.inputs) {
+        if (i >= 0) read[static_cast<std::size_t>(i)] = true;
+      }
+    }
+    for (std::size_t i = 0; i < g.ops.size(); ++i) {
+      const int y = g.ops[i].outputs[0];
+      if (!read[static_cast<std::size_t>(y)] && y != g.outputs[0]) {
+        malformed("operator " + std::to_string(i) + " (" + to_string(g.ops[i].kind) + ") writes tensor " +
+                  std::to_string(y) + " '" + g.tensors[static_cast<std::size_t>(y)].name +
+                  "', which no operator reads and which is not the graph output");
+      }
+    }
+    if (!read[static_cast<std::size_t>(g.inputs[0])]) {
+      malformed("no operator reads the decoder input '" + g.tensors[static_cast<std::size_t>(g.inputs[0])].name + "'");
+    }
+  }
+
+  // The time a decode takes, bounded before anything runs: a small file can describe a graph
+  // that takes minutes per image.
+  void check_work(const Graph& g) const {
+    int64_t total = 0;
+    for (const Op& op : g.ops) total = detail::saturating_add(total, multiply_adds(g, op));
+    if (total > limits_.max_multiply_adds) {
+      malformed("the decoder needs " + std::to_string(total) + " multiply-adds per example (limit " +
+                std::to_string(limits_.max_multiply_adds) + ")");
+    }
+  }
+
   void read_latent(LatentSpec& spec) const {
     const fb::LatentSpec* latent = model_.latent();
     if (latent == nullptr || latent->groups() == nullptr || latent->groups()->size() == 0) {
       malformed("the file has no latent spec");
     }
-    for (const fb::LatentGroup* g : *latent->groups()) {
+    if (latent->groups()->size() > static_cast<uint32_t>(limits_.max_dimension)) {
+      malformed("the latent spec has " + std::to_string(latent->groups()->size()) + " groups");
+    }
+    int64_t total = 0;
+    for (uint32_t i = 0; i < latent->groups()->size(); ++i) {
+      const fb::LatentGroup* g = latent->groups()->Get(i);
       LatentGroup group;
-      group.name = str(g->name());
+      const std::string what = "latent group " + std::to_string(i);
+      group.name = text(g->name(), "the name of " + what);
+      const std::string named = what + " '" + group.name + "'";
       if (g->kind() == fb::LatentKind::GAUSSIAN) {
         group.kind = LatentKind::gaussian;
       } else if (g->kind() == fb::LatentKind::CATEGORICAL) {
         group.kind = LatentKind::categorical;
       } else {
-        fail(ErrorCode::unsupported_model, "latent group '" + group.name + "' has unknown kind " +
-                                               std::to_string(static_cast<int>(g->kind())));
+        fail(ErrorCode::unsupported_model, named + " has unknown kind " + std::to_string(static_cast<int>(g->kind())));
       }
-      if (g->size() < 1 || g->size() > limits_.max_dimension || g->count() < 1 ||
-          g->count() > limits_.max_dimension) {
-        malformed("latent group '" + group.name + "' has size " + std::to_string(g->size()) +
-                  " and count " + std::to_string(g->count()));
+      if (g->size() < 1 || g->size() > limits_.max_dimension) {
+        malformed(named + " has size " + std::to_string(g->size()) + " (allowed 1.." +
+                  std::to_string(limits_.max_dimension) + ")");
+      }
+      if (group.kind == LatentKind::gaussian && g->count() != 1) {
+        malformed(named + " is Gaussian with count " + std::to_string(g->count()) +
+                  "; a Gaussian group has count 1 (its size is its number of dimensions)");
+      }
+      if (g->count() < 1 || g->count() > limits_.max_dimension) {
+        malformed(named + " has count " + std::to_string(g->count()) + " (allowed 1.." +
+                  std::to_string(limits_.max_dimension) + ")");
       }
       group.size = g->size();
       group.count = g->count();
-      if (g->labels() != nullptr) {
-        for (const flatbuffers::String* s : *g->labels()) group.labels.push_back(s->str());
+      total = detail::saturating_add(total, group.dims());
+      if (total > limits_.max_dimension) {
+        malformed("the latent spec has more than " + std::to_string(limits_.max_dimension) + " dimensions (at " +
+                  named + ", " + std::to_string(group.size) + " x " + std::to_string(group.count) + ")");
+      }
+      if (g->labels() != nullptr && g->labels()->size() != 0) {
+        if (group.kind == LatentKind::gaussian) malformed(named + " is Gaussian but has labels; labels name categories");
+        if (g->labels()->size() != static_cast<uint32_t>(group.size)) {
+          malformed(named + " has " + std::to_string(g->labels()->size()) + " labels for " +
+                    std::to_string(group.size) + " categories (give one per category, or none)");
+        }
+        for (uint32_t k = 0; k < g->labels()->size(); ++k) {
+          group.labels.push_back(text(g->labels()->Get(k), "label " + std::to_string(k) + " of " + named));
+        }
       }
       spec.groups.push_back(std::move(group));
     }
@@ -641,17 +787,22 @@ class Checker {
   void read_provenance(Provenance& p) const {
     const fb::Provenance* in = model_.provenance();
     if (in == nullptr) return;
-    p.model_family = str(in->model_family());
-    p.dataset = str(in->dataset());
+    p.model_family = text(in->model_family(), "provenance model_family");
+    p.dataset = text(in->dataset(), "provenance dataset");
     p.epochs = in->epochs();
-    p.trainer_version = str(in->trainer_version());
-    p.created_utc = str(in->created_utc());
-    p.quantization = str(in->quantization());
+    p.trainer_version = text(in->trainer_version(), "provenance trainer_version");
+    p.created_utc = text(in->created_utc(), "provenance created_utc");
+    p.quantization = text(in->quantization(), "provenance quantization");
     if (in->metrics() != nullptr) {
-      for (const fb::Metric* m : *in->metrics()) p.metrics.push_back({str(m->name()), m->value()});
+      for (uint32_t i = 0; i < in->metrics()->size(); ++i) {
+        const fb::Metric* m = in->metrics()->Get(i);
+        p.metrics.push_back({text(m->name(), "the name of provenance metric " + std::to_string(i)), m->value()});
+      }
     }
     if (in->labels() != nullptr) {
-      for (const flatbuffers::String* s : *in->labels()) p.labels.push_back(s->str());
+      for (uint32_t i = 0; i < in->labels()->size(); ++i) {
+        p.labels.push_back(text(in->labels()->Get(i), "provenance label " + std::to_string(i)));
+      }
     }
   }
 
@@ -660,7 +811,7 @@ class Checker {
   const ModelLimits& limits_;
 };
 
-Model::State parse(std::shared_ptr<AlignedBytes> bytes, const ModelLimits& limits) {
+std::shared_ptr<Model::State> parse(std::shared_ptr<AlignedBytes> bytes, const ModelLimits& limits) {
   const uint8_t* data = bytes->data;
   const std::size_t size = bytes->size;
   if (size < 8) {
@@ -684,34 +835,59 @@ Model::State parse(std::shared_ptr<AlignedBytes> bytes, const ModelLimits& limit
     malformed("the FlatBuffers verifier rejected the file (" + std::to_string(size) +
               " bytes): it is truncated or corrupt");
   }
-  Model::State state;
-  Checker(*fb::GetModel(data), data, limits).run(state);
-  state.bytes = std::move(bytes);
+  auto state = std::make_shared<Model::State>();
+  state->limits = limits;
+  Checker(*fb::GetModel(data), data, limits).run(*state);
+  state->bytes = std::move(bytes);
   return state;
+}
+
+// A file larger than the memory limit is refused before its bytes are copied.
+void check_file_size(uint64_t size, const ModelLimits& limits) {
+  if (size > limits.max_memory_bytes) {
+    fail(ErrorCode::out_of_memory, "the file is " + format_bytes(size) + ", more than the memory limit of " +
+                                       format_bytes(limits.max_memory_bytes) + " (ModelLimits::max_memory_bytes)");
+  }
 }
 
 }  // namespace
 
+Model Model::from_state(std::shared_ptr<const State> state) {
+  Model model(std::move(state));
+  // Loading is batch-independent; the reference backend at batch 1 is the least any use of the
+  // model needs, so a model beyond the limit at batch 1 is refused here rather than at first use.
+  check_memory(model, plan_memory(model, BackendKind::reference, 1), "the model at batch 1");
+  return model;
+}
+
 Model Model::load_bytes(const void* data, std::size_t size, const ModelLimits& limits) {
-  auto bytes = std::make_shared<AlignedBytes>(size);
-  if (size > 0) std::memcpy(bytes->data, data, size);
-  return Model(std::make_shared<const State>(parse(std::move(bytes), limits)));
+  try {
+    check_file_size(size, limits);
+    auto bytes = std::make_shared<AlignedBytes>(size);
+    if (size > 0) std::memcpy(bytes->data, data, size);
+    return from_state(parse(std::move(bytes), limits));
+  } catch (const std::bad_alloc&) {
+    fail(ErrorCode::out_of_memory, "out of memory loading a model of " + format_bytes(size));
+  }
 }
 
 Model Model::load_file(const std::string& path, const ModelLimits& limits) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(ErrorCode::io, "cannot open model file '" + path + "'");
   const std::streamoff size = in.tellg();
-  if (size < 0) fail(ErrorCode::io, "cannot read model file '" + path + "'");
-  auto bytes = std::make_shared<AlignedBytes>(static_cast<std::size_t>(size));
-  in.seekg(0);
-  if (size > 0 && !in.read(reinterpret_cast<char*>(bytes->data), size)) {
-    fail(ErrorCode::io, "cannot read model file '" + path + "'");
-  }
+  if (size < 0) fail(ErrorCode::io, "cannot read model file '" + path + "' (is it a directory?)");
   try {
-    return Model(std::make_shared<const State>(parse(std::move(bytes), limits)));
+    check_file_size(static_cast<uint64_t>(size), limits);
+    auto bytes = std::make_shared<AlignedBytes>(static_cast<std::size_t>(size));
+    in.seekg(0);
+    if (size > 0 && !in.read(reinterpret_cast<char*>(bytes->data), size)) {
+      fail(ErrorCode::io, "cannot read model file '" + path + "'");
+    }
+    return from_state(parse(std::move(bytes), limits));
   } catch (const Error& e) {
     throw Error(e.code(), path + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    fail(ErrorCode::out_of_memory, path + ": out of memory loading a model of " + format_bytes(static_cast<uint64_t>(size)));
   }
 }
 
@@ -721,6 +897,7 @@ const LatentSpec& Model::latent() const { return state_->latent; }
 const ImageSpec& Model::image() const { return state_->image; }
 const Provenance& Model::provenance() const { return state_->provenance; }
 std::size_t Model::file_size() const { return state_->bytes->size; }
+const ModelLimits& Model::limits() const { return state_->limits; }
 std::shared_ptr<const void> Model::keep_alive() const { return state_; }
 
 }  // namespace latentkit

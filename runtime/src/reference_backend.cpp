@@ -31,8 +31,13 @@
 #include "latentkit/error.h"
 #include "latentkit/graph.h"
 #include "latentkit/model.h"
+#include "latentkit/memory_plan.h"
+#include "backend_workspace.h"
+#include "saturating.h"
 
 namespace latentkit {
+using detail::saturating_add;
+using detail::saturating_product;
 namespace {
 
 // ---------------------------------------------------------------------------------------------
@@ -52,6 +57,14 @@ struct FloatArithmetic {
   float finish(double acc, int64_t) const { return static_cast<float>(acc); }
 };
 
+// A rounded float as int8, saturating. NaN (a NaN latent reaching a quantize op) has no int8
+// value; it becomes -128 rather than the undefined behaviour of converting it.
+int8_t saturate_to_int8(float rounded) {
+  if (!(rounded >= -128.0f)) return -128;
+  if (rounded > 127.0f) return 127;
+  return static_cast<int8_t>(rounded);
+}
+
 // Integer ops (schema/latentkit.fbs): int8 in and out, int32 accumulation and bias,
 // requantised with one float32 multiplier per output channel, rounded half to even.
 struct IntegerArithmetic {
@@ -67,7 +80,7 @@ struct IntegerArithmetic {
   void add(int32_t& acc, int8_t x, int8_t w) const { acc += (int32_t{x} - input_zero) * int32_t{w}; }
   int8_t finish(int32_t acc, int64_t channel) const {
     const float scaled = std::nearbyint(static_cast<float>(acc) * multipliers[channel]);
-    return static_cast<int8_t>(std::clamp(scaled + static_cast<float>(output_zero), -128.0f, 127.0f));
+    return saturate_to_int8(scaled + static_cast<float>(output_zero));
   }
 };
 
@@ -198,7 +211,7 @@ void tanh(const ElementwiseArgs<float, float>& a) {
 void quantize(const ElementwiseArgs<float, int8_t>& a) {
   for (int64_t i = 0; i < a.count; ++i) {
     const float q = std::nearbyint(a.x[i] / a.scale) + static_cast<float>(a.zero_point);
-    a.y[i] = static_cast<int8_t>(std::clamp(q, -128.0f, 127.0f));
+    a.y[i] = saturate_to_int8(q);
   }
 }
 
@@ -457,11 +470,31 @@ std::vector<TensorRange> observe_ranges(const Model& model, const std::vector<fl
   return ranges;
 }
 
+namespace detail {
+
+int64_t reference_workspace_bytes(const Graph& graph, int /*batch*/) {
+  // One multiplier per output channel of each integer op, and one step (a std::function) per op.
+  int64_t bytes = 0;
+  for (const Op& op : graph.ops) {
+    bytes = saturating_add(bytes, 64);
+    const bool weighted = op.kind == OpKind::fully_connected || op.kind == OpKind::conv2d ||
+                          op.kind == OpKind::transpose_conv2d;
+    if (weighted && graph.tensors[static_cast<std::size_t>(op.inputs[0])].dtype == DType::int8) {
+      bytes = saturating_add(bytes, saturating_product({graph.tensors[static_cast<std::size_t>(op.inputs[1])].shape[0], 4}));
+    }
+  }
+  return bytes;
+}
+
+}  // namespace detail
+
 std::unique_ptr<Backend> make_reference_backend(const Model& model, int batch) {
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument,
                 "reference backend: batch size must be at least 1, got " + std::to_string(batch));
   }
+  check_memory(model, plan_memory(model, BackendKind::reference, batch),
+               "the reference backend at batch " + std::to_string(batch));
   return std::make_unique<ReferenceBackend>(model, batch);
 }
 

@@ -69,9 +69,14 @@
 #include "latentkit/backend.h"
 #include "latentkit/error.h"
 #include "latentkit/graph.h"
+#include "latentkit/memory_plan.h"
 #include "latentkit/model.h"
+#include "backend_workspace.h"
+#include "saturating.h"
 
 namespace latentkit {
+using detail::saturating_add;
+using detail::saturating_product;
 namespace {
 
 const char* to_string(xnn_status status) {
@@ -90,7 +95,7 @@ const char* to_string(xnn_status status) {
 // Throws Error(backend) unless `status` is success; `what` names the call and the op.
 void check(xnn_status status, const std::string& what) {
   if (status != xnn_status_success) {
-    throw Error(ErrorCode::backend,
+    throw Error(status == xnn_status_out_of_memory ? ErrorCode::out_of_memory : ErrorCode::backend,
                 "xnnpack backend: " + what + " failed: " + to_string(status));
   }
 }
@@ -599,7 +604,8 @@ void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
                 "xnnpack backend: " + op_name(op_index, op) + ": no kernel tap reaches the output");
   }
   const std::string name = op_name(op_index, op);
-  const int phases = rows.stride * cols.stride;
+  // 64 bits: the strides come from the file (plan_memory has bounded what they make us allocate).
+  const int64_t phases = int64_t{rows.stride} * cols.stride;
   const std::size_t channels = static_cast<std::size_t>(phases * cout);
   // Phase (ty, tx) of output channel c is convolution channel (ty * stride_w + tx) * cout + c.
   int8_t* weights = own<int8_t>(channels * rows.taps * cols.taps * cin);
@@ -774,12 +780,121 @@ XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptio
 
 }  // namespace
 
+namespace detail {
+
+// Follows SubgraphBuilder op by op; every product saturates (a file can ask for anything).
+// XNNPACK 2022 packs weights in tiles of up to 16 output channels with the bias in front of each
+// channel's taps, and gives each convolution an indirection buffer of one pointer per kernel tap
+// per output pixel; its runtime holds every value we define (activations and intermediates) in
+// one arena.
+int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
+  auto tile = [](int64_t channels) { return (channels + 15) / 16 * 16; };
+  auto packed = [&](int64_t out, int64_t taps, int64_t element_bytes) {
+    return saturating_product({tile(out), saturating_add(taps, 1), element_bytes == 1 ? 4 : element_bytes});
+  };
+  auto indirection = [&](int64_t pixels, int64_t taps) {
+    return saturating_product({batch, pixels + 16, taps, static_cast<int64_t>(sizeof(void*))});
+  };
+  auto values = [&](int64_t elements, int64_t element_bytes) {
+    return saturating_product({batch, elements, element_bytes});
+  };
+  const Tensor& input = graph.tensors[static_cast<std::size_t>(graph.inputs[0])];
+  const Tensor& output = graph.tensors[static_cast<std::size_t>(graph.outputs[0])];
+  // Our own copies of the input and output, with XNNPACK's slack.
+  int64_t bytes = saturating_add(values(input.elements(), 4), values(output.elements(), 4));
+  bytes = saturating_add(bytes, 2 * XNN_EXTRA_BYTES);
+  for (const Op& op : graph.ops) {
+    const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
+    const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
+    const bool integer = x.dtype == DType::int8;
+    const int64_t element = integer ? 1 : 4;
+    int64_t op_bytes = 1024;  // operator object, node and value records
+    switch (op.kind) {
+      case OpKind::fully_connected: {
+        const int64_t in = x.shape[0], out = y.shape[0];
+        op_bytes = saturating_add(op_bytes, packed(out, in, element));
+        if (integer) op_bytes = saturating_add(op_bytes, saturating_add(indirection(1, 1), values(in + out, 1)));
+        break;
+      }
+      case OpKind::conv2d: {
+        const Tensor& w = graph.tensors[static_cast<std::size_t>(op.inputs[1])];
+        const int64_t taps = saturating_product({w.shape[1], w.shape[2]});
+        op_bytes = saturating_add(op_bytes, packed(w.shape[0], saturating_product({taps, w.shape[3]}), element));
+        op_bytes = saturating_add(op_bytes, indirection(y.shape[0] * y.shape[1], taps));
+        break;
+      }
+      case OpKind::transpose_conv2d: {
+        const Tensor& w = graph.tensors[static_cast<std::size_t>(op.inputs[1])];
+        const Window& win = op.window;
+        const int64_t cout = w.shape[0], kh = w.shape[1], kw = w.shape[2], cin = w.shape[3];
+        const int64_t strides = saturating_product({win.stride_h, win.stride_w});
+        const int64_t pixels = saturating_product({y.shape[0], y.shape[1]});
+        if (!integer) {
+          // Subconvolutions: one packed kernel and one set of records per stride phase.
+          op_bytes = saturating_add(op_bytes, packed(cout, saturating_add(saturating_product({kh, kw, cin}), strides), 4));
+          op_bytes = saturating_add(op_bytes, saturating_product({strides, 256}));
+          op_bytes = saturating_add(op_bytes, indirection(pixels, saturating_product({kh, kw})));
+          // The crop around XNNPACK's small-output defect (add_window_op): at most the unpadded
+          // output and an identity kernel over the padding.
+          const int64_t full_h = saturating_add(saturating_product({win.stride_h, x.shape[0]}), kh);
+          const int64_t full_w = saturating_add(saturating_product({win.stride_w, x.shape[1]}), kw);
+          const int64_t crop_taps = saturating_product({full_h, full_w});
+          if (win.stride_h > 1 || win.stride_w > 1) {
+            op_bytes = saturating_add(op_bytes, values(saturating_product({crop_taps, cout}), 4));
+            op_bytes = saturating_add(op_bytes, saturating_product({cout, crop_taps, cout, 8}));
+            op_bytes = saturating_add(op_bytes, indirection(pixels, crop_taps));
+          }
+          break;
+        }
+        // The sub-pixel form (add_integer_transpose_conv2d): phase weights, the interleaving and
+        // cropping kernels, and their intermediates.
+        SubPixelAxis rows, cols;
+        if (!plan_axis(x.shape[0], kh, win.stride_h, win.pad_top, y.shape[0], rows) ||
+            !plan_axis(x.shape[1], kw, win.stride_w, win.pad_left, y.shape[1], cols)) {
+          break;  // the builder refuses the op
+        }
+        const int64_t channels = saturating_product({strides, cout});
+        const int64_t taps = saturating_product({rows.taps, cols.taps});
+        const int64_t phase_pixels = saturating_product({rows.phase_size, cols.phase_size});
+        const int64_t full_pixels = saturating_product({strides, phase_pixels});
+        op_bytes = saturating_add(op_bytes, saturating_product({channels, taps, cin, 2}));  // ours + packed
+        op_bytes = saturating_add(op_bytes, packed(channels, saturating_product({taps, cin}), 1));
+        op_bytes = saturating_add(op_bytes, indirection(phase_pixels, taps));
+        op_bytes = saturating_add(op_bytes, values(saturating_product({phase_pixels, channels}), 1));
+        op_bytes = saturating_add(op_bytes, saturating_product({cout, strides, channels, 2}));  // interleave
+        op_bytes = saturating_add(op_bytes, indirection(full_pixels, strides));
+        op_bytes = saturating_add(op_bytes, values(saturating_product({full_pixels, cout}), 1));
+        const int64_t crop_taps = saturating_product({rows.surplus + 1, cols.surplus + 1});
+        op_bytes = saturating_add(op_bytes, saturating_product({cout, crop_taps, cout, 2}));
+        op_bytes = saturating_add(op_bytes, indirection(pixels, crop_taps));
+        break;
+      }
+      case OpKind::tanh:
+        // 2 sigmoid(2x) - 1: three intermediates.
+        op_bytes = saturating_add(op_bytes, values(saturating_product({x.elements(), 3}), 4));
+        break;
+      case OpKind::reshape:
+      case OpKind::relu:
+      case OpKind::sigmoid:
+      case OpKind::quantize:
+      case OpKind::dequantize:
+        break;
+    }
+    bytes = saturating_add(bytes, op_bytes);
+  }
+  return bytes;
+}
+
+}  // namespace detail
+
 std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
                                               const BackendOptions& options) {
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument,
                 "xnnpack backend: batch size must be at least 1, got " + std::to_string(batch));
   }
+  check_memory(model, plan_memory(model, BackendKind::xnnpack, batch),
+               "the xnnpack backend at batch " + std::to_string(batch));
   return std::make_unique<XnnpackBackend>(model, batch, options);
 }
 

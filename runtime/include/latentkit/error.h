@@ -16,6 +16,7 @@ enum class ErrorCode {
   malformed_model,    // the bytes are not a valid latentkit model file
   unsupported_model,  // a valid file this runtime cannot run (newer version, unknown op)
   backend,            // the backend library refused (e.g. XNNPACK on an unsupported CPU)
+  out_of_memory,      // the model or batch needs more than ModelLimits allows, or allocating failed
 };
 
 const char* to_string(ErrorCode code);

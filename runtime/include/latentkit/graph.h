@@ -108,21 +108,31 @@ struct Graph {
   std::vector<int> outputs;
 };
 
+// The work of one op for one example: multiply-adds of a weighted op (every kernel tap of every
+// output, as the reference backend computes them), one per element otherwise. Saturates at
+// INT64_MAX; the loader bounds the graph's total (ModelLimits::max_multiply_adds).
+int64_t multiply_adds(const Graph& graph, const Op& op);
+
 enum class LatentKind { gaussian, categorical };
 
+// What Model::load guarantees of a latent spec: every group has size >= 1; a Gaussian group has
+// count 1 and no labels; a categorical group's labels are absent or one per category; the
+// groups' dimensions add up to the decoder input's size, which the limits bound.
 struct LatentGroup {
   LatentKind kind = LatentKind::gaussian;
   std::string name;
   int size = 0;   // gaussian: dimensions; categorical: categories per group
-  int count = 1;  // categorical: number of groups
+  int count = 1;  // categorical: number of groups (each one-hot over `size`); gaussian: 1
   std::vector<std::string> labels;
 
-  int dims() const { return size * count; }
+  int64_t dims() const { return int64_t{size} * count; }
 };
 
 struct LatentSpec {
   std::vector<LatentGroup> groups;
 
+  // The decoder input's size. Computed in 64 bits; a spec the loader has not checked that adds
+  // up past INT_MAX gives INT_MAX rather than wrapping.
   int dims() const;
 };
 

@@ -13,8 +13,13 @@ struct Picture {
   std::vector<uint8_t> pixels;  // row-major, HWC
 };
 
+// The largest picture tile_images makes: PNG encoders count its bytes in int.
+constexpr int64_t kMaxPictureSide = 1 << 16;
+constexpr int64_t kMaxPictureBytes = int64_t{1} << 30;
+
 // Tiles `rows * cols` images (HWC floats in the spec's value range, row-major one after the
-// other) into one picture, `gap` pixels of black between tiles; values are clamped and rounded.
+// other) into one picture, `gap` pixels of black between tiles; values are clamped and rounded,
+// NaN becomes 0. Raises Error(invalid_argument) for a picture above the limits.
 Picture tile_images(const float* images, const ImageSpec& spec, int rows, int cols, int gap = 0);
 
 }  // namespace latentkit

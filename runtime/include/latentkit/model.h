@@ -21,12 +21,22 @@ namespace latentkit {
 // The newest file format version this runtime reads.
 constexpr uint32_t kFormatVersion = 1;
 
-// Limits that keep a hostile file from asking for absurd amounts of memory or time.
+// Limits that keep a hostile file from asking for absurd amounts of memory or time. Every one is
+// checked at load, before anything the file describes is allocated; max_memory_bytes is checked
+// again whenever a backend is built for a batch size (MemoryPlan, memory_plan.h). The defaults
+// admit models far larger than the families latentkit trains (the seed-000 decoder needs about
+// 1.5 MB at batch 1 and 0.6 M multiply-adds per image); tighten them for a device, or for a
+// fuzzer that must answer in milliseconds.
 struct ModelLimits {
-  int64_t max_dimension = 1 << 16;          // any single dimension
-  int64_t max_tensor_elements = 1LL << 28;  // per tensor, per example
+  int64_t max_dimension = 1 << 16;          // any single dimension, stride, padding, latent size
+  int64_t max_tensor_elements = 1LL << 26;  // per tensor, per example
   int max_tensors = 4096;
   int max_ops = 4096;
+  // Multiply-adds of one example through the whole graph: bounds the time of a decode.
+  int64_t max_multiply_adds = 1LL << 32;
+  // What a backend at a given batch size may need in all: the model's bytes, widened constants,
+  // activations and the backend's own workspace (MemoryPlan::total).
+  uint64_t max_memory_bytes = uint64_t{1} << 30;
 };
 
 class Model {
@@ -40,6 +50,8 @@ class Model {
   const ImageSpec& image() const;
   const Provenance& provenance() const;
   std::size_t file_size() const;
+  // The limits the model was loaded with; backends built for it respect them too.
+  const ModelLimits& limits() const;
 
   // Keeps the model's bytes alive; backends hold one so that their constant tensors stay valid.
   std::shared_ptr<const void> keep_alive() const;
@@ -48,6 +60,7 @@ class Model {
 
  private:
   explicit Model(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+  static Model from_state(std::shared_ptr<const State> state);
   std::shared_ptr<const State> state_;
 };
 
