@@ -76,13 +76,26 @@ std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Rang
   auto at = [](Range r, int i, int n) {
     return n == 1 ? 0.5f * (r.lo + r.hi) : r.lo + (r.hi - r.lo) * static_cast<float>(i) / static_cast<float>(n - 1);
   };
+  // Every cell starts from the same latent: Gaussian dimensions at 0 (the prior's mean), each
+  // categorical group on its first category (a valid one-hot, the decoder was never trained on
+  // all-zero groups).
   const int dims = spec.dims();
-  std::vector<float> z(static_cast<std::size_t>(rows) * cols * dims, 0.0f);
+  std::vector<float> base(static_cast<std::size_t>(dims), 0.0f);
+  std::size_t offset = 0;
+  for (const LatentGroup& g : spec.groups) {
+    if (g.kind == LatentKind::categorical) {
+      for (int k = 0; k < g.count; ++k) base[offset + static_cast<std::size_t>(k) * g.size] = 1.0f;
+    }
+    offset += static_cast<std::size_t>(g.dims());
+  }
+  std::vector<float> z;
+  z.reserve(static_cast<std::size_t>(rows) * cols * dims);
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
-      float* v = &z[(static_cast<std::size_t>(r) * cols + c) * dims];
-      v[0] = at(x, c, cols);
-      v[1] = at(y, rows - 1 - r, rows);  // top row is y.hi
+      const std::size_t start = z.size();
+      z.insert(z.end(), base.begin(), base.end());
+      z[start] = at(x, c, cols);
+      z[start + 1] = at(y, rows - 1 - r, rows);  // top row is y.hi
     }
   }
   return z;

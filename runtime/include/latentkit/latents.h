@@ -25,7 +25,8 @@ Range default_grid_range();
 
 // A rows x cols grid of latents in row-major order. The first latent dimension varies along X
 // (left to right, x.lo to x.hi), the second along Y (top to bottom, y.hi to y.lo, like a plot
-// axis); all other dimensions stay 0. Needs a model with at least 2 Gaussian dimensions first.
+// axis); all other Gaussian dimensions stay 0, and each categorical group is on its first
+// category. Needs a model with at least 2 Gaussian dimensions first.
 std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y);
 
 // `steps` latents evenly spaced on the segment from a to b, both ends included.

@@ -33,7 +33,7 @@ struct ModelLimits {
   int max_tensors = 4096;
   int max_ops = 4096;
   // Multiply-adds of one example through the whole graph: bounds the time of a decode.
-  int64_t max_multiply_adds = 1LL << 32;
+  int64_t max_multiply_adds = 1LL << 31;
   // What a backend at a given batch size may need in all: the model's bytes, widened constants,
   // activations and the backend's own workspace (MemoryPlan::total).
   uint64_t max_memory_bytes = uint64_t{1} << 30;

@@ -1,0 +1,433 @@
+// Semantically hostile model files: each passes the FlatBuffers verifier, and each reached a
+// defect of an earlier loader (issue #16's nine classes, found by an outside campaign under
+// AddressSanitizer and UndefinedBehaviorSanitizer). Every file here is built by hand, small, and
+// must now be refused at load with a message naming the field, or run without any undefined
+// behaviour. The sanitizer suite (`ctest --preset asan`) runs these same tests instrumented.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "latentkit.h"
+#include "latentkit/backend.h"
+#include "latentkit/calibration.h"
+#include "latentkit/decoder.h"
+#include "latentkit/error.h"
+#include "latentkit/latents.h"
+#include "latentkit/memory_plan.h"
+#include "latentkit/model.h"
+#include "latentkit/model_writer.h"
+#include "latentkit/quantize.h"
+#include "runtime/random_model.h"
+
+namespace lk = latentkit;
+using lk::testing::DecoderBuilder;
+
+namespace {
+
+lk::Model load(const lk::ModelDescription& d, const lk::ModelLimits& limits = {}) {
+  const std::vector<uint8_t> bytes = lk::serialize_model(d);
+  return lk::Model::load_bytes(bytes.data(), bytes.size(), limits);
+}
+
+// The error a file is refused with; fails the test if it loads.
+lk::Error refusal(const lk::ModelDescription& d, const lk::ModelLimits& limits = {}) {
+  try {
+    load(d, limits);
+  } catch (const lk::Error& e) {
+    return e;
+  }
+  FAIL("the file was accepted");
+  return lk::Error(lk::ErrorCode::io, "");
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+std::vector<lk::BackendKind> backends() {
+  std::vector<lk::BackendKind> kinds{lk::BackendKind::reference};
+  if (lk::backend_available(lk::BackendKind::xnnpack)) kinds.push_back(lk::BackendKind::xnnpack);
+  return kinds;
+}
+
+std::vector<float> identity(int n) {
+  std::vector<float> w(static_cast<std::size_t>(n) * n, 0.0f);
+  for (int i = 0; i < n; ++i) w[static_cast<std::size_t>(i) * n + i] = 1.0f;
+  return w;
+}
+
+// latents [D] -> fully connected with identity weights -> reshape to a 1 x D x 1 image: the image
+// shows the latent itself, so a test can see exactly what was decoded.
+lk::ModelDescription identity_decoder(const lk::LatentSpec& spec) {
+  const int dims = spec.dims();
+  DecoderBuilder b(dims);
+  b.fully_connected(dims, identity(dims), std::vector<float>(static_cast<std::size_t>(dims), 0.0f));
+  b.reshape({1, dims, 1});
+  lk::ModelDescription d = b.finish();
+  d.latent = spec;
+  return d;
+}
+
+lk::LatentGroup gaussian(int size, const char* name = "z") {
+  lk::LatentGroup g;
+  g.kind = lk::LatentKind::gaussian;
+  g.name = name;
+  g.size = size;
+  return g;
+}
+
+lk::LatentGroup categorical(int size, int count, std::vector<std::string> labels = {}) {
+  lk::LatentGroup g;
+  g.kind = lk::LatentKind::categorical;
+  g.name = "c";
+  g.size = size;
+  g.count = count;
+  g.labels = std::move(labels);
+  return g;
+}
+
+// latents [2] -> FC 2x4 -> reshape [1, 1, 4] -> transposed convolution (4 -> out_channels, 1x1
+// kernel, the given stride) -> sigmoid, quantised to int8: the transposed convolution runs on
+// int8 activations, the form XNNPACK lowers to stride_h x stride_w sub-pixel phases. The image
+// is 2 x 2 x out_channels.
+lk::ModelDescription int8_transpose_conv(int stride, int out_channels) {
+  DecoderBuilder b(2);
+  std::mt19937_64 rng(3);
+  b.fully_connected(4, lk::testing::random_weights(rng, 8, 2), {0.1f, -0.2f, 0.3f, 0.05f});
+  b.reshape({1, 1, 4});
+  lk::Window window;
+  window.stride_h = window.stride_w = stride;
+  window.adjustment_h = window.adjustment_w = 1;  // a 2 x 2 output
+  b.transpose_conv2d(out_channels, 1, 1, window, lk::testing::random_weights(rng, 4 * out_channels, 4),
+                     std::vector<float>(static_cast<std::size_t>(out_channels), 0.1f));
+  b.activation(lk::OpKind::sigmoid);
+  lk::ModelDescription d = b.finish();
+  const lk::Model reference = load(d);
+  lk::quantize_model(d, lk::observe_ranges(reference, lk::sample_latents(reference.latent(), 50, 1)));
+  return d;
+}
+
+int first_tensor_of(const lk::ModelDescription& d, lk::DType dtype, bool constant) {
+  for (std::size_t i = 0; i < d.tensors.size(); ++i) {
+    if (d.tensors[i].dtype == dtype && d.tensors[i].data.empty() != constant) return static_cast<int>(i);
+  }
+  FAIL("no such tensor");
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("class 1: latent groups whose size x count overflows int are refused") {
+  // 65536 x 65536 wraps to 0 in 32 bits: with a Gaussian group of 2 the old sum equalled the
+  // decoder input, and sampling wrote 2^32 values into a buffer sized for 2.
+  lk::ModelDescription d = identity_decoder({{gaussian(2)}});
+  d.latent.groups = {categorical(65536, 65536), gaussian(2)};
+  const lk::Error e = refusal(d);
+  CHECK(e.code() == lk::ErrorCode::malformed_model);
+  CHECK(contains(e.what(), "more than 65536 dimensions"));
+  CHECK(contains(e.what(), "latent group 0"));
+}
+
+TEST_CASE("class 2: latent groups must say exactly what sampling writes") {
+  lk::ModelDescription d = identity_decoder({{gaussian(2)}});
+  SUBCASE("a Gaussian group with a count") {
+    lk::LatentGroup g = gaussian(1);
+    g.count = 2;  // size x count = 2 = the decoder input, but sampling drew `size` values
+    d.latent.groups = {g};
+    CHECK(contains(refusal(d).what(), "is Gaussian with count 2"));
+  }
+  SUBCASE("a categorical group with fewer labels than categories") {
+    d.latent.groups = {categorical(2, 1, {"only one"})};
+    CHECK(contains(refusal(d).what(), "has 1 labels for 2 categories"));
+  }
+  SUBCASE("a Gaussian group with labels") {
+    lk::LatentGroup g = gaussian(2);
+    g.labels = {"a", "b"};
+    d.latent.groups = {g};
+    CHECK(contains(refusal(d).what(), "is Gaussian but has labels"));
+  }
+  SUBCASE("groups that add up to less than the input") {
+    d.latent.groups = {gaussian(1)};
+    CHECK(contains(refusal(d).what(), "the latent spec has 1 dimensions"));
+  }
+}
+
+TEST_CASE("classes 3 and 4: an int8 transposed convolution with huge strides is refused before allocating") {
+  // Stride 65536: stride_h x stride_w overflowed int in the sub-pixel lowering (a null write);
+  // stride 64 with 64 channels asked for out_channels^2 x stride^4 = 2^36 bytes (bad_alloc).
+  for (const auto& [stride, channels] : {std::pair{65536, 4}, std::pair{64, 64}}) {
+    CAPTURE(stride);
+    const lk::Model model = load(int8_transpose_conv(stride, channels));
+    // The reference backend computes the op directly and needs nothing per stride.
+    const std::vector<float> image = lk::Decoder(model, lk::BackendKind::reference).decode({0.5f, -0.5f}, 1);
+    CHECK(image.size() == static_cast<std::size_t>(4 * channels));
+    if (!lk::backend_available(lk::BackendKind::xnnpack)) continue;
+    try {
+      lk::make_backend(lk::BackendKind::xnnpack, model, 1);
+      FAIL("the xnnpack backend was built");
+    } catch (const lk::Error& e) {
+      CHECK(e.code() == lk::ErrorCode::out_of_memory);
+      CHECK(contains(e.what(), "the xnnpack backend at batch 1 needs"));
+      CHECK(contains(e.what(), "max_memory_bytes"));
+    }
+  }
+  // The same form at an ordinary stride builds and agrees with the reference backend.
+  const lk::Model model = load(int8_transpose_conv(2, 3));
+  for (lk::BackendKind kind : backends()) CHECK(lk::Decoder(model, kind).decode({0.5f, -0.5f}, 1).size() == 2 * 2 * 3);
+}
+
+TEST_CASE("class 5: an op whose output nothing reads is refused") {
+  // XNNPACK asserted (and aborted the process) on such a value at the first decode.
+  lk::ModelDescription d = identity_decoder({{gaussian(2)}});
+  const int dead = d.add_activation("dead", {2});
+  lk::Op relu;
+  relu.kind = lk::OpKind::relu;
+  relu.inputs = {d.ops[0].outputs[0]};
+  relu.outputs = {dead};
+  d.ops.insert(d.ops.begin() + 1, relu);
+  const lk::Error e = refusal(d);
+  CHECK(contains(e.what(), "operator 1 (relu) writes tensor"));
+  CHECK(contains(e.what(), "which no operator reads"));
+}
+
+TEST_CASE("class 6: integer arithmetic that would overflow, and NaN on the way to int8") {
+  const lk::ModelDescription base = int8_transpose_conv(2, 3);
+  SUBCASE("an int32 bias that overflows the accumulator") {
+    lk::ModelDescription d = base;
+    const int bias = first_tensor_of(d, lk::DType::int32, true);
+    const int32_t extreme = std::numeric_limits<int32_t>::max();
+    std::memcpy(d.tensors[static_cast<std::size_t>(bias)].data.data(), &extreme, 4);
+    const lk::Error e = refusal(d);
+    CHECK(contains(e.what(), "past the int32 accumulator"));
+  }
+  SUBCASE("a requantisation multiplier that is not finite") {
+    // An output scale so small that s_x * s_w / s_y overflows float.
+    lk::ModelDescription d = base;
+    for (const lk::Op& op : d.ops) {
+      if (op.kind == lk::OpKind::transpose_conv2d) d.tensors[static_cast<std::size_t>(op.outputs[0])].quantization.scales = {1e-44f};
+    }
+    CHECK(contains(refusal(d).what(), "requantisation multiplier inf"));
+  }
+  SUBCASE("NaN reaching a quantize op decodes without undefined behaviour") {
+    // A NaN bias of the float layer before the quantize op (stored as a half), and NaN latents.
+    lk::ModelDescription d = base;
+    for (lk::TensorDescription& t : d.tensors) {
+      if (t.dtype == lk::DType::float16 && t.shape.size() == 1) {
+        const uint16_t nan = 0x7e00;
+        std::memcpy(t.data.data(), &nan, 2);
+      }
+    }
+    const lk::Model model = load(d);
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    for (lk::BackendKind kind : backends()) {
+      CAPTURE(lk::to_string(kind));
+      lk::Decoder decoder(model, kind);
+      CHECK(decoder.decode({0.5f, 0.5f}, 1).size() == 12);
+      CHECK(decoder.decode({nan, 1.0f}, 1).size() == 12);
+    }
+  }
+}
+
+TEST_CASE("class 7: int64 zero points at an offset that is 4- but not 8-byte aligned") {
+  // FlatBuffers verifies vectors' 4-byte alignment only. Four bytes inserted after the header
+  // move every object by 4 while all their relative offsets stay valid: the same model, with
+  // each int64 vector now misaligned (UndefinedBehaviorSanitizer flagged the old direct reads).
+  lk::ModelDescription d = int8_transpose_conv(2, 3);
+  d.provenance.metrics.clear();  // a double field would be misaligned too, and the verifier checks those
+  const std::vector<uint8_t> bytes = lk::serialize_model(d);
+  std::vector<uint8_t> shifted(bytes.begin(), bytes.begin() + 8);
+  uint32_t root;
+  std::memcpy(&root, bytes.data(), 4);
+  root += 4;
+  std::memcpy(shifted.data(), &root, 4);
+  shifted.insert(shifted.end(), 4, 0);
+  shifted.insert(shifted.end(), bytes.begin() + 8, bytes.end());
+  const lk::Model moved = lk::Model::load_bytes(shifted.data(), shifted.size());
+  const lk::Model original = lk::Model::load_bytes(bytes.data(), bytes.size());
+  REQUIRE(moved.decoder().tensors.size() == original.decoder().tensors.size());
+  bool zero_points = false;
+  for (std::size_t i = 0; i < moved.decoder().tensors.size(); ++i) {
+    CHECK(moved.decoder().tensors[i].quantization.zero_points == original.decoder().tensors[i].quantization.zero_points);
+    for (int64_t z : original.decoder().tensors[i].quantization.zero_points) zero_points = zero_points || z != 0;
+  }
+  CHECK(zero_points);  // the comparison above saw non-trivial values
+  const std::vector<float> z{0.3f, -0.7f};
+  CHECK(lk::Decoder(moved, lk::BackendKind::reference).decode(z, 1) ==
+        lk::Decoder(original, lk::BackendKind::reference).decode(z, 1));
+}
+
+TEST_CASE("class 8: files that would take gigabytes or minutes are refused before allocating") {
+  SUBCASE("huge paddings: a 1x1 input padded to a 16385 x 16385 activation") {
+    DecoderBuilder b(2);
+    b.fully_connected(2, identity(2));
+    b.reshape({1, 1, 2});
+    lk::Window window;
+    window.pad_top = window.pad_bottom = window.pad_left = window.pad_right = 8192;
+    b.conv2d(1, 1, 1, window, {1.0f, 1.0f});
+    const lk::Error e = refusal(b.finish());
+    CHECK(contains(e.what(), "has more than 67108864 elements"));
+  }
+  SUBCASE("4.3 billion multiply-adds per image in a 20 KB file") {
+    DecoderBuilder b(2);
+    b.fully_connected(2, identity(2));
+    b.reshape({1, 1, 2});
+    lk::Window window;
+    window.pad_top = window.pad_left = 519;
+    window.pad_bottom = window.pad_right = 519;
+    b.conv2d(8, 16, 16, window, std::vector<float>(8 * 16 * 16 * 2, 0.01f));
+    const lk::ModelDescription d = b.finish();
+    CHECK(lk::serialize_model(d).size() < 20000);
+    const lk::Error e = refusal(d);
+    CHECK(contains(e.what(), "the decoder needs 4294967302 multiply-adds per example (limit 2147483648)"));
+  }
+  SUBCASE("a batch beyond the memory limit, through C++ and the C API") {
+    const std::vector<uint8_t> bytes = lk::serialize_model(lk::testing::seed000_decoder(1));
+    const lk::Model model = lk::Model::load_bytes(bytes.data(), bytes.size());
+    for (lk::BackendKind kind : backends()) {
+      CAPTURE(lk::to_string(kind));
+      const lk::MemoryPlan plan = lk::plan_memory(model, kind, 100000);
+      CHECK(plan.total() > model.limits().max_memory_bytes);
+      try {
+        lk::make_backend(kind, model, 100000);
+        FAIL("built");
+      } catch (const lk::Error& e) {
+        CHECK(e.code() == lk::ErrorCode::out_of_memory);
+        CHECK(contains(e.what(), "at batch 100000 needs " + plan.describe()));
+      }
+    }
+    latentkit_model* c_model = nullptr;
+    REQUIRE(latentkit_load_memory(bytes.data(), bytes.size(), nullptr, &c_model) == LATENTKIT_OK);
+    CHECK(latentkit_prepare(c_model, 100000) == LATENTKIT_OUT_OF_MEMORY);
+    CHECK(contains(latentkit_last_error(), "GiB"));
+    latentkit_free(c_model);
+  }
+  SUBCASE("a model beyond a tighter limit is refused at load, saying how much it needs") {
+    const lk::ModelDescription d = lk::testing::seed000_decoder(1);
+    lk::ModelLimits limits;
+    limits.max_memory_bytes = 256 * 1024;  // the file fits, its activations do not
+    const lk::Error e = refusal(d, limits);
+    CHECK(e.code() == lk::ErrorCode::out_of_memory);
+    CHECK(contains(e.what(), "the model at batch 1 needs"));
+    CHECK(contains(e.what(), "more than the limit of 256.0 KiB"));
+    const std::vector<uint8_t> bytes = lk::serialize_model(d);
+    latentkit_options options = latentkit_default_options();
+    options.max_memory_bytes = 256 * 1024;
+    latentkit_model* c_model = nullptr;
+    CHECK(latentkit_load_memory(bytes.data(), bytes.size(), &options, &c_model) == LATENTKIT_OUT_OF_MEMORY);
+    CHECK(c_model == nullptr);
+    options.max_memory_bytes = 0;  // the default
+    REQUIRE(latentkit_load_memory(bytes.data(), bytes.size(), &options, &c_model) == LATENTKIT_OK);
+    latentkit_free(c_model);
+  }
+}
+
+TEST_CASE("class 9: strings with control characters or invalid UTF-8 are refused without repeating them") {
+  const std::string escape = "\x1b]0;owned\x07\x1b[2J\nline";
+  auto check_refused = [&](lk::ModelDescription d, const std::string& where) {
+    const std::string message = refusal(d).what();
+    CHECK(contains(message, where));
+    for (char c : message) {
+      CHECK_MESSAGE(static_cast<unsigned char>(c) >= 0x20, "control byte in the message");
+    }
+  };
+  lk::ModelDescription d = identity_decoder({{gaussian(2)}});
+  SUBCASE("a tensor name") {
+    d.tensors[1].name = escape;
+    check_refused(d, "the name of tensor 1 has control character 27 at byte 0");
+  }
+  SUBCASE("a latent group name") {
+    d.latent.groups[0].name = "z\n";
+    check_refused(d, "the name of latent group 0 has control character 10 at byte 1");
+  }
+  SUBCASE("a provenance field, invalid UTF-8") {
+    d.provenance.dataset = "mnist\xff";
+    check_refused(d, "provenance dataset is not UTF-8");
+  }
+  SUBCASE("a C1 control character in UTF-8") {
+    d.provenance.labels = {"\xc2\x9b" "31m"};
+    check_refused(d, "provenance label 0 has an invalid or control code point");
+  }
+  SUBCASE("UTF-8 text is kept") {
+    d.tensors[1].name = "\xce\xb6-latent";  // zeta
+    d.provenance.dataset = "MNIST \xe2\x80\x94 coloured";
+    const lk::Model model = load(d);
+    CHECK(model.decoder().tensors[1].name == "\xce\xb6-latent");
+    CHECK(model.provenance().dataset == "MNIST \xe2\x80\x94 coloured");
+  }
+}
+
+TEST_CASE("a categorical latent: sampling gives one-hot groups, grids and decoding see them") {
+  const lk::Model model = load(identity_decoder({{categorical(10, 2, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"})}}));
+  REQUIRE(model.latent().dims() == 20);
+  CHECK(model.latent().groups[0].labels[7] == "7");
+  const std::vector<float> z = lk::sample_latents(model.latent(), 50, 11);
+  REQUIRE(z.size() == 50 * 20);
+  std::vector<int> seen(10, 0);
+  for (int n = 0; n < 50; ++n) {
+    for (int group = 0; group < 2; ++group) {
+      int ones = 0;
+      for (int k = 0; k < 10; ++k) {
+        const float v = z[static_cast<std::size_t>(n * 20 + group * 10 + k)];
+        CHECK((v == 0.0f || v == 1.0f));
+        if (v == 1.0f) {
+          ++ones;
+          ++seen[static_cast<std::size_t>(k)];
+        }
+      }
+      CHECK(ones == 1);
+    }
+  }
+  for (int count : seen) CHECK(count > 0);  // 100 draws over 10 categories reach each one
+  for (lk::BackendKind kind : backends()) {
+    CAPTURE(lk::to_string(kind));
+    // The identity decoder shows the latents as the image, exactly.
+    CHECK(lk::Decoder(model, kind).decode(z, 50) == z);
+  }
+  // A grid needs two Gaussian dimensions first: refused with a message.
+  try {
+    lk::grid_latents(model.latent(), 2, 2, {-1, 1}, {-1, 1});
+    FAIL("a grid was made");
+  } catch (const lk::Error& e) {
+    CHECK(contains(e.what(), "at least 2 Gaussian dimensions"));
+  }
+  // The C API writes exactly the latent size per sample.
+  const std::vector<uint8_t> bytes = lk::serialize_model(identity_decoder({{categorical(10, 2)}}));
+  latentkit_model* c_model = nullptr;
+  REQUIRE(latentkit_load_memory(bytes.data(), bytes.size(), nullptr, &c_model) == LATENTKIT_OK);
+  std::vector<float> latents(3 * 20), images(3 * 20);
+  CHECK(latentkit_sample_decode(c_model, 3, 11, latents.data(), latents.size(), images.data(), images.size()) ==
+        LATENTKIT_OK);
+  CHECK(latents == std::vector<float>(z.begin(), z.begin() + 60));
+  CHECK(images == latents);
+  CHECK(latentkit_sample(c_model, 3, 11, latents.data(), latents.size() - 1) == LATENTKIT_INVALID_ARGUMENT);
+  latentkit_free(c_model);
+}
+
+TEST_CASE("Gaussian and categorical groups mixed: sample, grid and decode") {
+  const lk::Model model = load(identity_decoder({{gaussian(2), categorical(3, 1, {"red", "green", "blue"})}}));
+  REQUIRE(model.latent().dims() == 5);
+  const std::vector<float> z = lk::sample_latents(model.latent(), 40, 5);
+  bool gaussian_values = false;
+  for (int n = 0; n < 40; ++n) {
+    const float* v = &z[static_cast<std::size_t>(n) * 5];
+    gaussian_values = gaussian_values || (v[0] != 0.0f && v[0] != 1.0f);
+    CHECK(v[2] + v[3] + v[4] == 1.0f);
+    for (int k = 2; k < 5; ++k) CHECK((v[k] == 0.0f || v[k] == 1.0f));
+  }
+  CHECK(gaussian_values);
+  // The grid sweeps the two Gaussian dimensions and keeps the colour on its first category.
+  const std::vector<float> grid = lk::grid_latents(model.latent(), 2, 3, {-1, 1}, {-2, 2});
+  REQUIRE(grid.size() == 2 * 3 * 5);
+  const std::vector<float> top_left{-1, 2, 1, 0, 0}, bottom_right{1, -2, 1, 0, 0};
+  CHECK(std::vector<float>(grid.begin(), grid.begin() + 5) == top_left);
+  CHECK(std::vector<float>(grid.end() - 5, grid.end()) == bottom_right);
+  for (lk::BackendKind kind : backends()) {
+    CAPTURE(lk::to_string(kind));
+    lk::Decoder decoder(model, kind);
+    CHECK(decoder.decode(z, 40) == z);
+    CHECK(decoder.decode(grid, 6) == grid);
+  }
+}
