@@ -4,6 +4,7 @@
 #include <string>
 
 #include "latentkit/error.h"
+#include "latentkit/memory_plan.h"
 
 namespace latentkit {
 
@@ -56,6 +57,8 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int 
 }
 
 #ifndef LATENTKIT_WITH_XNNPACK
+uint64_t xnnpack_bytes_in_use() { return 0; }
+
 // Built without XNNPACK (LATENTKIT_WITH_XNNPACK=OFF, e.g. for ARMv6 boards): asking for it is an
 // error that says what to do instead.
 std::unique_ptr<Backend> make_xnnpack_backend(const Model&, int, const BackendOptions&) {

@@ -54,7 +54,12 @@
 // kernel size, >= the stride) and crop the padding away with an identity 1-tap convolution.
 #include <pthreadpool.h>
 #include <xnnpack.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -100,10 +105,53 @@ void check(xnn_status status, const std::string& what) {
   }
 }
 
+// XNNPACK's allocations, counted: the bytes it holds are what the memory plan's workspace
+// estimate must cover (tests/runtime/test_memory_plan.cpp compares them). malloc and free as
+// XNNPACK's default allocator uses, so that memory allocated before or after another user of
+// XNNPACK in the process (libtorch calls xnn_initialize too) is freed correctly either way.
+std::atomic<int64_t> xnnpack_bytes{0};
+
+std::size_t usable_size(void* p) {
+#ifdef __GLIBC__
+  return malloc_usable_size(p);
+#else
+  (void)p;
+  return 0;  // not counted where the C library cannot say
+#endif
+}
+
+void* counted(void* p) {
+  if (p != nullptr) xnnpack_bytes += static_cast<int64_t>(usable_size(p));
+  return p;
+}
+
+void* xnn_allocate(void*, std::size_t size) { return counted(std::malloc(size)); }
+
+void* xnn_reallocate(void*, void* pointer, std::size_t size) {
+  const std::size_t before = pointer != nullptr ? usable_size(pointer) : 0;
+  void* moved = std::realloc(pointer, size);
+  if (moved != nullptr) xnnpack_bytes += static_cast<int64_t>(usable_size(moved)) - static_cast<int64_t>(before);
+  return moved;
+}
+
+void xnn_deallocate(void*, void* pointer) {
+  if (pointer == nullptr) return;
+  xnnpack_bytes -= static_cast<int64_t>(usable_size(pointer));
+  std::free(pointer);
+}
+
+void* xnn_aligned_allocate(void*, std::size_t alignment, std::size_t size) {
+  void* p = nullptr;
+  return posix_memalign(&p, alignment, size) == 0 ? counted(p) : nullptr;
+}
+
+const xnn_allocator kCountingAllocator = {nullptr, xnn_allocate, xnn_reallocate, xnn_deallocate,
+                                          xnn_aligned_allocate, xnn_deallocate};
+
 // xnn_initialize once per process (a function-local static is initialised thread-safely). It
 // is never undone: XNNPACK's state lives as long as the process, as for every other user.
 void initialize_xnnpack() {
-  static const xnn_status status = xnn_initialize(/*allocator=*/nullptr);
+  static const xnn_status status = xnn_initialize(&kCountingAllocator);
   check(status, "xnn_initialize");
 }
 
@@ -132,6 +180,31 @@ std::string op_name(int op_index, const Op& op) {
 
 
 bool has_bias(const Op& op) { return op.inputs[2] != -1; }
+
+// A float transposed convolution as XNNPACK runs it, around the defect described at the top of
+// this file: the deconvolution (with the padding of the affected axes removed) and, where
+// needed, the crop of its full_h x full_w output back to the op's.
+struct DeconvolutionPlan {
+  bool crop_h = false, crop_w = false;
+  Window deconv;
+  int64_t full_h = 0, full_w = 0;
+};
+
+DeconvolutionPlan plan_deconvolution(const Tensor& x, const Tensor& w, const Tensor& y, const Window& win) {
+  const int64_t kh = w.shape[1], kw = w.shape[2];
+  const bool subconvolution = (win.stride_h > 1 || win.stride_w > 1) && win.stride_h <= kh && win.stride_w <= kw;
+  DeconvolutionPlan plan;
+  plan.crop_h = subconvolution && y.shape[0] + 2 <= win.stride_h;
+  plan.crop_w = subconvolution && y.shape[1] + 2 <= win.stride_w;
+  plan.deconv = win;
+  if (plan.crop_h) plan.deconv.pad_top = plan.deconv.pad_bottom = 0;
+  if (plan.crop_w) plan.deconv.pad_left = plan.deconv.pad_right = 0;
+  plan.full_h = transpose_conv2d_output_size(x.shape[0], kh, win.stride_h, plan.deconv.pad_top,
+                                             plan.deconv.pad_bottom, win.adjustment_h);
+  plan.full_w = transpose_conv2d_output_size(x.shape[1], kw, win.stride_w, plan.deconv.pad_left,
+                                             plan.deconv.pad_right, win.adjustment_w);
+  return plan;
+}
 
 // Static data XNNPACK reads gets this many floats of slack (XNN_EXTRA_BYTES).
 constexpr std::size_t kExtraFloats = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
@@ -328,20 +401,10 @@ void SubgraphBuilder::add_window_op(int op_index, const Op& op) {
   const float hi = std::numeric_limits<float>::infinity();
   const auto u32 = [](int64_t v) { return static_cast<uint32_t>(v); };
   if (transposed) {
-    // See "XNNPACK bug" at the top of this file.
-    const bool subconvolution = (win.stride_h > 1 || win.stride_w > 1) && win.stride_h <= kh &&
-                                win.stride_w <= kw;
-    const bool crop_h = subconvolution && oh + 2 <= win.stride_h;
-    const bool crop_w = subconvolution && ow + 2 <= win.stride_w;
-    Window deconv = win;
-    if (crop_h) deconv.pad_top = deconv.pad_bottom = 0;
-    if (crop_w) deconv.pad_left = deconv.pad_right = 0;
-    const int64_t full_h = transpose_conv2d_output_size(x.shape[0], kh, win.stride_h,
-                                                      deconv.pad_top, deconv.pad_bottom,
-                                                      win.adjustment_h);
-    const int64_t full_w = transpose_conv2d_output_size(x.shape[1], kw, win.stride_w,
-                                                      deconv.pad_left, deconv.pad_right,
-                                                      win.adjustment_w);
+    const DeconvolutionPlan plan = plan_deconvolution(x, w, y, win);
+    const bool crop_h = plan.crop_h, crop_w = plan.crop_w;
+    const Window& deconv = plan.deconv;
+    const int64_t full_h = plan.full_h, full_w = plan.full_w;
     const uint32_t deconv_output =
         crop_h || crop_w
             ? internal_value(op_index, op,
@@ -782,6 +845,10 @@ XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptio
 
 namespace detail {
 
+// What one XNNPACK node costs beyond its data: the operator object, the runtime's per-node
+// record and the subgraph's value records (measured: 3 to 4 KiB per node in this version).
+constexpr int64_t kNodeBytes = 4096;
+
 // Follows SubgraphBuilder op by op; every product saturates (a file can ask for anything).
 // XNNPACK 2022 packs weights in tiles of up to 16 output channels with the bias in front of each
 // channel's taps, and gives each convolution an indirection buffer of one pointer per kernel tap
@@ -802,18 +869,21 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
   const Tensor& output = graph.tensors[static_cast<std::size_t>(graph.outputs[0])];
   // Our own copies of the input and output, with XNNPACK's slack.
   int64_t bytes = saturating_add(values(input.elements(), 4), values(output.elements(), 4));
-  bytes = saturating_add(bytes, 2 * XNN_EXTRA_BYTES);
+  bytes = saturating_add(bytes, 2 * XNN_EXTRA_BYTES + 4 * kNodeBytes);  // and the runtime itself
   for (const Op& op : graph.ops) {
     const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
     const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
     const bool integer = x.dtype == DType::int8;
     const int64_t element = integer ? 1 : 4;
-    int64_t op_bytes = 1024;  // operator object, node and value records
+    int64_t op_bytes = kNodeBytes;
     switch (op.kind) {
       case OpKind::fully_connected: {
         const int64_t in = x.shape[0], out = y.shape[0];
         op_bytes = saturating_add(op_bytes, packed(out, in, element));
-        if (integer) op_bytes = saturating_add(op_bytes, saturating_add(indirection(1, 1), values(in + out, 1)));
+        if (integer) {  // a 1x1 convolution between two reshapes
+          op_bytes = saturating_add(op_bytes, 2 * kNodeBytes);
+          op_bytes = saturating_add(op_bytes, saturating_add(indirection(1, 1), values(in + out, 1)));
+        }
         break;
       }
       case OpKind::conv2d: {
@@ -834,14 +904,14 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
           op_bytes = saturating_add(op_bytes, packed(cout, saturating_add(saturating_product({kh, kw, cin}), strides), 4));
           op_bytes = saturating_add(op_bytes, saturating_product({strides, 256}));
           op_bytes = saturating_add(op_bytes, indirection(pixels, saturating_product({kh, kw})));
-          // The crop around XNNPACK's small-output defect (add_window_op): at most the unpadded
-          // output and an identity kernel over the padding.
-          const int64_t full_h = saturating_add(saturating_product({win.stride_h, x.shape[0]}), kh);
-          const int64_t full_w = saturating_add(saturating_product({win.stride_w, x.shape[1]}), kw);
-          const int64_t crop_taps = saturating_product({full_h, full_w});
-          if (win.stride_h > 1 || win.stride_w > 1) {
-            op_bytes = saturating_add(op_bytes, values(saturating_product({crop_taps, cout}), 4));
-            op_bytes = saturating_add(op_bytes, saturating_product({cout, crop_taps, cout, 8}));
+          // The crop around XNNPACK's small-output defect (add_window_op): the unpadded output,
+          // an identity kernel over the padding (ours and XNNPACK's packed copy).
+          const DeconvolutionPlan plan = plan_deconvolution(x, w, y, win);
+          if (plan.crop_h || plan.crop_w) {
+            const int64_t crop_taps = saturating_product({plan.full_h - y.shape[0] + 1, plan.full_w - y.shape[1] + 1});
+            op_bytes = saturating_add(op_bytes, kNodeBytes);
+            op_bytes = saturating_add(op_bytes, values(saturating_product({plan.full_h, plan.full_w, cout}), 4));
+            op_bytes = saturating_add(op_bytes, saturating_product({cout, crop_taps, tile(cout), 8}));
             op_bytes = saturating_add(op_bytes, indirection(pixels, crop_taps));
           }
           break;
@@ -853,6 +923,7 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
             !plan_axis(x.shape[1], kw, win.stride_w, win.pad_left, y.shape[1], cols)) {
           break;  // the builder refuses the op
         }
+        op_bytes = saturating_add(op_bytes, 2 * kNodeBytes);  // the interleave and the crop
         const int64_t channels = saturating_product({strides, cout});
         const int64_t taps = saturating_product({rows.taps, cols.taps});
         const int64_t phase_pixels = saturating_product({rows.phase_size, cols.phase_size});
@@ -870,7 +941,8 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
         break;
       }
       case OpKind::tanh:
-        // 2 sigmoid(2x) - 1: three intermediates.
+        // 2 sigmoid(2x) - 1: three more nodes and their intermediates.
+        op_bytes = saturating_add(op_bytes, 3 * kNodeBytes);
         op_bytes = saturating_add(op_bytes, values(saturating_product({x.elements(), 3}), 4));
         break;
       case OpKind::reshape:
@@ -886,6 +958,8 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
 }
 
 }  // namespace detail
+
+uint64_t xnnpack_bytes_in_use() { return static_cast<uint64_t>(std::max<int64_t>(0, xnnpack_bytes.load())); }
 
 std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
                                               const BackendOptions& options) {

@@ -34,6 +34,12 @@ MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch);
 // Throws Error(out_of_memory) naming the figures if `plan` exceeds the model's max_memory_bytes.
 void check_memory(const Model& model, const MemoryPlan& plan, const std::string& what);
 
+// The bytes XNNPACK holds now (every backend built, with its packed weights and arenas), counted
+// by the allocator latentkit gives XNNPACK; 0 without XNNPACK or where the C library cannot tell
+// an allocation's size (it counts with glibc's malloc_usable_size). For tests and benchmarks of
+// the memory plan.
+uint64_t xnnpack_bytes_in_use();
+
 // "1.5 GiB", "170 KiB", "12 B".
 std::string format_bytes(uint64_t bytes);
 
