@@ -35,7 +35,12 @@ BackendKind choose_backend(const Model& model, BackendKind preferred, std::strin
     make_backend(preferred, model, 1);
     return preferred;
   } catch (const Error& e) {
-    if (e.code() != ErrorCode::unsupported_model && e.code() != ErrorCode::backend) throw;
+    // Out of memory at batch 1 is XNNPACK's lowering (the reference backend needs nothing beyond
+    // the activations, which the loader has checked at batch 1).
+    if (e.code() != ErrorCode::unsupported_model && e.code() != ErrorCode::backend &&
+        e.code() != ErrorCode::out_of_memory) {
+      throw;
+    }
     if (why != nullptr) *why = e.what();
     return BackendKind::reference;
   }

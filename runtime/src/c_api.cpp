@@ -15,6 +15,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -140,7 +141,12 @@ latentkit_status check_count(const char* function, const char* what, int n, int 
 latentkit_status resolve_options(const latentkit_options* options, lk::BackendKind* kind,
                                  int* threads, lk::ModelLimits* limits, const char* function) {
   const latentkit_options o = options ? *options : latentkit_default_options();
-  switch (o.backend) {
+  // A C caller can store any int in the enum field; loading it as a latentkit_backend outside
+  // the enum's values would be undefined behaviour in C++, so read its bytes as an integer.
+  std::underlying_type_t<latentkit_backend> backend;
+  static_assert(sizeof backend == sizeof o.backend, "latentkit_backend's size");
+  std::memcpy(&backend, &o.backend, sizeof backend);
+  switch (backend) {
     case LATENTKIT_BACKEND_DEFAULT:
       *kind = lk::backend_available(lk::BackendKind::xnnpack) ? lk::BackendKind::xnnpack
                                                               : lk::BackendKind::reference;
@@ -157,8 +163,8 @@ latentkit_status resolve_options(const latentkit_options* options, lk::BackendKi
       *kind = lk::BackendKind::reference;
       break;
     default:
-      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: options->backend is %d, not a latentkit_backend",
-                  function, static_cast<int>(o.backend));
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: options->backend is %lld, not a latentkit_backend",
+                  function, static_cast<long long>(backend));
   }
   if (o.threads < 0 || o.threads > kMaxThreads) {
     return fail(LATENTKIT_INVALID_ARGUMENT, "%s: options->threads must be 0..%d, got %d", function,

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <new>
@@ -107,8 +108,7 @@ std::string text(const flatbuffers::String* s, const std::string& what) {
 
 class Checker {
  public:
-  Checker(const fb::Model& model, const uint8_t* base, const ModelLimits& limits)
-      : model_(model), base_(base), limits_(limits) {}
+  Checker(const fb::Model& model, const ModelLimits& limits) : model_(model), limits_(limits) {}
 
   void run(Model::State& state) {
     state.format_version = model_.format_version();
@@ -807,7 +807,6 @@ class Checker {
   }
 
   const fb::Model& model_;
-  const uint8_t* base_;
   const ModelLimits& limits_;
 };
 
@@ -837,7 +836,7 @@ std::shared_ptr<Model::State> parse(std::shared_ptr<AlignedBytes> bytes, const M
   }
   auto state = std::make_shared<Model::State>();
   state->limits = limits;
-  Checker(*fb::GetModel(data), data, limits).run(*state);
+  Checker(*fb::GetModel(data), limits).run(*state);
   state->bytes = std::move(bytes);
   return state;
 }
@@ -872,10 +871,13 @@ Model Model::load_bytes(const void* data, std::size_t size, const ModelLimits& l
 }
 
 Model Model::load_file(const std::string& path, const ModelLimits& limits) {
+  // A folder opens as a stream on Linux and reports an absurd size: say what it is.
+  std::error_code error;
+  if (std::filesystem::is_directory(path, error)) fail(ErrorCode::io, "model file '" + path + "' is a folder, not a file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail(ErrorCode::io, "cannot open model file '" + path + "'");
   const std::streamoff size = in.tellg();
-  if (size < 0) fail(ErrorCode::io, "cannot read model file '" + path + "' (is it a directory?)");
+  if (size < 0) fail(ErrorCode::io, "cannot read model file '" + path + "'");
   try {
     check_file_size(static_cast<uint64_t>(size), limits);
     auto bytes = std::make_shared<AlignedBytes>(static_cast<std::size_t>(size));

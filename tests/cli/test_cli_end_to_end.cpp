@@ -11,28 +11,17 @@
 #include <thread>
 #include <unistd.h>
 
+#include "cli/cli_run.h"
+
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #include <stb_image.h>
 
 namespace fs = std::filesystem;
 
+using namespace latentkit::cli_test;
+
 namespace {
-
-struct Run {
-  int exit_code;
-  std::string output;  // stdout and stderr
-};
-
-Run run(const std::string& command) {
-  const fs::path log = fs::temp_directory_path() / ("latentkit_cli_" + std::to_string(::getpid()) + ".log");
-  const int status = std::system((command + " > '" + log.string() + "' 2>&1").c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  fs::remove(log);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text.str()};
-}
 
 struct PngInfo {
   int width = 0, height = 0, channels = 0;
@@ -43,30 +32,6 @@ PngInfo png_info(const fs::path& path) {
   INFO("reading ", path.string());
   REQUIRE(stbi_info(path.c_str(), &info.width, &info.height, &info.channels) == 1);
   return info;
-}
-
-const std::string cli = LATENTKIT_CLI;
-const std::string sample_cli = LATENTKIT_SAMPLE_CLI;
-
-// One trained-and-exported model shared by the test cases (training is the slow part).
-struct Journey {
-  fs::path dir = fs::temp_directory_path() / ("latentkit_journey_" + std::to_string(::getpid()));
-  fs::path model = dir / "cvae.lkm";
-  Run train, exported;
-
-  Journey() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    train = run(cli + " train cvae --data " LATENTKIT_MNIST_DIR " --out '" + (dir / "run").string() +
-                "' --epochs 1 --train-limit 300 --test-limit 100 --batch 32");
-    exported = run(cli + " export '" + (dir / "run").string() + "' -o '" + model.string() + "'");
-  }
-  ~Journey() { fs::remove_all(dir); }
-};
-
-Journey& journey() {
-  static Journey j;
-  return j;
 }
 
 }  // namespace
@@ -235,17 +200,6 @@ TEST_CASE("the run report (gnuplot plots, image tiles, index.html) and eval in n
   r = run(cli + " eval " + run_dir + " --binarize sometimes");
   CHECK(r.exit_code != 0);
 }
-
-// A scratch folder for the test cases that need no trained journey.
-struct Scratch {
-  fs::path dir;
-  explicit Scratch(const std::string& name)
-      : dir(fs::temp_directory_path() / ("latentkit_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~Scratch() { fs::remove_all(dir); }
-};
 
 TEST_CASE("Ctrl-C checkpoints and exits with 130; resume takes the run's settings") {
   Scratch j("ctrl_c");

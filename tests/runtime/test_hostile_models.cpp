@@ -173,6 +173,10 @@ TEST_CASE("classes 3 and 4: an int8 transposed convolution with huge strides is 
       CHECK(contains(e.what(), "the xnnpack backend at batch 1 needs"));
       CHECK(contains(e.what(), "max_memory_bytes"));
     }
+    // Asked for XNNPACK, a program falls back to the reference backend and says why.
+    std::string why;
+    CHECK(lk::choose_backend(model, lk::BackendKind::xnnpack, &why) == lk::BackendKind::reference);
+    CHECK(contains(why, "the xnnpack backend at batch 1 needs"));
   }
   // The same form at an ordinary stride builds and agrees with the reference backend.
   const lk::Model model = load(int8_transpose_conv(2, 3));

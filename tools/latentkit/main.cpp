@@ -5,18 +5,27 @@
 //   latentkit eval runs/cvae --k 1000
 //   latentkit export runs/cvae -o cvae.lkm
 //   latentkit inspect cvae.lkm
+//
+// Every failure ends with one line on stderr naming the problem, a non-zero exit status (1;
+// CLI11's own codes, all below 128, for bad command-line syntax) and no output: no model file
+// from a failed export, no run folder from a run that failed before its first checkpoint.
 #include <CLI/CLI.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <new>
+#include <stdexcept>
 
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
 #include "latentkit/trainer/export_cvae.h"
 #include "latentkit/trainer/mnist.h"
+#include "latentkit/trainer/report.h"
 #include "latentkit/trainer/train_cvae.h"
+#include "cli_checks.h"
 #include "model_summary.h"
 #include "png_writer.h"
 
@@ -26,10 +35,56 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// `export` accepts a run folder or a checkpoint file.
+// `export` and `eval` accept a run folder or a checkpoint file.
 std::string checkpoint_path(const std::string& source) {
-  return fs::is_directory(source) ? (fs::path(source) / "checkpoint.pt").string() : source;
+  std::error_code ec;
+  const std::string path = fs::is_directory(source, ec) ? (fs::path(source) / "checkpoint.pt").string() : source;
+  lk::cli::check_input_file(path, "checkpoint");
+  return path;
 }
+
+// The first folder on the way to `dir` (itself or an ancestor) that does not exist yet: what the
+// run creates, and what a run that fails before its first checkpoint removes again. Empty if
+// `dir` exists.
+fs::path first_missing_folder(const std::string& dir) {
+  std::error_code ec;
+  fs::path path = fs::absolute(fs::path(dir), ec).lexically_normal();
+  if (ec) return {};
+  if (path.filename().empty()) path = path.parent_path();  // "runs/cvae/"
+  if (fs::exists(fs::symlink_status(path, ec))) return {};
+  while (path.has_relative_path() && !fs::exists(fs::symlink_status(path.parent_path(), ec))) path = path.parent_path();
+  return path;
+}
+
+// After a failed run: a run folder never keeps half-written files, and keeps nothing at all
+// unless a checkpoint (a finished epoch, resumable) was written.
+void clean_up_failed_run(const std::string& run_dir, const fs::path& created) {
+  std::error_code ec;
+  const fs::path dir(run_dir);
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return;
+  for (const char* name : tr::run_files()) fs::remove(dir / (std::string(name) + ".tmp"), ec);
+  fs::remove_all(dir / ".report", ec);
+  if (fs::exists(dir / "checkpoint.pt", ec)) return;
+  if (!created.empty() && fs::is_directory(fs::symlink_status(created, ec))) {
+    fs::remove_all(created, ec);
+  } else {
+    fs::remove(dir / "metrics.csv", ec);  // the header alone: no run
+  }
+}
+
+// A learning rate (or any positive size) that is a number, finite and above 0: CLI11's
+// PositiveNumber lets "nan" through.
+const CLI::Validator kFinitePositive(
+    [](std::string& text) -> std::string {
+      try {
+        std::size_t used = 0;
+        const double value = std::stod(text, &used);
+        if (used == text.size() && std::isfinite(value) && value > 0) return {};
+      } catch (const std::exception&) {
+      }
+      return "'" + text + "' is not a finite number above 0";
+    },
+    "POSITIVE");
 
 // --threads and --blas-threads, for the commands that run libtorch (train, eval).
 void add_thread_options(CLI::App* command, tr::ThreadConfig& threads) {
@@ -57,7 +112,7 @@ int main(int argc, char** argv) {
   auto* latent_option = train->add_option("--latent", options.latent_dims, "latent size")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* epochs_option = train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   auto* batch_option = train->add_option("--batch", options.batch_size, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
-  auto* lr_option = train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(CLI::PositiveNumber)->capture_default_str();
+  auto* lr_option = train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(kFinitePositive)->capture_default_str();
   auto* seed_option = train->add_option("--seed", options.seed, "random seed")->capture_default_str();
   auto* binarize_option = train->add_option("--binarize", binarization, "dynamic (Bernoulli draws) or static (threshold 0.5)")
       ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
@@ -124,7 +179,21 @@ int main(int argc, char** argv) {
       options.write_report = !no_report;
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(options.threads).c_str());
       if (options.resume) std::fprintf(stderr, "resuming %s (data %s)\n", options.run_dir.c_str(), options.data_dir.c_str());
-      const tr::TrainResult result = tr::train_cvae(options);
+      {
+        std::error_code ec;
+        if (options.run_dir.empty()) throw std::invalid_argument("--out: the folder name is empty");
+        if (fs::exists(options.run_dir, ec) && !fs::is_directory(options.run_dir, ec)) {
+          throw std::runtime_error("--out '" + options.run_dir + "' is a file, not a folder");
+        }
+      }
+      const fs::path created = first_missing_folder(options.run_dir);
+      tr::TrainResult result;
+      try {
+        result = tr::train_cvae(options);
+      } catch (...) {
+        clean_up_failed_run(options.run_dir, created);
+        throw;
+      }
       if (result.interrupted) return 130;  // the loop said what it wrote
       if (result.epochs.empty()) throw std::runtime_error("the run has no finished epoch");
       const tr::EpochReport& last = result.epochs.back();
@@ -147,6 +216,7 @@ int main(int argc, char** argv) {
       dir = tr::resolve_dataset(dir);
       const tr::Binarization mode = tr::parse_binarization(eval_binarization);
       const tr::ImageDataset test_set = tr::load_mnist_dir(dir, tr::Split::test, eval_limit);
+      tr::require_cvae_images(test_set, dir);
       const torch::Tensor images = tr::binarized_test_images(test_set, mode);
       const tr::EvalResult r = tr::evaluate_with_iwae(run.model, images, eval_seed, eval_k);
       std::printf("test set: %lld images of %s, %s binarisation%s; trained %lld epochs with %s binarisation\n",
@@ -159,6 +229,7 @@ int main(int argc, char** argv) {
                   static_cast<long long>(r.iwae_k), static_cast<unsigned long long>(eval_seed));
     } else if (*exporter) {
       const lk::QuantMode format = lk::parse_quant_mode(quant);
+      lk::cli::check_output_file(output, "output");
       tr::ExportOptions export_options;
       export_options.format = format;
       export_options.calibration_data_dir = calibration_data;
@@ -175,6 +246,7 @@ int main(int argc, char** argv) {
                     lk::to_string(format), a.images, a.psnr_db, a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
       }
     } else if (*inspect) {
+      lk::cli::check_input_file(model_path, "model file");
       const lk::Model model = lk::Model::load_file(model_path);
       lk::cli::print_summary(std::cout, model_path, model);
       lk::cli::print_graph(std::cout, model);
@@ -185,8 +257,14 @@ int main(int argc, char** argv) {
   } catch (const c10::Error& e) {
     std::fprintf(stderr, "latentkit: libtorch: %s\n", e.what_without_backtrace());
     return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "latentkit: out of memory\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "latentkit: error: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "latentkit: error: an unknown exception\n");
     return 1;
   }
   return 0;

@@ -7,6 +7,11 @@
 //   latentkit-sample cvae.lkm decode --z 0.5,-1.0 -o one.png
 //   latentkit-sample cvae.lkm interpolate --from -2,0 --to 2,0 --steps 8 -o line.png
 //   latentkit-sample cvae.lkm bench --batch 25 --runs 50
+//   latentkit-sample --max-memory 64M cvae.lkm sample -n 256 -o samples.png
+//
+// Every failure (a bad file, number, path or size, a full disk, memory running out) ends with
+// one line on stderr naming the problem, a non-zero exit status (1; CLI11's own codes, all
+// below 128, for bad command-line syntax), and no output file.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -15,13 +20,16 @@
 #include <cstdio>
 #include <iostream>
 #include <cstring>
-#include <sstream>
+#include <new>
+#include <stdexcept>
+#include <sys/stat.h>
 
 #include "latentkit/atomic_file.h"
 #include "latentkit/decoder.h"
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
+#include "cli_checks.h"
 #include "model_summary.h"
 #include "png_writer.h"
 
@@ -34,18 +42,28 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+// Comma-separated finite numbers: "nan", "inf" and 1e39 (not a float) are refused, as are
+// empty items ("1,,2", "1,").
 std::vector<float> parse_floats(const std::string& text, const std::string& what) {
   std::vector<float> values;
-  std::stringstream in(text);
-  std::string item;
-  while (std::getline(in, item, ',')) {
+  std::size_t start = 0;
+  for (;;) {
+    const std::size_t comma = text.find(',', start);
+    const std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    float value = 0;
     try {
       std::size_t used = 0;
-      values.push_back(std::stof(item, &used));
+      value = std::stof(item, &used);
       if (used != item.size()) throw std::invalid_argument(item);
     } catch (const std::exception&) {
       throw lk::Error(lk::ErrorCode::invalid_argument, what + ": '" + item + "' is not a number");
     }
+    if (!std::isfinite(value)) {
+      throw lk::Error(lk::ErrorCode::invalid_argument, what + ": '" + item + "' is not a finite number");
+    }
+    values.push_back(value);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
   }
   return values;
 }
@@ -60,13 +78,25 @@ struct GridShape {
   int rows = 0, cols = 0;
 };
 
+constexpr int kMaxGridSide = 100;
+
 GridShape parse_grid_shape(const std::string& text) {
-  int rows = 0, cols = 0;
-  char x = 0, extra = 0;
-  if (std::sscanf(text.c_str(), "%d%c%d%c", &rows, &x, &cols, &extra) != 3 || x != 'x' || rows < 1 || cols < 1 ||
-      rows > 100 || cols > 100) {
-    throw lk::Error(lk::ErrorCode::invalid_argument,
-                    "grid shape '" + text + "' should be ROWSxCOLS, each 1..100 (e.g. 5x5)");
+  // Digits 'x' digits, nothing else; at most 3 digits a side, so nothing overflows.
+  auto side = [&](std::size_t begin, std::size_t end) {
+    if (end <= begin || end - begin > 3) return -1;
+    int value = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+      if (text[i] < '0' || text[i] > '9') return -1;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  const std::size_t x = text.find('x');
+  const int rows = x == std::string::npos ? -1 : side(0, x);
+  const int cols = x == std::string::npos ? -1 : side(x + 1, text.size());
+  if (rows < 1 || cols < 1 || rows > kMaxGridSide || cols > kMaxGridSide) {
+    throw lk::Error(lk::ErrorCode::invalid_argument, "grid shape '" + text + "' should be ROWSxCOLS, each 1.." +
+                                                         std::to_string(kMaxGridSide) + " (e.g. 5x5)");
   }
   return {rows, cols};
 }
@@ -93,6 +123,11 @@ void save_raw(const std::string& path, const std::vector<float>& values) {
   lk::write_file_atomically(path, bytes);
 }
 
+bool is_regular_file(const std::string& path) {
+  struct stat s {};
+  return ::stat(path.c_str(), &s) == 0 && S_ISREG(s.st_mode);
+}
+
 // Decodes `count` latents and writes them as a rows x cols picture.
 void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
             const std::string& output, const std::string& what, const RawOutputs& raw) {
@@ -104,9 +139,20 @@ void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, i
   const std::vector<float> images = decoder.decode(latents, count);
   const double decode_ms = ms_since(start);
   const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
-  lk::cli::write_png(output, picture);
-  save_raw(raw.latents, latents);
-  save_raw(raw.images, images);
+  // All of the outputs or none: a raw file that cannot be written takes the picture back.
+  std::vector<std::string> written;
+  try {
+    for (const std::string* path : {&output, &raw.latents, &raw.images}) {
+      if (path->empty()) continue;
+      const bool existed = is_regular_file(*path);
+      if (path == &output) lk::cli::write_png(output, picture);
+      else save_raw(*path, path == &raw.latents ? latents : images);
+      if (!existed && is_regular_file(*path)) written.push_back(*path);
+    }
+  } catch (...) {
+    for (const std::string& path : written) std::remove(path.c_str());
+    throw;
+  }
   std::printf("wrote %s: %s, %dx%d pixels (%s backend: build %.2f ms, decode %.2f ms)\n", output.c_str(),
               what.c_str(), picture.width, picture.height, lk::to_string(decoder.backend_kind()), build_ms, decode_ms);
 }
@@ -126,6 +172,9 @@ int main(int argc, char** argv) {
   app.add_option("model", model_path, "model file (.lkm)")->required();
   app.add_option("--backend", backend_name, "xnnpack or reference")->capture_default_str();
   app.add_option("--threads", threads, "worker threads for XNNPACK")->check(CLI::Range(1, 64))->capture_default_str();
+  std::string max_memory;
+  auto* max_memory_option = app.add_option("--max-memory", max_memory,
+                 "refuse a model or batch that needs more memory than SIZE (bytes, or with K, M or G: 512M)");
   RawOutputs raw;
   app.add_option("--save-latents", raw.latents, "also write the latents as raw float32 (little-endian)");
   app.add_option("--save-images", raw.images, "also write the decoded images as raw float32 (HWC)");
@@ -149,7 +198,8 @@ int main(int argc, char** argv) {
   std::string sample_out = "samples.png";
   sample->add_option("-n,--count", sample_count, "how many")->check(CLI::Range(1, 10000))->capture_default_str();
   sample->add_option("--seed", seed, "the same seed gives the same latents on every platform")->capture_default_str();
-  sample->add_option("--cols", sample_cols, "columns in the picture (default: about a square)");
+  sample->add_option("--cols", sample_cols, "columns in the picture (default: about a square)")
+      ->check(CLI::Range(1, 10000));
   sample->add_option("-o,--output", sample_out, "PNG to write")->capture_default_str();
 
   auto* decode = app.add_subcommand("decode", "decode given latents");
@@ -174,22 +224,45 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    lk::ModelLimits limits;
+    if (max_memory_option->count() > 0) limits.max_memory_bytes = lk::cli::parse_byte_size(max_memory, "--max-memory");
+    // Paths that can never be written are refused before any work.
+    const std::string* output = *grid ? &grid_out : *sample ? &sample_out : *decode ? &decode_out
+                              : *interpolate ? &line_out : nullptr;
+    if (output != nullptr) {
+      lk::cli::check_output_file(*output, "output");
+      if (!raw.latents.empty()) lk::cli::check_output_file(raw.latents, "--save-latents");
+      if (!raw.images.empty()) lk::cli::check_output_file(raw.images, "--save-images");
+    }
+    if (*decode && z_texts.size() > static_cast<std::size_t>(kMaxGridSide)) {
+      throw lk::Error(lk::ErrorCode::invalid_argument, "decode takes at most " + std::to_string(kMaxGridSide) +
+                                                           " latents (--z given " + std::to_string(z_texts.size()) +
+                                                           " times)");
+    }
+    if (*sample && sample_cols > sample_count) {
+      throw lk::Error(lk::ErrorCode::invalid_argument, "--cols " + std::to_string(sample_cols) +
+                                                           " is more than the " + std::to_string(sample_count) +
+                                                           " samples");
+    }
+    lk::cli::check_input_file(model_path, "model file");
     const auto load_start = Clock::now();
-    lk::Model model = lk::Model::load_file(model_path);
+    lk::Model model = lk::Model::load_file(model_path, limits);
     const double load_ms = ms_since(load_start);
     const lk::BackendKind requested = lk::parse_backend_kind(backend_name);
     if (!lk::backend_available(requested)) {
       throw lk::Error(lk::ErrorCode::invalid_argument, "this build has no " + backend_name + " backend");
+    }
+    if (*info) {  // describes any model the loader accepts, without building a backend
+      lk::cli::print_summary(std::cout, model_path, model);
+      if (show_graph) lk::cli::print_graph(std::cout, model);
+      return 0;
     }
     std::string why;
     const lk::BackendKind kind = lk::choose_backend(model, requested, &why);
     if (!why.empty()) std::fprintf(stderr, "latentkit-sample: using the reference backend: %s\n", why.c_str());
     lk::Decoder decoder(model, kind, lk::BackendOptions{threads});
 
-    if (*info) {
-      lk::cli::print_summary(std::cout, model_path, model);
-      if (show_graph) lk::cli::print_graph(std::cout, model);
-    } else if (*grid) {
+    if (*grid) {
       const GridShape shape = parse_grid_shape(grid_shape);
       const lk::Range x = x_range.empty() ? lk::default_grid_range() : parse_range(x_range, "--x-range");
       const lk::Range y = y_range.empty() ? x : parse_range(y_range, "--y-range");
@@ -243,6 +316,19 @@ int main(int argc, char** argv) {
     }
   } catch (const lk::Error& e) {
     std::fprintf(stderr, "latentkit-sample: %s: %s\n", lk::to_string(e.code()), e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "latentkit-sample: out of memory: this model or batch needs more memory than the device "
+                         "has; try fewer images, or --max-memory to be told the figures before allocating\n");
+    return 1;
+  } catch (const std::length_error& e) {
+    std::fprintf(stderr, "latentkit-sample: out of memory: a size is beyond what can be allocated (%s)\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "latentkit-sample: error: %s\n", e.what());
+    return 1;
+  } catch (...) {
+    std::fprintf(stderr, "latentkit-sample: error: an unknown exception\n");
     return 1;
   }
   return 0;

@@ -6,6 +6,14 @@ namespace latentkit::trainer {
 
 namespace nn = torch::nn;
 
+void require_cvae_images(const ImageDataset& images, const std::string& dir) {
+  if (images.height != kImageSize || images.width != kImageSize) {
+    throw std::runtime_error("the CVAE needs " + std::to_string(kImageSize) + "x" + std::to_string(kImageSize) +
+                             " images; '" + dir + "' has " + std::to_string(images.height) + "x" +
+                             std::to_string(images.width));
+  }
+}
+
 CvaeImpl::CvaeImpl(int64_t latent_dims) : latent_dims_(latent_dims) {
   TORCH_CHECK(latent_dims >= 1, "latent size must be at least 1, got ", latent_dims);
   // Encoder convolutions are 'valid' as in the tutorial: 28 -> 13 -> 6.

@@ -131,7 +131,9 @@ std::vector<float> calibration_latents(LoadedCheckpoint& checkpoint, const Model
   constexpr int kPriorSamples = 1000;
   constexpr int64_t kEncodedImages = 1000;
   std::vector<float> latents = sample_latents(model.latent(), kPriorSamples, 1);
-  const ImageDataset images = load_mnist_dir(resolve_dataset(options.calibration_data_dir), Split::train, kEncodedImages);
+  const std::string dir = resolve_dataset(options.calibration_data_dir);
+  const ImageDataset images = load_mnist_dir(dir, Split::train, kEncodedImages);
+  require_cvae_images(images, dir);
   torch::NoGradGuard no_grad;
   auto x = torch::from_blob(const_cast<uint8_t*>(images.pixels.data()), {images.count, 1, images.height, images.width},
                             torch::kUInt8)

@@ -205,11 +205,8 @@ TrainResult train_cvae(const TrainOptions& options, const std::function<void(con
 
   const ImageDataset train_set = load_mnist_dir(options.data_dir, Split::train, options.train_limit);
   const ImageDataset test_set = load_mnist_dir(options.data_dir, Split::test, options.test_limit);
-  if (train_set.height != kImageSize || train_set.width != kImageSize || test_set.height != kImageSize ||
-      test_set.width != kImageSize) {
-    throw std::runtime_error("the CVAE needs 28x28 images; '" + options.data_dir + "' has " +
-                             std::to_string(train_set.height) + "x" + std::to_string(train_set.width));
-  }
+  require_cvae_images(train_set, options.data_dir);
+  require_cvae_images(test_set, options.data_dir);
   const torch::Tensor train_grey = to_tensor(train_set);
   const torch::Tensor test_images = binarized_test_images(test_set, options.binarization);
 

@@ -50,8 +50,9 @@ class Backend {
 std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int batch,
                                       const BackendOptions& options = {});
 
-// `preferred` if it is built in and can run `model`, else the reference backend, which runs
-// every valid model; `why`, if given, receives the reason for falling back (empty otherwise).
+// `preferred` if it is built in and can run `model` at batch 1 within the model's memory limit,
+// else the reference backend, which runs every valid model that loaded; `why`, if given,
+// receives the reason for falling back (empty otherwise).
 BackendKind choose_backend(const Model& model, BackendKind preferred, std::string* why = nullptr);
 std::unique_ptr<Backend> make_reference_backend(const Model& model, int batch);
 std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,

@@ -9,10 +9,18 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
+#include "latentkit/trainer/mnist.h"
+
 namespace latentkit::trainer {
 
 // Shapes that the decoder and the exporter both rely on.
 constexpr int64_t kImageSize = 28;
+
+// Throws std::runtime_error naming `dir` and the size unless `images` are kImageSize square:
+// training, evaluation and int8 calibration all feed them to the encoder.
+void require_cvae_images(const ImageDataset& images, const std::string& dir);
 constexpr int64_t kDecoderSeedSize = 7;       // spatial size after the decoder's dense layer
 constexpr int64_t kDecoderSeedChannels = 32;
 
