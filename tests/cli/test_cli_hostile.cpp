@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -92,7 +93,24 @@ struct SmallFileSystem {
   SmallFileSystem& operator=(const SmallFileSystem&) = delete;
 };
 
-void skipped(const char* what) { MESSAGE("skipped (cannot mount a tmpfs here): ", what); }
+void skipped(const std::string& what) { MESSAGE("skipped (cannot mount a tmpfs here): ", what); }
+
+// `command(path)` writes its output to `name` inside a read-only and inside a full file system:
+// each is refused with the file system's own error and leaves nothing behind, not even the
+// folders `name` would have created.
+void expect_refused_on_unwritable_file_systems(const fs::path& scratch, const std::string& name, const std::string& what,
+                                               const std::function<std::string(const fs::path&)>& command) {
+  for (const bool read_only : {true, false}) {
+    SmallFileSystem small(scratch / (read_only ? "ro" : "full"), read_only);
+    if (!small.mounted) {
+      skipped(what + (read_only ? " on a read-only file system" : " on a full file system"));
+      continue;
+    }
+    expect_refused(run(command(small.dir / name)), read_only ? "Read-only file system" : "No space left on device");
+    expect_no_output(small.dir / name);
+    expect_no_output(small.dir / *fs::path(name).begin());
+  }
+}
 
 // Model files for latentkit-sample and inspect, good and bad.
 struct ModelFiles {
@@ -321,27 +339,19 @@ TEST_CASE("latentkit-sample: outputs that cannot be written leave nothing behind
   expect_no_output(png);
   expect_dev_full_intact();
 
-  {
-    SmallFileSystem read_only(scratch.dir / "ro", true);
-    if (read_only.mounted) {
-      expect_refused(run(grid + quoted(read_only.dir / "g.png")), "Read-only file system");
-      expect_no_output(read_only.dir / "g.png");
-    } else {
-      skipped("latentkit-sample output on a read-only file system");
-    }
-  }
+  expect_refused_on_unwritable_file_systems(scratch.dir, "g.png", "latentkit-sample output",
+                                            [&](const fs::path& out) { return grid + quoted(out); });
   {
     SmallFileSystem full(scratch.dir / "full", false);
     if (full.mounted) {
-      expect_refused(run(grid + quoted(full.dir / "g.png")), "No space left on device");
-      expect_no_output(full.dir / "g.png");
+      // A raw output that does not fit takes back the PNG written just before it.
       expect_refused(run(sample_cli + " --save-latents " + quoted(full.dir / "z.bin") + " " + quoted(models.good) +
                          " sample -n 4 -o " + quoted(scratch.dir / "s.png")),
                      "No space left on device");
       expect_no_output(scratch.dir / "s.png");
       expect_no_output(full.dir / "z.bin");
     } else {
-      skipped("latentkit-sample output on a full file system");
+      skipped("--save-latents on a full file system");
     }
   }
 }
@@ -453,26 +463,9 @@ TEST_CASE("latentkit train: hostile data folders, run folders and flags") {
   expect_dev_full_intact();
   expect_refused(run(train + data + " --out /proc/latentkit_run" + quick), "/proc/latentkit_run");
   CHECK_FALSE(fs::exists("/proc/latentkit_run"));
-  {
-    SmallFileSystem read_only(scratch.dir / "ro", true);
-    if (read_only.mounted) {
-      expect_refused(run(train + data + " --out " + quoted(read_only.dir / "run") + quick), "Read-only file system");
-      expect_no_output(read_only.dir / "run");
-    } else {
-      skipped("train --out on a read-only file system");
-    }
-  }
-  {
-    SmallFileSystem full(scratch.dir / "full", false);
-    if (full.mounted) {
-      const fs::path out = full.dir / "runs" / "cvae";
-      expect_refused(run(train + data + " --out " + quoted(out) + quick), "No space left on device");
-      expect_no_output(out);
-      expect_no_output(full.dir / "runs");  // the folders the run created go too
-    } else {
-      skipped("train --out on a full file system");
-    }
-  }
+  expect_refused_on_unwritable_file_systems(scratch.dir, "runs/cvae", "train --out", [&](const fs::path& out) {
+    return train + data + " --out " + quoted(out) + quick;
+  });
 
   // Flags.
   const fs::path out = scratch.dir / "run";
@@ -569,24 +562,8 @@ TEST_CASE("latentkit export and eval: hostile runs, checkpoints, data and output
   expect_refused(run(exporter + "/proc/version"), "cannot write '/proc/version'");
   expect_refused(run(exporter + quoted(out) + " --quant int4"), "int4");
   expect_no_output(out);
-  {
-    SmallFileSystem read_only(scratch.dir / "ro", true);
-    if (read_only.mounted) {
-      expect_refused(run(exporter + quoted(read_only.dir / "m.lkm")), "Read-only file system");
-      expect_no_output(read_only.dir / "m.lkm");
-    } else {
-      skipped("export on a read-only file system");
-    }
-  }
-  {
-    SmallFileSystem full(scratch.dir / "full", false);
-    if (full.mounted) {
-      expect_refused(run(exporter + quoted(full.dir / "m.lkm")), "No space left on device");
-      expect_no_output(full.dir / "m.lkm");
-    } else {
-      skipped("export on a full file system");
-    }
-  }
+  expect_refused_on_unwritable_file_systems(scratch.dir, "m.lkm", "export",
+                                            [&](const fs::path& out) { return exporter + quoted(out); });
 
   // Data: int8 calibration and eval read a dataset.
   const fs::path cut = scratch.dir / "cut_data";
