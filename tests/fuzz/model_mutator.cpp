@@ -673,6 +673,14 @@ bool parse(const uint8_t* data, size_t size, fb::ModelT& out) {
   flatbuffers::Verifier verifier(copy.data(), copy.size(), 64, 1000000);
   if (!fb::VerifyModelBuffer(verifier)) return false;
   fb::GetModel(copy.data())->UnPackTo(&out);
+  // The verifier accepts a union whose type is set but whose table is absent (the loader refuses
+  // it); the object API cannot write that back (Pack dereferences the table), so such an op loses
+  // its type here. Byte-level mutations still make that form.
+  if (out.decoder) {
+    for (auto& op : out.decoder->operators) {
+      if (op && op->options.type != fb::OpOptions::NONE && op->options.value == nullptr) op->options.type = fb::OpOptions::NONE;
+    }
+  }
   return true;
 }
 
@@ -709,6 +717,18 @@ extern "C" size_t LLVMFuzzerCustomMutator(uint8_t* data, size_t size, size_t max
   return out;
 }
 
+// A copy of one element of `from` (a vector of object-API tables) into `to`: appended, or in
+// place of a random element.
+template <typename Table>
+void cross_one(Random& r, const std::vector<std::unique_ptr<Table>>& from, std::vector<std::unique_ptr<Table>>& to) {
+  if (from.empty()) return;
+  const auto& src = from[r.below(from.size())];
+  if (!src) return;
+  auto copy = std::make_unique<Table>(*src);
+  if (to.empty() || r.percent(30)) to.push_back(std::move(copy));
+  else to[r.below(to.size())] = std::move(copy);
+}
+
 // Crossover: a piece of model 2 (a tensor, an op, a buffer, the latent or image spec, the
 // provenance, the whole graph) put into model 1; a splice of the bytes if either does not parse.
 extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
@@ -726,36 +746,13 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
   if (!a.decoder) a.decoder = std::make_unique<fb::GraphT>();
   switch (r.below(7)) {
     case 0:
-      if (b.decoder && !b.decoder->tensors.empty()) {
-        auto& src = b.decoder->tensors[r.below(b.decoder->tensors.size())];
-        if (src) {
-          auto copy = std::make_unique<fb::TensorT>(*src);
-          auto& dst = a.decoder->tensors;
-          if (dst.empty() || r.percent(30)) dst.push_back(std::move(copy));
-          else dst[r.below(dst.size())] = std::move(copy);
-        }
-      }
+      if (b.decoder) cross_one(r, b.decoder->tensors, a.decoder->tensors);
       break;
     case 1:
-      if (b.decoder && !b.decoder->operators.empty()) {
-        auto& src = b.decoder->operators[r.below(b.decoder->operators.size())];
-        if (src) {
-          auto copy = std::make_unique<fb::OperatorT>(*src);
-          auto& dst = a.decoder->operators;
-          if (dst.empty() || r.percent(30)) dst.push_back(std::move(copy));
-          else dst[r.below(dst.size())] = std::move(copy);
-        }
-      }
+      if (b.decoder) cross_one(r, b.decoder->operators, a.decoder->operators);
       break;
     case 2:
-      if (!b.buffers.empty() && b.buffers[0]) {
-        auto& src = b.buffers[r.below(b.buffers.size())];
-        if (src) {
-          auto copy = std::make_unique<fb::BufferT>(*src);
-          if (a.buffers.empty() || r.percent(30)) a.buffers.push_back(std::move(copy));
-          else a.buffers[r.below(a.buffers.size())] = std::move(copy);
-        }
-      }
+      cross_one(r, b.buffers, a.buffers);
       break;
     case 3: a.latent = std::move(b.latent); break;
     case 4: a.image = std::move(b.image); break;
