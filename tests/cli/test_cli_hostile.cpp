@@ -458,7 +458,7 @@ TEST_CASE("latentkit train: hostile data folders, run folders and flags") {
   expect_refused(run(train + data + " --out " + quoted(a_file / "run") + quick), "Not a directory");
   expect_refused(run(train + data + " --out " + quoted(a_file) + quick), "is a file, not a folder");
   CHECK(read_text(a_file) == "x");
-  expect_refused(run(train + data + " --out ''" + quick), "--out: the folder name is empty");
+  expect_refused(run(train + data + " --out ''" + quick), "the run folder's name (--out) is empty");
   expect_refused(run(train + data + " --out /dev/full" + quick), "is a file, not a folder");
   expect_dev_full_intact();
   expect_refused(run(train + data + " --out /proc/latentkit_run" + quick), "/proc/latentkit_run");

@@ -23,7 +23,6 @@
 #include "latentkit/latents.h"
 #include "latentkit/trainer/export_cvae.h"
 #include "latentkit/trainer/mnist.h"
-#include "latentkit/trainer/report.h"
 #include "latentkit/trainer/train_cvae.h"
 #include "cli_checks.h"
 #include "model_summary.h"
@@ -41,35 +40,6 @@ std::string checkpoint_path(const std::string& source) {
   const std::string path = fs::is_directory(source, ec) ? (fs::path(source) / "checkpoint.pt").string() : source;
   lk::cli::check_input_file(path, "checkpoint");
   return path;
-}
-
-// The first folder on the way to `dir` (itself or an ancestor) that does not exist yet: what the
-// run creates, and what a run that fails before its first checkpoint removes again. Empty if
-// `dir` exists.
-fs::path first_missing_folder(const std::string& dir) {
-  std::error_code ec;
-  fs::path path = fs::absolute(fs::path(dir), ec).lexically_normal();
-  if (ec) return {};
-  if (path.filename().empty()) path = path.parent_path();  // "runs/cvae/"
-  if (fs::exists(fs::symlink_status(path, ec))) return {};
-  while (path.has_relative_path() && !fs::exists(fs::symlink_status(path.parent_path(), ec))) path = path.parent_path();
-  return path;
-}
-
-// After a failed run: a run folder never keeps half-written files, and keeps nothing at all
-// unless a checkpoint (a finished epoch, resumable) was written.
-void clean_up_failed_run(const std::string& run_dir, const fs::path& created) {
-  std::error_code ec;
-  const fs::path dir(run_dir);
-  if (!fs::is_directory(fs::symlink_status(dir, ec))) return;
-  for (const char* name : tr::run_files()) fs::remove(dir / (std::string(name) + ".tmp"), ec);
-  fs::remove_all(dir / ".report", ec);
-  if (fs::exists(dir / "checkpoint.pt", ec)) return;
-  if (!created.empty() && fs::is_directory(fs::symlink_status(created, ec))) {
-    fs::remove_all(created, ec);
-  } else {
-    fs::remove(dir / "metrics.csv", ec);  // the header alone: no run
-  }
 }
 
 // A learning rate (or any positive size) that is a number, finite and above 0: CLI11's
@@ -179,21 +149,7 @@ int main(int argc, char** argv) {
       options.write_report = !no_report;
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(options.threads).c_str());
       if (options.resume) std::fprintf(stderr, "resuming %s (data %s)\n", options.run_dir.c_str(), options.data_dir.c_str());
-      {
-        std::error_code ec;
-        if (options.run_dir.empty()) throw std::invalid_argument("--out: the folder name is empty");
-        if (fs::exists(options.run_dir, ec) && !fs::is_directory(options.run_dir, ec)) {
-          throw std::runtime_error("--out '" + options.run_dir + "' is a file, not a folder");
-        }
-      }
-      const fs::path created = first_missing_folder(options.run_dir);
-      tr::TrainResult result;
-      try {
-        result = tr::train_cvae(options);
-      } catch (...) {
-        clean_up_failed_run(options.run_dir, created);
-        throw;
-      }
+      const tr::TrainResult result = tr::train_cvae(options);
       if (result.interrupted) return 130;  // the loop said what it wrote
       if (result.epochs.empty()) throw std::runtime_error("the run has no finished epoch");
       const tr::EpochReport& last = result.epochs.back();

@@ -118,10 +118,44 @@ void write_metrics(const fs::path& path, const std::vector<EpochReport>& reports
   write_text_file_atomically(path.string(), out);
 }
 
+// The first folder on the way to `dir` (itself or an ancestor) that does not exist yet: what the
+// run creates, and what a run that fails before its first checkpoint removes again. Empty if
+// `dir` exists.
+fs::path first_missing_folder(const std::string& dir) {
+  std::error_code ec;
+  fs::path path = fs::absolute(fs::path(dir), ec).lexically_normal();
+  if (ec) return {};
+  if (path.filename().empty()) path = path.parent_path();  // "runs/cvae/"
+  if (fs::exists(fs::symlink_status(path, ec))) return {};
+  while (path.has_relative_path() && !fs::exists(fs::symlink_status(path.parent_path(), ec))) path = path.parent_path();
+  return path;
+}
+
+// After a failed run: a run folder never keeps half-written files, and keeps nothing at all
+// unless a checkpoint (a finished epoch, resumable) was written.
+void clean_up_failed_run(const std::string& run_dir, const fs::path& created) {
+  std::error_code ec;
+  const fs::path dir(run_dir);
+  if (!fs::is_directory(fs::symlink_status(dir, ec))) return;
+  for (const char* name : run_files()) fs::remove(dir / (std::string(name) + ".tmp"), ec);
+  fs::remove_all(dir / ".report", ec);
+  if (fs::exists(dir / "checkpoint.pt", ec)) return;
+  if (!created.empty() && fs::is_directory(fs::symlink_status(created, ec))) {
+    fs::remove_all(created, ec);
+  } else {
+    fs::remove(dir / "metrics.csv", ec);  // the header alone: no run
+  }
+}
+
 // A folder never mixes two runs: a new run refuses a folder that holds one, unless overwrite
 // (which removes the old run's files, and only those); a resumed run needs the checkpoint.
 void prepare_run_dir(const TrainOptions& options) {
   const fs::path dir(options.run_dir);
+  std::error_code ec;
+  if (options.run_dir.empty()) throw std::invalid_argument("the run folder's name (--out) is empty");
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) {
+    throw std::runtime_error("run folder '" + options.run_dir + "' is a file, not a folder");
+  }
   if (options.resume) {
     if (!fs::is_regular_file(dir / "checkpoint.pt")) {
       throw std::runtime_error("cannot resume: no checkpoint.pt in '" + options.run_dir + "'");
@@ -193,11 +227,9 @@ TrainOptions resume_options(const std::string& run_dir) {
   return options;
 }
 
-TrainResult train_cvae(const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
-  if (options.epochs < 1 || options.batch_size < 1 || options.latent_dims < 1 || !(options.learning_rate > 0)) {
-    throw std::invalid_argument("epochs, batch size, latent size and learning rate must be positive");
-  }
-  if (options.resume && options.overwrite) throw std::invalid_argument("--resume and --overwrite exclude each other");
+namespace {
+
+TrainResult run_training(const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
   prepare_run_dir(options);
   InterruptHandler interrupt_handler;
   const fs::path run_dir(options.run_dir);
@@ -344,6 +376,22 @@ TrainResult train_cvae(const TrainOptions& options, const std::function<void(con
     for (const std::string& warning : summary.warnings) std::fprintf(stderr, "report: %s\n", warning.c_str());
   }
   return {reports, false, step};
+}
+
+}  // namespace
+
+TrainResult train_cvae(const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
+  if (options.epochs < 1 || options.batch_size < 1 || options.latent_dims < 1 || !(options.learning_rate > 0)) {
+    throw std::invalid_argument("epochs, batch size, latent size and learning rate must be positive");
+  }
+  if (options.resume && options.overwrite) throw std::invalid_argument("--resume and --overwrite exclude each other");
+  const fs::path created = first_missing_folder(options.run_dir);
+  try {
+    return run_training(options, on_epoch);
+  } catch (...) {
+    clean_up_failed_run(options.run_dir, created);
+    throw;
+  }
 }
 
 }  // namespace latentkit::trainer

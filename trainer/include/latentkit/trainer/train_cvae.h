@@ -64,7 +64,9 @@ torch::Tensor training_loss(Cvae& model, const torch::Tensor& batch);
 // finite nothing is updated and the caller decides (the trainer stops).
 double train_step(Cvae& model, torch::optim::Optimizer& optimizer, const torch::Tensor& batch);
 
-// Trains into options.run_dir. Refuses a folder that holds a run unless options.overwrite.
+// Trains into options.run_dir. Refuses a folder that holds a run unless options.overwrite. A run
+// that fails (throws) leaves no half-written file behind, and nothing at all (not even the
+// folders it created) unless it had written a checkpoint, from which it can be resumed.
 TrainResult train_cvae(const TrainOptions& options,
                        const std::function<void(const EpochReport&)>& on_epoch = {});
 
