@@ -51,6 +51,11 @@ cmake --build --preset fuzz -j "${JOBS:-2}" --target fuzz_make_corpus "${targets
 # ---- seeds ---------------------------------------------------------------------------------
 rm -rf "$build/seeds"
 "$build/tests/fuzz/fuzz_make_corpus" "$build/seeds" || exit 2
+# Real exports, when the default build's tests have made them (a trained CVAE in fp32 and int8,
+# the seed-000 decoder in every quantisation mode): tests/device writes them there.
+for model in "$root"/build/default/tests/device/models/*.lkm; do
+  [[ -f $model ]] && cp "$model" "$build/seeds/fuzz_model/export-$(basename "$model")"
+done
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
