@@ -1,6 +1,7 @@
 #include "latentkit/decoder.h"
 
 #include "latentkit/error.h"
+#include "latentkit/memory_plan.h"
 
 namespace latentkit {
 
@@ -9,9 +10,16 @@ Decoder::Decoder(Model model, BackendKind kind, BackendOptions options)
 
 Backend& Decoder::backend_for(int batch) {
   auto it = backends_.find(batch);
-  if (it == backends_.end()) {
-    it = backends_.emplace(batch, make_backend(kind_, model_, batch, options_)).first;
+  if (it != backends_.end()) return *it->second;
+  // The memory limit bounds all cached backends together, not each alone: a caller cycling
+  // through batch sizes must not accumulate backends past it. Over the limit, the others go.
+  const MemoryPlan plan = plan_memory(model_, kind_, batch);
+  if (cached_bytes_ + plan.total() > model_.limits().max_memory_bytes) {
+    backends_.clear();
+    cached_bytes_ = 0;
   }
+  it = backends_.emplace(batch, make_backend(kind_, model_, batch, options_)).first;
+  cached_bytes_ += plan.activation_bytes + plan.workspace_bytes;
   return *it->second;
 }
 

@@ -7,7 +7,7 @@
 
 namespace latentkit {
 
-Picture tile_images(const float* images, const ImageSpec& spec, int rows, int cols, int gap) {
+PictureSize picture_size(const ImageSpec& spec, int rows, int cols, int gap) {
   if (rows < 1 || cols < 1 || gap < 0) {
     throw Error(ErrorCode::invalid_argument, "cannot tile " + std::to_string(rows) + "x" +
                                                  std::to_string(cols) + " images with gap " + std::to_string(gap));
@@ -28,10 +28,15 @@ Picture tile_images(const float* images, const ImageSpec& spec, int rows, int co
                     std::to_string(kMaxPictureSide) + " pixels a side and " + std::to_string(kMaxPictureBytes >> 20) +
                     " MiB");
   }
+  return {static_cast<int>(width), static_cast<int>(height)};
+}
+
+Picture tile_images(const float* images, const ImageSpec& spec, int rows, int cols, int gap) {
+  const PictureSize size = picture_size(spec, rows, cols, gap);
   Picture picture;
   picture.channels = spec.channels;
-  picture.width = static_cast<int>(width);
-  picture.height = static_cast<int>(height);
+  picture.width = size.width;
+  picture.height = size.height;
   picture.pixels.assign(static_cast<std::size_t>(picture.width) * picture.height * spec.channels, 0);
   // Map the image's value range onto 0..255.
   const float lo = spec.range == ValueRange::unit ? 0.0f : -1.0f;

@@ -39,12 +39,15 @@ std::string MemoryPlan::describe() const {
 }
 
 MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch) {
+  return plan_memory(model.decoder(), model.file_size(), kind, batch);
+}
+
+MemoryPlan plan_memory(const Graph& graph, uint64_t model_bytes, BackendKind kind, int batch) {
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument, "memory plan: batch size must be at least 1, got " + std::to_string(batch));
   }
-  const Graph& graph = model.decoder();
   MemoryPlan plan;
-  plan.model_bytes = model.file_size();
+  plan.model_bytes = model_bytes;
   int64_t widened = 0, activations = 0;
   for (const Tensor& t : graph.tensors) {
     if (t.is_constant()) {
@@ -57,7 +60,7 @@ MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch) {
   plan.widened_bytes = static_cast<uint64_t>(widened);
   plan.activation_bytes = static_cast<uint64_t>(activations);
 #ifdef LATENTKIT_WITH_XNNPACK
-  const int64_t workspace = kind == BackendKind::xnnpack ? detail::xnnpack_workspace_bytes(graph, batch)
+  const int64_t workspace = kind == BackendKind::xnnpack ? detail::xnnpack_cost(graph, batch).workspace_bytes
                                                          : detail::reference_workspace_bytes(graph, batch);
 #else
   const int64_t workspace = detail::reference_workspace_bytes(graph, batch);  // the only backend built
@@ -67,8 +70,11 @@ MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch) {
 }
 
 void check_memory(const Model& model, const MemoryPlan& plan, const std::string& what) {
-  const uint64_t limit = model.limits().max_memory_bytes;
-  if (plan.total() > limit) {
+  check_memory(plan, model.limits().max_memory_bytes, what);
+}
+
+void check_memory(const MemoryPlan& plan, uint64_t limit, const std::string& what) {
+  if (plan.total() >= static_cast<uint64_t>(detail::kSaturated) || plan.total() > limit) {
     throw Error(ErrorCode::out_of_memory, what + " needs " + plan.describe() + ", more than the limit of " +
                                               format_bytes(limit) + " (ModelLimits::max_memory_bytes)");
   }

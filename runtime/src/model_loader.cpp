@@ -22,6 +22,11 @@ namespace {
 
 [[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
 [[noreturn]] void malformed(const std::string& message) { fail(ErrorCode::malformed_model, message); }
+// A file that may be valid but asks for more than the runtime's configured limits allow: the
+// caller can raise the limit (ModelLimits) rather than distrust the file.
+[[noreturn]] void beyond_limit(const std::string& message, const char* limit) {
+  fail(ErrorCode::unsupported_model, message + " (ModelLimits::" + limit + ")");
+}
 
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::ostringstream out;
@@ -34,12 +39,10 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 // The file's bytes, 64-byte aligned so that weight buffers (16-byte aligned inside the file)
 // can be used in place.
 struct AlignedBytes {
-  explicit AlignedBytes(std::size_t n) : size(n) {
-    std::size_t rounded = (n + 63) / 64 * 64;
-    data = static_cast<uint8_t*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
-    if (data == nullptr) throw std::bad_alloc();
-  }
-  ~AlignedBytes() { std::free(data); }
+  static constexpr std::align_val_t kAlignment{64};
+  explicit AlignedBytes(std::size_t n)
+      : data(static_cast<uint8_t*>(::operator new(n == 0 ? 1 : n, kAlignment))), size(n) {}
+  ~AlignedBytes() { ::operator delete(data, kAlignment); }
   AlignedBytes(const AlignedBytes&) = delete;
   AlignedBytes& operator=(const AlignedBytes&) = delete;
   uint8_t* data;
@@ -62,14 +65,17 @@ struct Model::State {
 
 namespace {
 
-// The longest string (name, label, provenance field) a file may hold.
+// The longest string (name, label, provenance field) a file may hold, all its strings together,
+// and the most entries of a list of strings or metrics.
 constexpr std::size_t kMaxStringBytes = 1024;
+constexpr std::size_t kMaxTotalStringBytes = std::size_t{4} << 20;
+constexpr uint32_t kMaxListEntries = 4096;
 
 // A string from the file, which every message and the tools print: it must be valid UTF-8
 // without control characters (a file could otherwise move the cursor or rewrite a terminal's
 // title through an error message), and of reasonable length. The refusal itself names the byte
 // position and value, never the bytes.
-std::string text(const flatbuffers::String* s, const std::string& what) {
+std::string checked_text(const flatbuffers::String* s, const std::string& what) {
   if (s == nullptr) return {};
   if (s->size() > kMaxStringBytes) {
     malformed(what + " is " + std::to_string(s->size()) + " bytes long (limit " +
@@ -108,7 +114,8 @@ std::string text(const flatbuffers::String* s, const std::string& what) {
 
 class Checker {
  public:
-  Checker(const fb::Model& model, const ModelLimits& limits) : model_(model), limits_(limits) {}
+  Checker(const fb::Model& model, std::size_t bytes, const ModelLimits& limits)
+      : model_(model), bytes_(bytes), limits_(limits) {}
 
   void run(Model::State& state) {
     state.format_version = model_.format_version();
@@ -120,12 +127,17 @@ class Checker {
                "); update latentkit");
     }
     if (model_.decoder() == nullptr) malformed("the file has no decoder graph");
+    // Structure first; then the time and memory the file asks for, from shapes alone; only then
+    // the passes over constant data (the integer-arithmetic bounds, widening).
     read_tensors(*model_.decoder(), state.decoder);
     read_ops(*model_.decoder(), state.decoder);
-    widen_constants(state.decoder, state.widened);
     read_io(*model_.decoder(), state.decoder);
     check_every_value_used(state.decoder);
     check_work(state.decoder);
+    check_memory(plan_memory(state.decoder, bytes_, BackendKind::reference, 1), limits_.max_memory_bytes,
+                 "the model at batch 1");
+    check_integer_ops(state.decoder);
+    widen_constants(state.decoder, state.widened);
     read_latent(state.latent);
     check_latent_matches_input(state.latent, state.decoder);
     read_image(state.image);
@@ -135,9 +147,10 @@ class Checker {
 
  private:
   int64_t checked_dim(int64_t d, const std::string& what) const {
-    if (d < 1 || d > limits_.max_dimension) {
-      malformed(what + " has dimension " + std::to_string(d) + " (allowed 1.." +
-                std::to_string(limits_.max_dimension) + ")");
+    if (d < 1) malformed(what + " has dimension " + std::to_string(d) + " (dimensions are at least 1)");
+    if (d > limits_.max_dimension) {
+      beyond_limit(what + " has dimension " + std::to_string(d) + " (allowed 1.." + std::to_string(limits_.max_dimension) + ")",
+                   "max_dimension");
     }
     return d;
   }
@@ -233,8 +246,8 @@ class Checker {
     const auto* tensors = graph.tensors();
     if (tensors == nullptr || tensors->size() == 0) malformed("the decoder graph has no tensors");
     if (tensors->size() > static_cast<uint32_t>(limits_.max_tensors)) {
-      malformed("the decoder graph has " + std::to_string(tensors->size()) + " tensors (limit " +
-                std::to_string(limits_.max_tensors) + ")");
+      beyond_limit("the decoder graph has " + std::to_string(tensors->size()) + " tensors (limit " +
+                       std::to_string(limits_.max_tensors) + ")", "max_tensors");
     }
     const auto* buffers = model_.buffers();
     for (uint32_t i = 0; i < tensors->size(); ++i) {
@@ -248,10 +261,10 @@ class Checker {
       }
       int64_t elements = 1;
       for (int32_t d : *t.shape()) {
-        elements *= checked_dim(d, what);  // each factor <= 2^16, rank <= 4: no overflow
+        elements = detail::saturating_product({elements, checked_dim(d, what)});
         if (elements > limits_.max_tensor_elements) {
-          malformed(what + " has more than " + std::to_string(limits_.max_tensor_elements) +
-                    " elements");
+          beyond_limit(what + " has more than " + std::to_string(limits_.max_tensor_elements) + " elements",
+                       "max_tensor_elements");
         }
         tensor.shape.push_back(d);
       }
@@ -341,8 +354,8 @@ class Checker {
     const auto* ops = graph.operators();
     if (ops == nullptr || ops->size() == 0) malformed("the decoder graph has no operators");
     if (ops->size() > static_cast<uint32_t>(limits_.max_ops)) {
-      malformed("the decoder graph has " + std::to_string(ops->size()) + " operators (limit " +
-                std::to_string(limits_.max_ops) + ")");
+      beyond_limit("the decoder graph has " + std::to_string(ops->size()) + " operators (limit " +
+                       std::to_string(limits_.max_ops) + ")", "max_ops");
     }
     // An activation is usable once it is a graph input or an earlier op's output: this is what
     // makes the stored order topological.
@@ -492,7 +505,6 @@ class Checker {
     for (int64_t z : w.quantization.zero_points) {
       if (z != 0) malformed(what + ": int8 weights '" + w.name + "' must be symmetric (zero point 0)");
     }
-    check_integer_arithmetic(x, w, bias, y, what);
     if (bias == nullptr) return;
     if (bias->dtype != DType::int32) {
       malformed(what + ": with int8 activations the bias '" + bias->name + "' must be int32");
@@ -660,18 +672,36 @@ class Checker {
     if (!produced) malformed("the decoder output '" + result.name + "' is not written by any operator");
   }
 
-  // The rules of graph.h's LatentGroup: sampling, grids and the C API write exactly
-  // spec.dims() values per example, group by group, so the groups must describe exactly the
-  // decoder input.
+  // The integer-arithmetic bounds of every int8 op: a pass over its weights, after check_work has
+  // bounded them (an op's weights are at most its multiply-adds).
+  static void check_integer_ops(const Graph& g) {
+    for (std::size_t i = 0; i < g.ops.size(); ++i) {
+      const Op& op = g.ops[i];
+      const bool weighted = op.kind == OpKind::fully_connected || op.kind == OpKind::conv2d ||
+                            op.kind == OpKind::transpose_conv2d;
+      if (!weighted || g.tensors[static_cast<std::size_t>(op.inputs[0])].dtype != DType::int8) continue;
+      const Tensor* bias = op.inputs[2] != -1 ? &g.tensors[static_cast<std::size_t>(op.inputs[2])] : nullptr;
+      check_integer_arithmetic(g.tensors[static_cast<std::size_t>(op.inputs[0])],
+                               g.tensors[static_cast<std::size_t>(op.inputs[1])], bias,
+                               g.tensors[static_cast<std::size_t>(op.outputs[0])],
+                               "operator " + std::to_string(i) + " (" + to_string(op.kind) + ")");
+    }
+  }
+
   // XNNPACK aborts the process on a value that is written but never read, and such an op is dead
   // code in any case: every op's output must be read by a later op or be the graph output, and
-  // the latent input must be read.
+  // the latent input must be read. A tensor no op touches is dead data (that the reference
+  // backend would allocate, or that would be widened at load for nothing).
   static void check_every_value_used(const Graph& g) {
-    std::vector<bool> read(g.tensors.size(), false);
+    std::vector<bool> read(g.tensors.size(), false), used(g.tensors.size(), false);
     for (const Op& op : g.ops) {
       for (int i : op.inputs) {
-        if (i >= 0) read[static_cast<std::size_t>(i)] = true;
+        if (i >= 0) read[static_cast<std::size_t>(i)] = used[static_cast<std::size_t>(i)] = true;
       }
+      used[static_cast<std::size_t>(op.outputs[0])] = true;
+    }
+    for (std::size_t t = 0; t < g.tensors.size(); ++t) {
+      if (!used[t]) malformed("tensor " + std::to_string(t) + " '" + g.tensors[t].name + "' is used by no operator");
     }
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
       const int y = g.ops[i].outputs[0];
@@ -692,12 +722,15 @@ class Checker {
     int64_t total = 0;
     for (const Op& op : g.ops) total = detail::saturating_add(total, multiply_adds(g, op));
     if (total > limits_.max_multiply_adds) {
-      malformed("the decoder needs " + std::to_string(total) + " multiply-adds per example (limit " +
-                std::to_string(limits_.max_multiply_adds) + ")");
+      beyond_limit("the decoder needs " + std::to_string(total) + " multiply-adds per example (limit " +
+                       std::to_string(limits_.max_multiply_adds) + ")", "max_multiply_adds");
     }
   }
 
-  void read_latent(LatentSpec& spec) const {
+  // The rules of graph.h's LatentGroup: sampling, grids and the C API write exactly
+  // spec.dims() values per example, group by group, so the groups must describe exactly the
+  // decoder input.
+  void read_latent(LatentSpec& spec) {
     const fb::LatentSpec* latent = model_.latent();
     if (latent == nullptr || latent->groups() == nullptr || latent->groups()->size() == 0) {
       malformed("the file has no latent spec");
@@ -784,7 +817,7 @@ class Checker {
     }
   }
 
-  void read_provenance(Provenance& p) const {
+  void read_provenance(Provenance& p) {
     const fb::Provenance* in = model_.provenance();
     if (in == nullptr) return;
     p.model_family = text(in->model_family(), "provenance model_family");
@@ -793,6 +826,13 @@ class Checker {
     p.trainer_version = text(in->trainer_version(), "provenance trainer_version");
     p.created_utc = text(in->created_utc(), "provenance created_utc");
     p.quantization = text(in->quantization(), "provenance quantization");
+    for (const auto& [count, what] : {std::pair{in->metrics() ? in->metrics()->size() : 0u, "metrics"},
+                                      std::pair{in->labels() ? in->labels()->size() : 0u, "labels"}}) {
+      if (count > kMaxListEntries) {
+        malformed("the provenance has " + std::to_string(count) + " " + what + " (limit " +
+                  std::to_string(kMaxListEntries) + ")");
+      }
+    }
     if (in->metrics() != nullptr) {
       for (uint32_t i = 0; i < in->metrics()->size(); ++i) {
         const fb::Metric* m = in->metrics()->Get(i);
@@ -806,8 +846,21 @@ class Checker {
     }
   }
 
+  // Every string the file holds, in bytes: a vector of strings can repeat one offset, so a small
+  // file can name the same 1 KiB string a million times.
+  std::string text(const flatbuffers::String* s, const std::string& what) {
+    std::string value = checked_text(s, what);
+    text_bytes_ += value.size();
+    if (text_bytes_ > kMaxTotalStringBytes) {
+      malformed("the file's strings add up to more than " + std::to_string(kMaxTotalStringBytes) + " bytes (at " + what + ")");
+    }
+    return value;
+  }
+
   const fb::Model& model_;
+  std::size_t bytes_;
   const ModelLimits& limits_;
+  std::size_t text_bytes_ = 0;
 };
 
 std::shared_ptr<Model::State> parse(std::shared_ptr<AlignedBytes> bytes, const ModelLimits& limits) {
@@ -820,7 +873,8 @@ std::shared_ptr<Model::State> parse(std::shared_ptr<AlignedBytes> bytes, const M
     std::string found;
     for (int i = 4; i < 8; ++i) {
       const char c = static_cast<char>(data[i]);
-      found += (c >= 32 && c < 127) ? std::string(1, c) : "\\x" + std::to_string(data[i]);
+      static const char hex[] = "0123456789abcdef";
+      found += (c >= 32 && c < 127) ? std::string(1, c) : std::string("\\x") + hex[data[i] >> 4] + hex[data[i] & 15];
     }
     malformed("wrong file identifier '" + found + "' (expected '" + fb::ModelIdentifier() +
               "'): not a latentkit model file");
@@ -836,7 +890,7 @@ std::shared_ptr<Model::State> parse(std::shared_ptr<AlignedBytes> bytes, const M
   }
   auto state = std::make_shared<Model::State>();
   state->limits = limits;
-  Checker(*fb::GetModel(data), limits).run(*state);
+  Checker(*fb::GetModel(data), size, limits).run(*state);
   state->bytes = std::move(bytes);
   return state;
 }
@@ -851,20 +905,12 @@ void check_file_size(uint64_t size, const ModelLimits& limits) {
 
 }  // namespace
 
-Model Model::from_state(std::shared_ptr<const State> state) {
-  Model model(std::move(state));
-  // Loading is batch-independent; the reference backend at batch 1 is the least any use of the
-  // model needs, so a model beyond the limit at batch 1 is refused here rather than at first use.
-  check_memory(model, plan_memory(model, BackendKind::reference, 1), "the model at batch 1");
-  return model;
-}
-
 Model Model::load_bytes(const void* data, std::size_t size, const ModelLimits& limits) {
   try {
     check_file_size(size, limits);
     auto bytes = std::make_shared<AlignedBytes>(size);
     if (size > 0) std::memcpy(bytes->data, data, size);
-    return from_state(parse(std::move(bytes), limits));
+    return Model(parse(std::move(bytes), limits));
   } catch (const std::bad_alloc&) {
     fail(ErrorCode::out_of_memory, "out of memory loading a model of " + format_bytes(size));
   }
@@ -885,7 +931,7 @@ Model Model::load_file(const std::string& path, const ModelLimits& limits) {
     if (size > 0 && !in.read(reinterpret_cast<char*>(bytes->data), size)) {
       fail(ErrorCode::io, "cannot read model file '" + path + "'");
     }
-    return from_state(parse(std::move(bytes), limits));
+    return Model(parse(std::move(bytes), limits));
   } catch (const Error& e) {
     throw Error(e.code(), path + ": " + e.what());
   } catch (const std::bad_alloc&) {

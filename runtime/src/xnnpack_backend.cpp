@@ -127,7 +127,13 @@ void* counted(void* p) {
 
 void* xnn_allocate(void*, std::size_t size) { return counted(std::malloc(size)); }
 
-void* xnn_reallocate(void*, void* pointer, std::size_t size) {
+void xnn_deallocate(void*, void* pointer);
+
+void* xnn_reallocate(void* context, void* pointer, std::size_t size) {
+  if (size == 0) {  // glibc's realloc(p, 0) frees p
+    xnn_deallocate(context, pointer);
+    return nullptr;
+  }
   const std::size_t before = pointer != nullptr ? usable_size(pointer) : 0;
   void* moved = std::realloc(pointer, size);
   if (moved != nullptr) xnnpack_bytes += static_cast<int64_t>(usable_size(moved)) - static_cast<int64_t>(before);
@@ -678,7 +684,7 @@ void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
   for (int ty = 0; ty < rows.stride; ++ty) {
     for (int tx = 0; tx < cols.stride; ++tx) {
       for (int64_t c = 0; c < cout; ++c) {
-        const std::size_t oc = static_cast<std::size_t>((ty * cols.stride + tx) * cout + c);
+        const std::size_t oc = static_cast<std::size_t>((int64_t{ty} * cols.stride + tx) * cout + c);
         scales[oc] = channel_scales[c];
         for (int uy = 0; uy < rows.taps; ++uy) {
           const int ky = rows.kernel_row[ty * rows.taps + uy];
@@ -732,7 +738,7 @@ void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
       for (int tx = 0; tx < cols.stride; ++tx) {
         for (int64_t c = 0; c < cout; ++c) {
           const std::size_t tap = static_cast<std::size_t>((c * rows.stride + ty) * cols.stride + tx);
-          interleave[tap * channels + static_cast<std::size_t>((ty * cols.stride + tx) * cout + c)] = 1;
+          interleave[tap * channels + static_cast<std::size_t>((int64_t{ty} * cols.stride + tx) * cout + c)] = 1;
         }
       }
     }
@@ -850,11 +856,12 @@ namespace detail {
 constexpr int64_t kNodeBytes = 4096;
 
 // Follows SubgraphBuilder op by op; every product saturates (a file can ask for anything).
-// XNNPACK 2022 packs weights in tiles of up to 16 output channels with the bias in front of each
+// Work: the multiply-adds of the nodes we define, which differ from the graph's own count
+// (multiply_adds) where an op is lowered to several nodes. Memory: XNNPACK 2022 packs weights in tiles of up to 16 output channels with the bias in front of each
 // channel's taps, and gives each convolution an indirection buffer of one pointer per kernel tap
 // per output pixel; its runtime holds every value we define (activations and intermediates) in
 // one arena.
-int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
+XnnpackCost xnnpack_cost(const Graph& graph, int batch) {
   auto tile = [](int64_t channels) { return (channels + 15) / 16 * 16; };
   auto packed = [&](int64_t out, int64_t taps, int64_t element_bytes) {
     return saturating_product({tile(out), saturating_add(taps, 1), element_bytes == 1 ? 4 : element_bytes});
@@ -870,7 +877,9 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
   // Our own copies of the input and output, with XNNPACK's slack.
   int64_t bytes = saturating_add(values(input.elements(), 4), values(output.elements(), 4));
   bytes = saturating_add(bytes, 2 * XNN_EXTRA_BYTES + 4 * kNodeBytes);  // and the runtime itself
+  int64_t work = 0;
   for (const Op& op : graph.ops) {
+    int64_t op_work = multiply_adds(graph, op);
     const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
     const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
     const bool integer = x.dtype == DType::int8;
@@ -913,6 +922,7 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
             op_bytes = saturating_add(op_bytes, values(saturating_product({plan.full_h, plan.full_w, cout}), 4));
             op_bytes = saturating_add(op_bytes, saturating_product({cout, crop_taps, tile(cout), 8}));
             op_bytes = saturating_add(op_bytes, indirection(pixels, crop_taps));
+            op_work = saturating_add(op_work, saturating_product({pixels, cout, crop_taps, cout}));
           }
           break;
         }
@@ -938,12 +948,18 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
         const int64_t crop_taps = saturating_product({rows.surplus + 1, cols.surplus + 1});
         op_bytes = saturating_add(op_bytes, saturating_product({cout, crop_taps, cout, 2}));
         op_bytes = saturating_add(op_bytes, indirection(pixels, crop_taps));
+        // The phases' convolution, the interleaving deconvolution (every phase channel into each
+        // output pixel) and the crop.
+        op_work = saturating_product({phase_pixels, channels, taps, cin});
+        op_work = saturating_add(op_work, saturating_product({full_pixels, cout, channels}));
+        op_work = saturating_add(op_work, saturating_product({pixels, cout, crop_taps, cout}));
         break;
       }
       case OpKind::tanh:
         // 2 sigmoid(2x) - 1: three more nodes and their intermediates.
         op_bytes = saturating_add(op_bytes, 3 * kNodeBytes);
         op_bytes = saturating_add(op_bytes, values(saturating_product({x.elements(), 3}), 4));
+        op_work = saturating_product({x.elements(), 4});
         break;
       case OpKind::reshape:
       case OpKind::relu:
@@ -953,8 +969,9 @@ int64_t xnnpack_workspace_bytes(const Graph& graph, int batch) {
         break;
     }
     bytes = saturating_add(bytes, op_bytes);
+    work = saturating_add(work, op_work);
   }
-  return bytes;
+  return {bytes, work};
 }
 
 }  // namespace detail
@@ -966,6 +983,15 @@ std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument,
                 "xnnpack backend: batch size must be at least 1, got " + std::to_string(batch));
+  }
+  // Time before memory: a lowering that multiplies the work is a reason to use the reference
+  // backend (choose_backend falls back on unsupported_model), not a memory question.
+  const int64_t work = detail::xnnpack_cost(model.decoder(), 1).multiply_adds;
+  if (work > model.limits().max_multiply_adds) {
+    throw Error(ErrorCode::unsupported_model,
+                "xnnpack backend: its lowering of this graph needs " + std::to_string(work) +
+                    " multiply-adds per example (limit " + std::to_string(model.limits().max_multiply_adds) +
+                    ", ModelLimits::max_multiply_adds); the reference backend computes the graph directly");
   }
   check_memory(model, plan_memory(model, BackendKind::xnnpack, batch),
                "the xnnpack backend at batch " + std::to_string(batch));

@@ -132,9 +132,9 @@ struct ModelFiles {
     for (char& c : noise) c = static_cast<char>((state = state * 1664525u + 1013904223u) >> 24);
     write_bytes(garbage, noise);
 
-    // A latent of 2^40 dimensions.
+    // A latent of INT32_MAX dimensions (the file's dimensions are int32).
     lk::ModelDescription huge = lk::testing::seed000_decoder(1);
-    huge.tensors[static_cast<std::size_t>(huge.inputs[0])].shape = {int64_t{1} << 40};
+    huge.tensors[static_cast<std::size_t>(huge.inputs[0])].shape = {int64_t{2147483647}};
     write_model(huge_dims, huge);
 
     // Within every per-tensor limit, but each image is 7001 x 7001 (196 MB of floats): a
@@ -173,7 +173,7 @@ struct ModelFiles {
             {&folder, "a folder", "is a folder, not a file"},
             {&png, "a PNG file", "malformed model file"},
             {&garbage, "random bytes", "malformed model file"},
-            {&huge_dims, "a latent of 2^40 dimensions", "model file"}};
+            {&huge_dims, "a latent of 2^31 - 1 dimensions", "has dimension 2147483647 (allowed 1..65536)"}};
   }
 };
 

@@ -158,32 +158,50 @@ TEST_CASE("class 2: latent groups must say exactly what sampling writes") {
 TEST_CASE("classes 3 and 4: an int8 transposed convolution with huge strides is refused before allocating") {
   // Stride 65536: stride_h x stride_w overflowed int in the sub-pixel lowering (a null write);
   // stride 64 with 64 channels asked for out_channels^2 x stride^4 = 2^36 bytes (bad_alloc).
+  // The lowering also multiplies the work by about stride^2 x out_channels: it is refused for
+  // that first, and, with the work limit lifted, for the memory it would allocate.
   for (const auto& [stride, channels] : {std::pair{65536, 4}, std::pair{64, 64}}) {
     CAPTURE(stride);
-    const lk::Model model = load(int8_transpose_conv(stride, channels));
+    const lk::ModelDescription d = int8_transpose_conv(stride, channels);
+    const lk::Model model = load(d);
     // The reference backend computes the op directly and needs nothing per stride.
     const std::vector<float> image = lk::Decoder(model, lk::BackendKind::reference).decode({0.5f, -0.5f}, 1);
     CHECK(image.size() == static_cast<std::size_t>(4 * channels));
     if (!lk::backend_available(lk::BackendKind::xnnpack)) continue;
-    try {
-      lk::make_backend(lk::BackendKind::xnnpack, model, 1);
+    auto xnnpack_refusal = [](const lk::Model& m) {
+      try {
+        lk::make_backend(lk::BackendKind::xnnpack, m, 1);
+      } catch (const lk::Error& e) {
+        return e;
+      }
       FAIL("the xnnpack backend was built");
-    } catch (const lk::Error& e) {
-      CHECK(e.code() == lk::ErrorCode::out_of_memory);
-      CHECK(contains(e.what(), "the xnnpack backend at batch 1 needs"));
-      CHECK(contains(e.what(), "max_memory_bytes"));
-    }
+      return lk::Error(lk::ErrorCode::io, "");
+    };
+    const lk::Error slow = xnnpack_refusal(model);
+    CHECK(slow.code() == lk::ErrorCode::unsupported_model);
+    CHECK(contains(slow.what(), "its lowering of this graph needs"));
+    CHECK(contains(slow.what(), "ModelLimits::max_multiply_adds"));
+    lk::ModelLimits unlimited_work;
+    unlimited_work.max_multiply_adds = std::numeric_limits<int64_t>::max();
+    const lk::Error big = xnnpack_refusal(load(d, unlimited_work));
+    CHECK(big.code() == lk::ErrorCode::out_of_memory);
+    CHECK(contains(big.what(), "the xnnpack backend at batch 1 needs"));
+    CHECK(contains(big.what(), "max_memory_bytes"));
+    // A limit that means "no limit" does not switch the check off: a plan that saturated is
+    // refused whatever the limit.
+    unlimited_work.max_memory_bytes = std::numeric_limits<uint64_t>::max();
+    if (stride == 65536) CHECK(xnnpack_refusal(load(d, unlimited_work)).code() == lk::ErrorCode::out_of_memory);
     // Asked for XNNPACK, a program falls back to the reference backend and says why.
     std::string why;
     CHECK(lk::choose_backend(model, lk::BackendKind::xnnpack, &why) == lk::BackendKind::reference);
-    CHECK(contains(why, "the xnnpack backend at batch 1 needs"));
+    CHECK(contains(why, "its lowering of this graph needs"));
   }
   // The same form at an ordinary stride builds and agrees with the reference backend.
   const lk::Model model = load(int8_transpose_conv(2, 3));
   for (lk::BackendKind kind : backends()) CHECK(lk::Decoder(model, kind).decode({0.5f, -0.5f}, 1).size() == 2 * 2 * 3);
 }
 
-TEST_CASE("class 5: an op whose output nothing reads is refused") {
+TEST_CASE("class 5: an op whose output nothing reads, or a tensor no op uses, is refused") {
   // XNNPACK asserted (and aborted the process) on such a value at the first decode.
   lk::ModelDescription d = identity_decoder({{gaussian(2)}});
   const int dead = d.add_activation("dead", {2});
@@ -195,6 +213,10 @@ TEST_CASE("class 5: an op whose output nothing reads is refused") {
   const lk::Error e = refusal(d);
   CHECK(contains(e.what(), "operator 1 (relu) writes tensor"));
   CHECK(contains(e.what(), "which no operator reads"));
+  // A constant no op uses would still be widened at load (and an activation allocated).
+  lk::ModelDescription unused = identity_decoder({{gaussian(2)}});
+  const int spare = unused.add_constant("spare", {4}, {1, 2, 3, 4});
+  CHECK(contains(refusal(unused).what(), "tensor " + std::to_string(spare) + " 'spare' is used by no operator"));
 }
 
 TEST_CASE("class 6: integer arithmetic that would overflow, and NaN on the way to int8") {
@@ -272,7 +294,9 @@ TEST_CASE("class 8: files that would take gigabytes or minutes are refused befor
     window.pad_top = window.pad_bottom = window.pad_left = window.pad_right = 8192;
     b.conv2d(1, 1, 1, window, {1.0f, 1.0f});
     const lk::Error e = refusal(b.finish());
-    CHECK(contains(e.what(), "has more than 67108864 elements"));
+    // Beyond a configurable limit, not a corrupt file: the caller could raise the limit.
+    CHECK(e.code() == lk::ErrorCode::unsupported_model);
+    CHECK(contains(e.what(), "has more than 67108864 elements (ModelLimits::max_tensor_elements)"));
   }
   SUBCASE("4.3 billion multiply-adds per image in a 20 KB file") {
     DecoderBuilder b(2);
@@ -285,6 +309,7 @@ TEST_CASE("class 8: files that would take gigabytes or minutes are refused befor
     const lk::ModelDescription d = b.finish();
     CHECK(lk::serialize_model(d).size() < 20000);
     const lk::Error e = refusal(d);
+    CHECK(e.code() == lk::ErrorCode::unsupported_model);
     CHECK(contains(e.what(), "the decoder needs 4294967302 multiply-adds per example (limit 2147483648)"));
   }
   SUBCASE("a batch beyond the memory limit, through C++ and the C API") {
@@ -353,6 +378,12 @@ TEST_CASE("class 9: strings with control characters or invalid UTF-8 are refused
   SUBCASE("a C1 control character in UTF-8") {
     d.provenance.labels = {"\xc2\x9b" "31m"};
     check_refused(d, "provenance label 0 has an invalid or control code point");
+  }
+  SUBCASE("more strings than a model needs") {
+    d.provenance.labels.assign(5000, "label");
+    check_refused(d, "the provenance has 5000 labels (limit 4096)");
+    d.provenance.labels.assign(4096, std::string(1024, 'x'));  // 4 MiB of labels and some names
+    check_refused(d, "the file's strings add up to more than 4194304 bytes");
   }
   SUBCASE("UTF-8 text is kept") {
     d.tensors[1].name = "\xce\xb6-latent";  // zeta

@@ -138,6 +138,7 @@ TEST_CASE("oversized dimensions are refused before any allocation") {
   lk::ModelDescription d = seed000_decoder(6);
   d.tensors[d.ops[0].outputs[0]].shape = {int64_t{1} << 30};
   CHECK(std::string(refusal(d).what()).find("has dimension 1073741824") != std::string::npos);
+  CHECK(refusal(d).code() == lk::ErrorCode::unsupported_model);  // beyond ModelLimits, not corrupt
 
   lk::ModelDescription many = seed000_decoder(6);
   // Four dimensions each under the per-dimension limit whose product is far too large.

@@ -132,6 +132,7 @@ bool is_regular_file(const std::string& path) {
 void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
             const std::string& output, const std::string& what, const RawOutputs& raw) {
   const int count = rows * cols;
+  lk::picture_size(decoder.model().image(), rows, cols, gap);  // refused before decoding, not after
   const auto build_start = Clock::now();
   decoder.prepare(count);
   const double build_ms = ms_since(build_start);
@@ -139,7 +140,8 @@ void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, i
   const std::vector<float> images = decoder.decode(latents, count);
   const double decode_ms = ms_since(start);
   const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
-  // All of the outputs or none: a raw file that cannot be written takes the picture back.
+  // A raw output that cannot be written takes back the files this command created before it (a
+  // file that existed before is replaced as each write succeeds, and not restored).
   std::vector<std::string> written;
   try {
     for (const std::string* path : {&output, &raw.latents, &raw.images}) {

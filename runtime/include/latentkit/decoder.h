@@ -7,7 +7,9 @@
 //
 // A backend is built the first time a batch size is seen and reused afterwards, so repeated
 // decodes of the same batch size allocate nothing beyond the returned vector (decode_into
-// allocates nothing at all).
+// allocates nothing at all). The backends kept for several batch sizes together stay within the
+// model's memory limit (ModelLimits::max_memory_bytes): a new one that would pass it replaces
+// them.
 #pragma once
 
 #include <map>
@@ -42,6 +44,7 @@ class Decoder {
   BackendKind kind_;
   BackendOptions options_;
   std::map<int, std::unique_ptr<Backend>> backends_;
+  uint64_t cached_bytes_ = 0;  // activations and workspace of the backends in backends_
 };
 
 }  // namespace latentkit

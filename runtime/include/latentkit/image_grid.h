@@ -17,6 +17,14 @@ struct Picture {
 constexpr int64_t kMaxPictureSide = 1 << 16;
 constexpr int64_t kMaxPictureBytes = int64_t{1} << 30;
 
+struct PictureSize {
+  int width = 0, height = 0;
+};
+
+// The size of the picture tile_images would make, checked against the limits without
+// allocating: a program asks before it decodes the images. Raises Error(invalid_argument).
+PictureSize picture_size(const ImageSpec& spec, int rows, int cols, int gap = 0);
+
 // Tiles `rows * cols` images (HWC floats in the spec's value range, row-major one after the
 // other) into one picture, `gap` pixels of black between tiles; values are clamped and rounded,
 // NaN becomes 0. Raises Error(invalid_argument) for a picture above the limits.

@@ -27,11 +27,16 @@ struct MemoryPlan {
   std::string describe() const;
 };
 
-// The plan for `kind` at `batch` (>= 1). Loading (which is batch-independent) is the first three
-// figures at batch 1 without a backend.
+// The plan for `kind` at `batch` (>= 1). Model::load checks the reference backend's plan at
+// batch 1 (the least any use of the model needs) before it widens a constant.
 MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch);
+// The same for a graph that Model::load has checked up to its constants (the loader's own use).
+MemoryPlan plan_memory(const Graph& graph, uint64_t model_bytes, BackendKind kind, int batch);
 
-// Throws Error(out_of_memory) naming the figures if `plan` exceeds the model's max_memory_bytes.
+// Throws Error(out_of_memory) naming the figures if `plan` exceeds `limit`, or if any figure
+// saturated (a limit of 2^63 or more does not switch the check off).
+void check_memory(const MemoryPlan& plan, uint64_t limit, const std::string& what);
+// The same with the model's ModelLimits::max_memory_bytes.
 void check_memory(const Model& model, const MemoryPlan& plan, const std::string& what);
 
 // The bytes XNNPACK holds now (every backend built, with its packed weights and arenas), counted

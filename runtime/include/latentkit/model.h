@@ -60,7 +60,6 @@ class Model {
 
  private:
   explicit Model(std::shared_ptr<const State> state) : state_(std::move(state)) {}
-  static Model from_state(std::shared_ptr<const State> state);
   std::shared_ptr<const State> state_;
 };
 
