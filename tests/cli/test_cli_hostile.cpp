@@ -370,11 +370,19 @@ TEST_CASE("latentkit-sample: huge images and --max-memory are refused with the f
   CHECK(info.exit_code == 0);
   CHECK(info.out.find("7001x7001x1") != std::string::npos);
   for (const char* backend : {"xnnpack", "reference"}) {
-    for (const std::string& command : {"sample -n 10000 -o " + quoted(out), "grid 100x100 -o " + quoted(out),
+    // Four images fit in a picture (14002 x 14002 pixels) but not in memory (4 x 374 MiB).
+    for (const std::string& command : {"sample -n 4 -o " + quoted(out), "grid 2x2 -o " + quoted(out),
                                        std::string("bench --batch 4096 --runs 1")}) {
       INFO(backend, ": ", command);
       expect_refused(run(limited + "--backend " + backend + " " + quoted(models.big_image) + " " + command),
                      "out of memory");
+      expect_no_output(out);
+    }
+    // A picture beyond the PNG limits is refused before anything is decoded.
+    for (const std::string& command : {"sample -n 10000 -o " + quoted(out), "grid 100x100 -o " + quoted(out)}) {
+      INFO(backend, ": ", command);
+      expect_refused(run(limited + "--backend " + backend + " " + quoted(models.big_image) + " " + command),
+                     "would be 700100x700100 pixels; the limit is 65536 pixels a side");
       expect_no_output(out);
     }
   }
