@@ -10,6 +10,7 @@
 
 #include "latentkit/backend.h"
 #include "latentkit/calibration.h"
+#include "latentkit/decoder.h"
 #include "latentkit/latents.h"
 #include "latentkit/memory_plan.h"
 #include "latentkit/model.h"
@@ -93,4 +94,36 @@ TEST_CASE("the XNNPACK workspace estimate covers what XNNPACK allocates") {
   MESSAGE("estimate / XNNPACK's bytes over " << models.size() << " models at batch 1 and 9: " << closest << " to "
                                              << worst);
   CHECK(worst < 8);  // an upper bound, but not a vacuous one (measured 1.29 to 5.5)
+}
+
+TEST_CASE("a decoder keeps the backends of several batch sizes within the memory limit together") {
+  const std::vector<uint8_t> bytes = lk::serialize_model(lk::testing::seed000_decoder(3));
+  lk::ModelLimits limits;
+  const lk::Model unlimited = lk::Model::load_bytes(bytes.data(), bytes.size());
+  const lk::BackendKind kind = lk::backend_available(lk::BackendKind::xnnpack) ? lk::BackendKind::xnnpack
+                                                                                : lk::BackendKind::reference;
+  // Room for the batch-64 backend alone, not for it and the batch-48 one together.
+  const lk::MemoryPlan big = lk::plan_memory(unlimited, kind, 64), other = lk::plan_memory(unlimited, kind, 48);
+  limits.max_memory_bytes = big.total() + other.activation_bytes / 2;
+  const lk::Model model = lk::Model::load_bytes(bytes.data(), bytes.size(), limits);
+  lk::Decoder decoder(model, kind);
+  const std::vector<float> z64 = lk::sample_latents(model.latent(), 64, 1);
+  const std::vector<float> z48(z64.begin(), z64.begin() + 48 * 2);
+  const uint64_t before = lk::xnnpack_bytes_in_use();
+  const std::vector<float> first = decoder.decode(z64, 64);
+  const uint64_t one_backend = lk::xnnpack_bytes_in_use() - before;
+  // Each switch of batch size replaces the other backend instead of adding to it, and the
+  // images stay the same.
+  for (int round = 0; round < 3; ++round) {
+    const std::vector<float> part = decoder.decode(z48, 48);
+    CHECK(std::vector<float>(part.begin(), part.end()) == std::vector<float>(first.begin(), first.begin() + part.size()));
+    CHECK(decoder.decode(z64, 64) == first);
+    if (kind == lk::BackendKind::xnnpack) CHECK(lk::xnnpack_bytes_in_use() - before <= one_backend);
+  }
+  // With room for both, both stay.
+  lk::Decoder roomy(unlimited, kind);
+  roomy.decode(z64, 64);
+  const uint64_t with_one = lk::xnnpack_bytes_in_use();
+  roomy.decode(z48, 48);
+  if (kind == lk::BackendKind::xnnpack) CHECK(lk::xnnpack_bytes_in_use() > with_one);
 }
