@@ -112,6 +112,16 @@ std::string checked_text(const flatbuffers::String* s, const std::string& what) 
   return s->str();
 }
 
+DType dtype_of(fb::DType stored, const std::string& what) {
+  switch (stored) {
+    case fb::DType::FLOAT32: return DType::float32;
+    case fb::DType::FLOAT16: return DType::float16;
+    case fb::DType::INT8: return DType::int8;
+    case fb::DType::INT32: return DType::int32;
+  }
+  malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(stored)));
+}
+
 class Checker {
  public:
   Checker(const fb::Model& model, std::size_t bytes, const ModelLimits& limits)
@@ -268,14 +278,7 @@ class Checker {
         }
         tensor.shape.push_back(d);
       }
-      switch (t.dtype()) {
-        case fb::DType::FLOAT32: tensor.dtype = DType::float32; break;
-        case fb::DType::FLOAT16: tensor.dtype = DType::float16; break;
-        case fb::DType::INT8: tensor.dtype = DType::int8; break;
-        case fb::DType::INT32: tensor.dtype = DType::int32; break;
-        default:
-          malformed(what + " has unknown dtype " + std::to_string(static_cast<int>(t.dtype())));
-      }
+      tensor.dtype = dtype_of(t.dtype(), what);
       // An int32 bias's scales are implied by its op (check_integer_op fills them in, and compares
       // any the file states with them).
       if (tensor.dtype == DType::int8 || (tensor.dtype == DType::int32 && t.quantization() != nullptr)) {
@@ -446,12 +449,12 @@ class Checker {
       }
       case fb::OpOptions::NONE:
         malformed("operator " + std::to_string(index) + " has no op options");
-      default:
-        fail(ErrorCode::unsupported_model,
-             "operator " + std::to_string(index) + " has op type " +
-                 std::to_string(static_cast<int>(op.options_type())) +
-                 ", unknown to this runtime (written by a newer latentkit?)");
     }
+    // A value outside the schema's union (no default above, so that the compiler lists a new op
+    // that this switch misses).
+    fail(ErrorCode::unsupported_model,
+         "operator " + std::to_string(index) + " has op type " + std::to_string(static_cast<int>(op.options_type())) +
+             ", unknown to this runtime (written by a newer latentkit?)");
   }
 
   static void check_arity(const Op& op, const std::string& what) {
@@ -595,7 +598,10 @@ class Checker {
                     shape_string(y.shape));
         }
         return;
-      default: break;
+      case OpKind::fully_connected:
+      case OpKind::conv2d:
+      case OpKind::transpose_conv2d:
+        break;  // the weighted ops, below
     }
     const Tensor& w = g.tensors[op.inputs[1]];
     expect_constant(w, true, what, "weights");

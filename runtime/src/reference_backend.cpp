@@ -417,8 +417,10 @@ void ReferenceBackend::add_elementwise(const Op& op) {
     case OpKind::dequantize:
       steps_.emplace_back([a = args(activation<int8_t>(op.inputs[0]), activation(op.outputs[0]))] { dequantize(a); });
       break;
-    default:
-      break;
+    case OpKind::fully_connected:
+    case OpKind::conv2d:
+    case OpKind::transpose_conv2d:
+      break;  // add_weighted_op
   }
 }
 

@@ -118,7 +118,9 @@ TEST_CASE("a decoder keeps the backends of several batch sizes within the memory
     const std::vector<float> part = decoder.decode(z48, 48);
     CHECK(std::vector<float>(part.begin(), part.end()) == std::vector<float>(first.begin(), first.begin() + part.size()));
     CHECK(decoder.decode(z64, 64) == first);
-    if (kind == lk::BackendKind::xnnpack) CHECK(lk::xnnpack_bytes_in_use() - before <= one_backend);
+    // (malloc's usable sizes vary by a few bytes with the heap's state; two backends would be
+    // 1.75 times one)
+    if (kind == lk::BackendKind::xnnpack) CHECK(lk::xnnpack_bytes_in_use() - before <= one_backend + one_backend / 10);
   }
   // With room for both, both stay.
   lk::Decoder roomy(unlimited, kind);
