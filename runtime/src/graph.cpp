@@ -114,6 +114,10 @@ uint16_t float_to_half(float value) {
   return sign | static_cast<uint16_t>(result);
 }
 
+bool is_weighted(OpKind kind) {
+  return kind == OpKind::fully_connected || kind == OpKind::conv2d || kind == OpKind::transpose_conv2d;
+}
+
 int64_t multiply_adds(const Graph& graph, const Op& op) {
   const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
   const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];

@@ -458,8 +458,7 @@ class Checker {
   }
 
   static void check_arity(const Op& op, const std::string& what) {
-    const bool weighted = op.kind == OpKind::fully_connected || op.kind == OpKind::conv2d ||
-                          op.kind == OpKind::transpose_conv2d;
+    const bool weighted = is_weighted(op.kind);
     const bool ok_inputs = weighted ? (op.inputs.size() == 2 || op.inputs.size() == 3)
                                     : op.inputs.size() == 1;
     if (!ok_inputs) {
@@ -683,8 +682,7 @@ class Checker {
   static void check_integer_ops(const Graph& g) {
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
       const Op& op = g.ops[i];
-      const bool weighted = op.kind == OpKind::fully_connected || op.kind == OpKind::conv2d ||
-                            op.kind == OpKind::transpose_conv2d;
+      const bool weighted = is_weighted(op.kind);
       if (!weighted || g.tensors[static_cast<std::size_t>(op.inputs[0])].dtype != DType::int8) continue;
       const Tensor* bias = op.inputs[2] != -1 ? &g.tensors[static_cast<std::size_t>(op.inputs[2])] : nullptr;
       check_integer_arithmetic(g.tensors[static_cast<std::size_t>(op.inputs[0])],

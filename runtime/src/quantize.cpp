@@ -124,10 +124,6 @@ Quantization activation_quantization(TensorRange range) {
 
 namespace {
 
-bool is_weighted(OpKind kind) {
-  return kind == OpKind::fully_connected || kind == OpKind::conv2d || kind == OpKind::transpose_conv2d;
-}
-
 bool is_float_only(OpKind kind) { return kind == OpKind::sigmoid || kind == OpKind::tanh; }
 
 // int32 bias of scale s_x * s_w[c], which the file leaves implied; the rounding error is below

@@ -479,8 +479,7 @@ int64_t reference_workspace_bytes(const Graph& graph, int /*batch*/) {
   int64_t bytes = 0;
   for (const Op& op : graph.ops) {
     bytes = saturating_add(bytes, 64);
-    const bool weighted = op.kind == OpKind::fully_connected || op.kind == OpKind::conv2d ||
-                          op.kind == OpKind::transpose_conv2d;
+    const bool weighted = is_weighted(op.kind);
     if (weighted && graph.tensors[static_cast<std::size_t>(op.inputs[0])].dtype == DType::int8) {
       bytes = saturating_add(bytes, saturating_product({graph.tensors[static_cast<std::size_t>(op.inputs[1])].shape[0], 4}));
     }

@@ -57,6 +57,10 @@ enum class OpKind {
 
 const char* to_string(OpKind kind);
 
+// Fully connected, convolution and transposed convolution: the ops with weights (and an optional
+// bias) as their second and third inputs.
+bool is_weighted(OpKind kind);
+
 // Window parameters shared by convolution and transposed convolution. For a convolution the
 // adjustment is always 0; for a transposed convolution the dilation is always 1.
 struct Window {
