@@ -30,6 +30,9 @@ install(FILES
   ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/graph.h
   ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/image_grid.h
   ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/latents.h
+  ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/memory_plan.h
+  ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/method.h
+  ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/method_runner.h
   ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/model.h
   ${PROJECT_SOURCE_DIR}/runtime/include/latentkit/rng.h
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/latentkit)

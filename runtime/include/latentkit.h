@@ -3,8 +3,9 @@
  * What it does
  * ------------
  * A latentkit model file (.lkm) holds the decoder of a trained variational autoencoder: a small
- * network that turns a latent vector z (a few floats) into an image. This API loads such a file
- * and turns latents into images on the CPU, through XNNPACK or a portable reference backend.
+ * network that turns a latent vector z (a few floats) into an image, and, when the family has
+ * one, its encoder (images into latents). This API loads such a file and runs its methods on the
+ * CPU, through XNNPACK or a portable reference backend.
  *
  * The model of use
  * ----------------
@@ -85,7 +86,7 @@ extern "C" {
 #endif
 
 /* The version of this API: incremented when a declaration here changes. */
-#define LATENTKIT_C_API_VERSION 2
+#define LATENTKIT_C_API_VERSION 3
 
 /* ---- status ------------------------------------------------------------------------------- */
 
@@ -230,6 +231,38 @@ LATENTKIT_API latentkit_status latentkit_sample_decode(latentkit_model* model, i
                                                        uint64_t seed, float* latents,
                                                        size_t latents_capacity, float* images,
                                                        size_t images_capacity);
+
+/* ---- methods ------------------------------------------------------------------------------ */
+/* A model file holds one or more named methods: "decode" (latents -> images), and for models
+ * that have an encoder "encode" (images -> posterior means and log-variances) and "reconstruct"
+ * (images -> images: decode of the encoder's mean). latentkit_decode and
+ * latentkit_sample_decode run "decode"; the functions below run the others. Each method's
+ * backends are built at the first call of a batch size and kept, as for decoding. */
+/* The number of methods, and the name of method `index` (owned by the model). */
+LATENTKIT_API latentkit_status latentkit_method_count(const latentkit_model* model, int* out_count);
+LATENTKIT_API latentkit_status latentkit_method_name(const latentkit_model* model, int index,
+                                                     const char** out_name);
+/* 1 if the model has a method called `name`, else 0 (also for NULL arguments). */
+LATENTKIT_API int latentkit_has_method(const latentkit_model* model, const char* name);
+/* Encodes `batch` images (batch x image_pixels floats, HWC, in the model's value range) into the
+ * means and log-variances of their posteriors (batch x latent_dims floats each).
+ * LATENTKIT_INVALID_ARGUMENT if the model has no "encode" method. */
+LATENTKIT_API latentkit_status latentkit_encode(latentkit_model* model, const float* images,
+                                                size_t images_count, int batch, float* means,
+                                                size_t means_capacity, float* log_variances,
+                                                size_t log_variances_capacity);
+/* Reconstructs `batch` images: decode(encode(x).mean), batch x image_pixels floats in and out. */
+LATENTKIT_API latentkit_status latentkit_reconstruct(latentkit_model* model, const float* images,
+                                                     size_t images_count, int batch,
+                                                     float* reconstructions,
+                                                     size_t reconstructions_capacity);
+/* Runs any method by name: inputs[i] holds input_counts[i] floats (at least batch x that input's
+ * size), outputs[i] has room for output_capacities[i] floats; input_count and output_count must
+ * equal the method's. */
+LATENTKIT_API latentkit_status latentkit_run(latentkit_model* model, const char* method, int batch,
+                                             const float* const* inputs, const size_t* input_counts,
+                                             size_t input_count, float* const* outputs,
+                                             const size_t* output_capacities, size_t output_count);
 
 #ifdef __cplusplus
 }  /* extern "C" */

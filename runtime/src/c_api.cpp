@@ -12,6 +12,7 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <map>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -20,19 +21,32 @@
 #include <vector>
 
 #include "latentkit/backend.h"
-#include "latentkit/decoder.h"
 #include "latentkit/error.h"
 #include "latentkit/latents.h"
+#include "latentkit/method_runner.h"
 #include "latentkit/model.h"
 
 namespace lk = latentkit;
 
 struct latentkit_model {
   latentkit_model(lk::Model model, lk::BackendKind kind, int threads)
-      : decoder(std::move(model), kind, lk::BackendOptions{threads}), threads(threads) {}
+      : model(std::move(model)), kind(kind), threads(threads) {}
 
-  lk::Decoder decoder;
+  // The runner of method `name`, made at its first use and kept with the backends it builds.
+  // Raises lk::Error(invalid_argument) naming the model's methods if there is none.
+  lk::MethodRunner& runner(const std::string& name) {
+    auto it = runners.find(name);
+    if (it == runners.end()) {
+      it = runners.emplace(name, std::make_unique<lk::MethodRunner>(model, name, kind, lk::BackendOptions{threads}))
+               .first;
+    }
+    return *it->second;
+  }
+
+  lk::Model model;
+  lk::BackendKind kind;
   int threads;
+  std::map<std::string, std::unique_ptr<lk::MethodRunner>> runners;
 };
 
 namespace {
@@ -187,6 +201,42 @@ latentkit_status load_model(const char* function, const latentkit_options* optio
   return LATENTKIT_OK;
 }
 
+// How messages name a buffer of values of `role`.
+const char* buffer_name(lk::Role role) {
+  switch (role) {
+    case lk::Role::latent: return "latents";
+    case lk::Role::image: return "images";
+    case lk::Role::latent_mean: return "means";
+    case lk::Role::latent_log_variance: return "log_variances";
+  }
+  return "values";
+}
+
+// Runs `method` after checking the buffers against its signature: every input holds batch x
+// its elements, every output has room for batch x its elements. Nothing is written on failure.
+latentkit_status run_method(const char* fn, latentkit_model* model, const char* method, int batch,
+                            const std::vector<const float*>& inputs, const std::vector<std::size_t>& input_counts,
+                            const std::vector<float*>& outputs, const std::vector<std::size_t>& output_capacities) {
+  lk::MethodRunner& runner = model->runner(method);
+  const lk::Method& m = runner.method();
+  if (inputs.size() != m.graph.inputs.size() || outputs.size() != m.graph.outputs.size()) {
+    return fail(LATENTKIT_INVALID_ARGUMENT, "%s: %s takes %zu inputs and gives %zu outputs; got %zu and %zu", fn,
+                m.signature().c_str(), m.graph.inputs.size(), m.graph.outputs.size(), inputs.size(), outputs.size());
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i] == nullptr) return fail(LATENTKIT_INVALID_ARGUMENT, "%s: input %zu is NULL", fn, i);
+    const std::string what = buffer_name(m.input_roles[i]);
+    if (latentkit_status s = check_room(fn, what.c_str(), batch, m.input_elements(i), input_counts[i])) return s;
+  }
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    if (outputs[i] == nullptr) return fail(LATENTKIT_INVALID_ARGUMENT, "%s: output %zu is NULL", fn, i);
+    const std::string what = buffer_name(m.output_roles[i]);
+    if (latentkit_status s = check_room(fn, what.c_str(), batch, m.output_elements(i), output_capacities[i])) return s;
+  }
+  runner.run_into(inputs.data(), batch, outputs.data());
+  return LATENTKIT_OK;
+}
+
 }  // namespace
 
 extern "C" {
@@ -298,7 +348,7 @@ latentkit_status latentkit_model_info(const latentkit_model* model, latentkit_in
   return guarded(fn, [&] {
     LK_REQUIRE_POINTER(model);
     LK_REQUIRE_POINTER(out_info);
-    const lk::Model& m = model->decoder.model();
+    const lk::Model& m = model->model;
     const lk::ImageSpec& image = m.image();
     const lk::Provenance& provenance = m.provenance();
     latentkit_info info;
@@ -312,7 +362,7 @@ latentkit_status latentkit_model_info(const latentkit_model* model, latentkit_in
         image.range == lk::ValueRange::symmetric ? LATENTKIT_RANGE_SYMMETRIC : LATENTKIT_RANGE_UNIT;
     info.format_version = m.format_version();
     info.file_size = m.file_size();
-    info.backend = model->decoder.backend_kind() == lk::BackendKind::xnnpack
+    info.backend = model->kind == lk::BackendKind::xnnpack
                        ? LATENTKIT_BACKEND_XNNPACK
                        : LATENTKIT_BACKEND_REFERENCE;
     info.threads = model->threads;
@@ -330,7 +380,7 @@ latentkit_status latentkit_model_metric(const latentkit_model* model, int index,
   const char* fn = __func__;
   return guarded(fn, [&] {
     LK_REQUIRE_POINTER(model);
-    const std::vector<lk::Metric>& metrics = model->decoder.model().provenance().metrics;
+    const std::vector<lk::Metric>& metrics = model->model.provenance().metrics;
     if (index < 0 || static_cast<std::size_t>(index) >= metrics.size()) {
       return fail(LATENTKIT_INVALID_ARGUMENT,
                   "%s: index %d is out of range (the model has %zu metrics)", fn, index,
@@ -349,7 +399,7 @@ latentkit_status latentkit_model_metric_by_name(const latentkit_model* model, co
     LK_REQUIRE_POINTER(model);
     LK_REQUIRE_POINTER(name);
     LK_REQUIRE_POINTER(out_value);
-    for (const lk::Metric& metric : model->decoder.model().provenance().metrics) {
+    for (const lk::Metric& metric : model->model.provenance().metrics) {
       if (metric.name == name) {
         *out_value = metric.value;
         return LATENTKIT_OK;
@@ -366,7 +416,7 @@ latentkit_status latentkit_sample(const latentkit_model* model, int n, uint64_t 
     LK_REQUIRE_POINTER(model);
     LK_REQUIRE_POINTER(latents);
     if (latentkit_status s = check_count(fn, "n", n, std::numeric_limits<int>::max())) return s;
-    const lk::LatentSpec& spec = model->decoder.model().latent();
+    const lk::LatentSpec& spec = model->model.latent();
     if (latentkit_status s = check_room(fn, "latents", n, spec.dims(), latents_capacity)) return s;
     const std::vector<float> z = lk::sample_latents(spec, n, seed);
     std::memcpy(latents, z.data(), z.size() * sizeof(float));
@@ -395,7 +445,7 @@ latentkit_status latentkit_grid(const latentkit_model* model, int rows, int cols
       return fail(LATENTKIT_INVALID_ARGUMENT, "%s: ranges must be finite, got x %g..%g, y %g..%g",
                   fn, x_lo, x_hi, y_lo, y_hi);
     }
-    const lk::LatentSpec& spec = model->decoder.model().latent();
+    const lk::LatentSpec& spec = model->model.latent();
     if (latentkit_status s =
             check_room(fn, "latents", rows * cols, spec.dims(), latents_capacity)) {
       return s;
@@ -416,7 +466,7 @@ latentkit_status latentkit_prepare(latentkit_model* model, int batch) {
     if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) {
       return s;
     }
-    model->decoder.prepare(batch);
+    model->runner(lk::methods::decode).prepare(batch);
     return LATENTKIT_OK;
   });
 }
@@ -432,17 +482,8 @@ latentkit_status latentkit_decode(latentkit_model* model, const float* latents,
     if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) {
       return s;
     }
-    lk::Decoder& decoder = model->decoder;
-    if (latentkit_status s =
-            check_room(fn, "latents", batch, decoder.latent_dims(), latents_count)) {
-      return s;
-    }
-    if (latentkit_status s =
-            check_room(fn, "images", batch, decoder.image_pixels(), images_capacity)) {
-      return s;
-    }
-    decoder.decode_into(latents, batch, images);
-    return LATENTKIT_OK;
+    return run_method(fn, model, lk::methods::decode, batch, {latents}, {latents_count}, {images},
+                      {images_capacity});
   });
 }
 
@@ -454,20 +495,100 @@ latentkit_status latentkit_sample_decode(latentkit_model* model, int n, uint64_t
     LK_REQUIRE_POINTER(model);
     LK_REQUIRE_POINTER(images);
     if (latentkit_status s = check_count(fn, "n", n, std::numeric_limits<int>::max())) return s;
-    lk::Decoder& decoder = model->decoder;
+    lk::MethodRunner& decoder = model->runner(lk::methods::decode);
     if (latents != nullptr) {
-      if (latentkit_status s =
-              check_room(fn, "latents", n, decoder.latent_dims(), latents_capacity)) {
+      if (latentkit_status s = check_room(fn, "latents", n, decoder.method().input_elements(0), latents_capacity)) {
         return s;
       }
     }
-    if (latentkit_status s = check_room(fn, "images", n, decoder.image_pixels(), images_capacity)) {
+    if (latentkit_status s = check_room(fn, "images", n, decoder.method().output_elements(0), images_capacity)) {
       return s;
     }
-    const std::vector<float> z = lk::sample_latents(decoder.model().latent(), n, seed);
-    decoder.decode_into(z.data(), n, images);
+    const std::vector<float> z = lk::sample_latents(model->model.latent(), n, seed);
+    const float* input = z.data();
+    decoder.run_into(&input, n, &images);
     if (latents != nullptr) std::memcpy(latents, z.data(), z.size() * sizeof(float));
     return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_method_count(const latentkit_model* model, int* out_count) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_count);
+    *out_count = static_cast<int>(model->model.methods().size());
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_method_name(const latentkit_model* model, int index, const char** out_name) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_name);
+    const auto& methods = model->model.methods();
+    if (index < 0 || static_cast<std::size_t>(index) >= methods.size()) {
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: index %d is outside 0..%zu", fn, index, methods.size() - 1);
+    }
+    *out_name = methods[static_cast<std::size_t>(index)].name.c_str();
+    return LATENTKIT_OK;
+  });
+}
+
+int latentkit_has_method(const latentkit_model* model, const char* name) {
+  return model != nullptr && name != nullptr && model->model.find_method(name) != nullptr ? 1 : 0;
+}
+
+latentkit_status latentkit_run(latentkit_model* model, const char* method, int batch, const float* const* inputs,
+                               const size_t* input_counts, size_t input_count, float* const* outputs,
+                               const size_t* output_capacities, size_t output_count) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(method);
+    LK_REQUIRE_POINTER(inputs);
+    LK_REQUIRE_POINTER(input_counts);
+    LK_REQUIRE_POINTER(outputs);
+    LK_REQUIRE_POINTER(output_capacities);
+    if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) return s;
+    // The signature bounds the counts; a caller's count beyond it is refused before it is used.
+    if (input_count > 64 || output_count > 64) {
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: %zu inputs and %zu outputs is more than any method has", fn,
+                  input_count, output_count);
+    }
+    return run_method(fn, model, method, batch, std::vector<const float*>(inputs, inputs + input_count),
+                      std::vector<std::size_t>(input_counts, input_counts + input_count),
+                      std::vector<float*>(outputs, outputs + output_count),
+                      std::vector<std::size_t>(output_capacities, output_capacities + output_count));
+  });
+}
+
+latentkit_status latentkit_encode(latentkit_model* model, const float* images, size_t images_count, int batch,
+                                  float* means, size_t means_capacity, float* log_variances,
+                                  size_t log_variances_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(images);
+    LK_REQUIRE_POINTER(means);
+    LK_REQUIRE_POINTER(log_variances);
+    if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) return s;
+    return run_method(fn, model, lk::methods::encode, batch, {images}, {images_count}, {means, log_variances},
+                      {means_capacity, log_variances_capacity});
+  });
+}
+
+latentkit_status latentkit_reconstruct(latentkit_model* model, const float* images, size_t images_count, int batch,
+                                       float* reconstructions, size_t reconstructions_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(images);
+    LK_REQUIRE_POINTER(reconstructions);
+    if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) return s;
+    return run_method(fn, model, lk::methods::reconstruct, batch, {images}, {images_count}, {reconstructions},
+                      {reconstructions_capacity});
   });
 }
 

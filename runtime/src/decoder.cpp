@@ -1,32 +1,14 @@
 #include "latentkit/decoder.h"
 
 #include "latentkit/error.h"
-#include "latentkit/memory_plan.h"
 
 namespace latentkit {
 
 Decoder::Decoder(Model model, BackendKind kind, BackendOptions options)
-    : model_(std::move(model)), kind_(kind), options_(options) {}
-
-Backend& Decoder::backend_for(int batch) {
-  auto it = backends_.find(batch);
-  if (it != backends_.end()) return *it->second;
-  // The memory limit bounds all cached backends together, not each alone: a caller cycling
-  // through batch sizes must not accumulate backends past it. Over the limit, the others go.
-  const MemoryPlan plan = plan_memory(model_, kind_, batch);
-  if (cached_bytes_ + plan.total() > model_.limits().max_memory_bytes) {
-    backends_.clear();
-    cached_bytes_ = 0;
-  }
-  it = backends_.emplace(batch, make_backend(kind_, model_, batch, options_)).first;
-  cached_bytes_ += plan.activation_bytes + plan.workspace_bytes;
-  return *it->second;
-}
-
-void Decoder::prepare(int batch) { backend_for(batch); }
+    : runner_(std::move(model), methods::decode, kind, options) {}
 
 void Decoder::decode_into(const float* latents, int batch, float* images) {
-  backend_for(batch).run(latents, images);
+  runner_.run_into(&latents, batch, &images);
 }
 
 std::vector<float> Decoder::decode(const std::vector<float>& latents, int batch) {

@@ -39,7 +39,13 @@ std::string MemoryPlan::describe() const {
 }
 
 MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch) {
-  return plan_memory(model.decoder(), model.file_size(), kind, batch);
+  return plan_memory(model, model.method(methods::decode), kind, batch);
+}
+
+MemoryPlan plan_memory(const Model& model, const Method& method, BackendKind kind, int batch) {
+  MemoryPlan plan = plan_memory(method.graph, model.file_size(), kind, batch);
+  plan.widened_bytes = model.widened_bytes();  // held by the model, whichever method runs
+  return plan;
 }
 
 MemoryPlan plan_memory(const Graph& graph, uint64_t model_bytes, BackendKind kind, int batch) {

@@ -2,6 +2,7 @@
 //
 // Order matters: nothing is read from the FlatBuffer before the Verifier has accepted it, and
 // nothing is handed to a backend before every semantic check below has passed.
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -57,7 +58,7 @@ struct Model::State {
   // float32 copies of the float16, int8 and int32 constants, made once at load (Tensor::values).
   std::vector<std::vector<float>> widened;
   uint32_t format_version = 0;
-  Graph decoder;
+  std::vector<Method> methods;
   LatentSpec latent;
   ImageSpec image;
   Provenance provenance;
@@ -70,6 +71,26 @@ namespace {
 constexpr std::size_t kMaxStringBytes = 1024;
 constexpr std::size_t kMaxTotalStringBytes = std::size_t{4} << 20;
 constexpr uint32_t kMaxListEntries = 4096;
+// Methods per file, values per method's inputs or outputs, bytes of a method's name.
+constexpr uint32_t kMaxMethods = 64;
+constexpr uint32_t kMaxMethodValues = 16;
+constexpr std::size_t kMaxMethodNameBytes = 64;
+
+using TensorList = flatbuffers::Vector<flatbuffers::Offset<fb::Tensor>>;
+using OperatorList = flatbuffers::Vector<flatbuffers::Offset<fb::Operator>>;
+
+// A method while it is being checked: its ops and values refer to the file's shared tensors.
+struct MethodDraft {
+  std::string name;
+  std::string what;  // how messages name it: "the decoder graph" (version 1) or "method 'encode'"
+  bool version_1 = false;  // messages about a version-1 graph read as they always have
+
+  // Put before an operator's description in messages.
+  std::string prefix() const { return version_1 ? "" : what + ": "; }
+  std::vector<Op> ops;
+  std::vector<int> inputs, outputs;
+  std::vector<Role> input_roles, output_roles;
+};
 
 // A string from the file, which every message and the tools print: it must be valid UTF-8
 // without control characters (a file could otherwise move the cursor or rewrite a terminal's
@@ -136,23 +157,233 @@ class Checker {
                " is newer than this runtime reads (" + std::to_string(kFormatVersion) +
                "); update latentkit");
     }
-    if (model_.decoder() == nullptr) malformed("the file has no decoder graph");
-    // Structure first; then the time and memory the file asks for, from shapes alone; only then
-    // the passes over constant data (the integer-arithmetic bounds, widening).
-    read_tensors(*model_.decoder(), state.decoder);
-    read_ops(*model_.decoder(), state.decoder);
-    read_io(*model_.decoder(), state.decoder);
-    check_every_value_used(state.decoder);
-    check_work(state.decoder);
-    check_memory(plan_memory(state.decoder, bytes_, BackendKind::reference, 1), limits_.max_memory_bytes,
-                 "the model at batch 1");
-    check_integer_ops(state.decoder);
-    widen_constants(state.decoder, state.widened);
+    // The specs first: they are small, and the methods' inputs and outputs are checked against
+    // them. Then structure; then the time and memory the file asks for, from shapes alone; only
+    // then the passes over constant data (the integer-arithmetic bounds, widening).
     read_latent(state.latent);
-    check_latent_matches_input(state.latent, state.decoder);
     read_image(state.image);
-    check_image_matches_output(state.image, state.decoder);
+    std::vector<MethodDraft> drafts = state.format_version == 1 ? read_version_1(shared_) : read_methods(shared_);
+    check_every_tensor_used(drafts);
+    for (MethodDraft& draft : drafts) {
+      check_roles(draft, state.latent, state.image);
+      check_every_value_used(draft);
+      check_work(draft);
+      Method method = compact(draft);
+      MemoryPlan plan = plan_memory(method.graph, bytes_, BackendKind::reference, 1);
+      plan.widened_bytes = widened_bytes(shared_);  // every method's constants are widened at load
+      check_memory(plan, limits_.max_memory_bytes, draft.what + " at batch 1");
+      check_integer_ops(method.graph, draft);
+      state.methods.push_back(std::move(method));
+    }
+    widen_constants(shared_, state.widened);
+    // The methods' copies of the shared tensors learn where the widened values are.
+    for (std::size_t m = 0; m < state.methods.size(); ++m) {
+      Graph& g = state.methods[m].graph;
+      for (std::size_t t = 0; t < g.tensors.size(); ++t) g.tensors[t].values = shared_[file_index_[m][t]].values;
+    }
     read_provenance(state.provenance);
+  }
+
+ private:
+  // Version 1: one graph with its own tensors, the model's `decode` method.
+  std::vector<MethodDraft> read_version_1(std::vector<Tensor>& tensors) {
+    const fb::Graph* graph = model_.decoder();
+    if (graph == nullptr) malformed("the file has no decoder graph");
+    read_tensors(graph->tensors(), "the decoder graph", tensors);
+    MethodDraft draft;
+    draft.name = methods::decode;
+    draft.what = "the decoder graph";
+    draft.version_1 = true;
+    draft.inputs = indices(graph->inputs());
+    draft.outputs = indices(graph->outputs());
+    if (draft.inputs.size() != 1 || draft.outputs.size() != 1) {
+      malformed("a decoder graph has one input and one output; this one has " +
+                std::to_string(draft.inputs.size()) + " and " + std::to_string(draft.outputs.size()));
+    }
+    draft.input_roles = {Role::latent};
+    draft.output_roles = {Role::image};
+    read_ops(graph->operators(), tensors, draft);
+    std::vector<MethodDraft> drafts;
+    drafts.push_back(std::move(draft));
+    return drafts;
+  }
+
+  std::vector<MethodDraft> read_methods(std::vector<Tensor>& tensors) {
+    if (model_.decoder() != nullptr) {
+      malformed("a version " + std::to_string(model_.format_version()) +
+                " file keeps its graphs in methods, but this one has a version 1 decoder graph");
+    }
+    read_tensors(model_.tensors(), "the file", tensors);
+    const auto* methods = model_.methods();
+    if (methods == nullptr || methods->size() == 0) malformed("the file has no methods");
+    if (methods->size() > kMaxMethods) {
+      malformed("the file has " + std::to_string(methods->size()) + " methods (limit " + std::to_string(kMaxMethods) + ")");
+    }
+    std::vector<MethodDraft> drafts;
+    for (uint32_t m = 0; m < methods->size(); ++m) {
+      const fb::Method& method = *methods->Get(m);
+      MethodDraft draft;
+      draft.name = text(method.name(), "the name of method " + std::to_string(m));
+      check_method_name(draft.name, m);
+      for (const MethodDraft& earlier : drafts) {
+        if (earlier.name == draft.name) malformed("the file has two methods called '" + draft.name + "'");
+      }
+      draft.what = "method '" + draft.name + "'";
+      read_values(method.inputs(), draft.what + " input", draft.inputs, draft.input_roles);
+      read_values(method.outputs(), draft.what + " output", draft.outputs, draft.output_roles);
+      read_ops(method.operators(), tensors, draft);
+      drafts.push_back(std::move(draft));
+    }
+    return drafts;
+  }
+
+  static void check_method_name(const std::string& name, uint32_t index) {
+    const bool valid = !name.empty() && name.size() <= kMaxMethodNameBytes &&
+                       name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+    if (!valid) {
+      malformed("method " + std::to_string(index) + " is called '" + name + "'; a method's name is 1 to " +
+                std::to_string(kMaxMethodNameBytes) + " of a-z, 0-9 and _");
+    }
+  }
+
+  void read_values(const flatbuffers::Vector<flatbuffers::Offset<fb::MethodValue>>* values, const std::string& what,
+                   std::vector<int>& tensors, std::vector<Role>& roles) const {
+    const uint32_t count = values ? values->size() : 0;
+    if (count == 0 || count > kMaxMethodValues) {
+      malformed(what + "s: " + std::to_string(count) + " (a method has 1 to " + std::to_string(kMaxMethodValues) + ")");
+    }
+    for (uint32_t i = 0; i < count; ++i) {
+      const fb::MethodValue& value = *values->Get(i);
+      tensors.push_back(value.tensor());
+      roles.push_back(role_of(value.role(), what + " " + std::to_string(i)));
+    }
+  }
+
+  static Role role_of(fb::Role stored, const std::string& what) {
+    switch (stored) {
+      case fb::Role::LATENT: return Role::latent;
+      case fb::Role::IMAGE: return Role::image;
+      case fb::Role::LATENT_MEAN: return Role::latent_mean;
+      case fb::Role::LATENT_LOG_VARIANCE: return Role::latent_log_variance;
+    }
+    fail(ErrorCode::unsupported_model, what + " has role " + std::to_string(static_cast<int>(stored)) +
+                                           ", unknown to this runtime (written by a newer latentkit?)");
+  }
+
+  // A method's inputs and outputs: distinct float32 activations, inputs written by no op and
+  // outputs written by one of the method's ops, each of its role's shape; the reserved method
+  // names have their signatures (method.h).
+  void check_roles(const MethodDraft& d, const LatentSpec& latent, const ImageSpec& image) const {
+    const bool v1 = d.version_1;
+    auto check_value = [&](int index, Role role, const std::string& what) {
+      const Tensor& t = tensor_at(shared_, index, what);
+      if (t.is_constant()) malformed(what + " '" + t.name + "' must not be a constant");
+      if (t.dtype != DType::float32) {
+        malformed(what + " '" + t.name + "' must be float32 (quantize and dequantize inside the graph), not " +
+                  to_string(t.dtype));
+      }
+      std::vector<int64_t> expected;
+      switch (role) {
+        case Role::latent:
+        case Role::latent_mean:
+        case Role::latent_log_variance:
+          if (latent.groups.empty()) malformed(what + " '" + t.name + "' is a " + to_string(role) + " but the file has no latent spec");
+          if (t.shape.size() != 1) {
+            malformed(what + " '" + t.name + "' must be a latent vector, not shape " + shape_string(t.shape));
+          }
+          if (latent.dims() != t.shape[0]) {
+            malformed("the latent spec has " + std::to_string(latent.dims()) + " dimensions but " + what + " '" +
+                      t.name + "' has shape " + shape_string(t.shape));
+          }
+          return;
+        case Role::image:
+          if (image.height == 0) malformed(what + " '" + t.name + "' is an image but the file has no image spec");
+          expected = {image.height, image.width, image.channels};
+          if (t.shape != expected) {
+            malformed("the image spec says " + shape_string(expected) + " (height, width, channels) but " + what +
+                      " '" + t.name + "' has shape " + shape_string(t.shape));
+          }
+          return;
+      }
+    };
+    const std::string input = v1 ? "the decoder input" : d.what + " input";
+    const std::string output = v1 ? "the decoder output" : d.what + " output";
+    for (std::size_t i = 0; i < d.inputs.size(); ++i) {
+      check_value(d.inputs[i], d.input_roles[i], v1 ? input : input + " " + std::to_string(i));
+    }
+    for (std::size_t i = 0; i < d.outputs.size(); ++i) {
+      const std::string what = v1 ? output : output + " " + std::to_string(i);
+      check_value(d.outputs[i], d.output_roles[i], what);
+      bool produced = false;
+      for (const Op& op : d.ops) produced = produced || op.outputs[0] == d.outputs[i];
+      if (!produced) malformed(what + " '" + shared_[d.outputs[i]].name + "' is not written by any operator");
+    }
+    std::vector<int> all = d.inputs;
+    all.insert(all.end(), d.outputs.begin(), d.outputs.end());
+    std::sort(all.begin(), all.end());
+    if (std::adjacent_find(all.begin(), all.end()) != all.end()) {
+      malformed(d.what + " names a tensor twice among its inputs and outputs");
+    }
+    struct Signature {
+      const char* name;
+      std::vector<Role> inputs, outputs;
+    };
+    const Signature reserved[] = {
+        {methods::decode, {Role::latent}, {Role::image}},
+        {methods::encode, {Role::image}, {Role::latent_mean, Role::latent_log_variance}},
+        {methods::reconstruct, {Role::image}, {Role::image}},
+    };
+    for (const Signature& s : reserved) {
+      if (d.name == s.name && (d.input_roles != s.inputs || d.output_roles != s.outputs)) {
+        malformed(d.what + " does not have the signature its name stands for (" + roles_string(s.inputs) + " -> " +
+                  roles_string(s.outputs) + ")");
+      }
+    }
+  }
+
+  static std::string roles_string(const std::vector<Role>& roles) {
+    std::string out;
+    for (Role r : roles) out += (out.empty() ? "" : ", ") + std::string(to_string(r));
+    return out;
+  }
+
+  // The method as backends see it: a Graph of only the tensors it uses, in the file's order.
+  Method compact(const MethodDraft& d) {
+    std::vector<int> renumber(shared_.size(), -1);
+    auto use = [&](int i) {
+      if (i >= 0) renumber[static_cast<std::size_t>(i)] = 0;
+    };
+    for (const Op& op : d.ops) {
+      for (int i : op.inputs) use(i);
+      use(op.outputs[0]);
+    }
+    for (int i : d.inputs) use(i);
+    Method method;
+    method.name = d.name;
+    method.input_roles = d.input_roles;
+    method.output_roles = d.output_roles;
+    std::vector<std::size_t> file_index;
+    for (std::size_t t = 0; t < shared_.size(); ++t) {
+      if (renumber[t] == -1) continue;
+      renumber[t] = static_cast<int>(method.graph.tensors.size());
+      method.graph.tensors.push_back(shared_[t]);
+      file_index.push_back(t);
+    }
+    auto renumbered = [&](std::vector<int> list) {
+      for (int& i : list) {
+        if (i >= 0) i = renumber[static_cast<std::size_t>(i)];
+      }
+      return list;
+    };
+    for (Op op : d.ops) {
+      op.inputs = renumbered(op.inputs);
+      op.outputs = renumbered(op.outputs);
+      method.graph.ops.push_back(std::move(op));
+    }
+    method.graph.inputs = renumbered(d.inputs);
+    method.graph.outputs = renumbered(d.outputs);
+    file_index_.push_back(std::move(file_index));
+    return method;
   }
 
  private:
@@ -252,11 +483,10 @@ class Checker {
     return values;
   }
 
-  void read_tensors(const fb::Graph& graph, Graph& out) {
-    const auto* tensors = graph.tensors();
-    if (tensors == nullptr || tensors->size() == 0) malformed("the decoder graph has no tensors");
+  void read_tensors(const TensorList* tensors, const std::string& where, std::vector<Tensor>& out) {
+    if (tensors == nullptr || tensors->size() == 0) malformed(where + " has no tensors");
     if (tensors->size() > static_cast<uint32_t>(limits_.max_tensors)) {
-      beyond_limit("the decoder graph has " + std::to_string(tensors->size()) + " tensors (limit " +
+      beyond_limit(where + " has " + std::to_string(tensors->size()) + " tensors (limit " +
                        std::to_string(limits_.max_tensors) + ")", "max_tensors");
     }
     const auto* buffers = model_.buffers();
@@ -318,7 +548,7 @@ class Checker {
         // Other dtypes are widened once the ops' checks have given int32 biases their scales.
         if (tensor.dtype == DType::float32) tensor.values = static_cast<const float*>(tensor.data);
       }
-      out.tensors.push_back(std::move(tensor));
+      out.push_back(std::move(tensor));
     }
     if (buffers != nullptr && buffers->size() > 0 && buffers->Get(0)->data() != nullptr &&
         buffers->Get(0)->data()->size() != 0) {
@@ -326,11 +556,21 @@ class Checker {
     }
   }
 
+  static uint64_t widened_bytes(const std::vector<Tensor>& tensors) {
+    int64_t bytes = 0;
+    for (const Tensor& t : tensors) {
+      if (t.is_constant() && t.dtype != DType::float32) {
+        bytes = detail::saturating_add(bytes, detail::saturating_product({t.elements(), 4}));
+      }
+    }
+    return static_cast<uint64_t>(bytes);
+  }
+
   // The float32 copy of every float16, int8 and int32 constant; after the ops' checks, which give
   // each int32 bias its implied scales.
-  static void widen_constants(Graph& g, std::vector<std::vector<float>>& widened) {
-    for (std::size_t i = 0; i < g.tensors.size(); ++i) {
-      Tensor& t = g.tensors[i];
+  static void widen_constants(std::vector<Tensor>& tensors, std::vector<std::vector<float>>& widened) {
+    for (std::size_t i = 0; i < tensors.size(); ++i) {
+      Tensor& t = tensors[i];
       if (!t.is_constant() || t.dtype == DType::float32) continue;
       if (t.quantization.scales.empty() && t.dtype != DType::float16) {
         malformed("tensor " + std::to_string(i) + " '" + t.name +
@@ -341,58 +581,59 @@ class Checker {
     }
   }
 
-  const Tensor& tensor_at(const Graph& g, int index, const std::string& what) const {
-    if (index < 0 || static_cast<std::size_t>(index) >= g.tensors.size()) {
-      malformed(what + " refers to tensor " + std::to_string(index) + " but the graph has " +
-                std::to_string(g.tensors.size()));
+  static const Tensor& tensor_at(const std::vector<Tensor>& tensors, int index, const std::string& what) {
+    if (index < 0 || static_cast<std::size_t>(index) >= tensors.size()) {
+      malformed(what + " refers to tensor " + std::to_string(index) + " but the file has " +
+                std::to_string(tensors.size()));
     }
-    return g.tensors[index];
+    return tensors[static_cast<std::size_t>(index)];
   }
 
   static std::vector<int> indices(const flatbuffers::Vector<int32_t>* v) {
     return v ? std::vector<int>(v->begin(), v->end()) : std::vector<int>();
   }
 
-  void read_ops(const fb::Graph& graph, Graph& out) {
-    const auto* ops = graph.operators();
-    if (ops == nullptr || ops->size() == 0) malformed("the decoder graph has no operators");
+  void read_ops(const OperatorList* ops, std::vector<Tensor>& tensors, MethodDraft& draft) {
+    if (ops == nullptr || ops->size() == 0) malformed(draft.what + " has no operators");
     if (ops->size() > static_cast<uint32_t>(limits_.max_ops)) {
-      beyond_limit("the decoder graph has " + std::to_string(ops->size()) + " operators (limit " +
+      beyond_limit(draft.what + " has " + std::to_string(ops->size()) + " operators (limit " +
                        std::to_string(limits_.max_ops) + ")", "max_ops");
     }
-    // An activation is usable once it is a graph input or an earlier op's output: this is what
+    // An activation is usable once it is a method input or an earlier op's output: this is what
     // makes the stored order topological.
-    std::vector<bool> defined(out.tensors.size(), false);
-    for (int i : indices(graph.inputs())) {
-      tensor_at(out, i, "graph input");
-      defined[i] = true;
+    std::vector<bool> defined(tensors.size(), false);
+    for (int i : draft.inputs) {
+      tensor_at(tensors, i, draft.version_1 ? "graph input" : draft.what + " input");
+      defined[static_cast<std::size_t>(i)] = true;
     }
+    for (int i : draft.outputs) tensor_at(tensors, i, draft.version_1 ? "graph output" : draft.what + " output");
+    const std::string prefix = draft.prefix();
     for (uint32_t i = 0; i < ops->size(); ++i) {
       const fb::Operator& op = *ops->Get(i);
       Op parsed;
       parsed.inputs = indices(op.inputs());
       parsed.outputs = indices(op.outputs());
       parsed.kind = op_kind(op, i, parsed.window);
-      const std::string what = "operator " + std::to_string(i) + " (" + to_string(parsed.kind) + ")";
+      const std::string what = prefix + "operator " + std::to_string(i) + " (" + to_string(parsed.kind) + ")";
       check_arity(parsed, what);
       for (std::size_t k = 0; k < parsed.inputs.size(); ++k) {
         int index = parsed.inputs[k];
         if (index == -1 && k == 2) continue;  // absent bias
-        const Tensor& t = tensor_at(out, index, what + " input " + std::to_string(k));
+        const Tensor& t = tensor_at(tensors, index, what + " input " + std::to_string(k));
         if (!t.is_constant() && !defined[index]) {
           malformed(what + " reads tensor " + std::to_string(index) + " '" + t.name +
                     "' before any operator writes it (operators must be in topological order)");
         }
       }
       int y = parsed.outputs[0];
-      const Tensor& output = tensor_at(out, y, what + " output");
+      const Tensor& output = tensor_at(tensors, y, what + " output");
       if (output.is_constant() || defined[y]) {
         malformed(what + " writes tensor " + std::to_string(y) + " '" + output.name +
                   "', which is a constant or already written");
       }
-      check_shapes(out, parsed, what);
-      defined[y] = true;
-      out.ops.push_back(std::move(parsed));
+      check_shapes(tensors, parsed, what);
+      defined[static_cast<std::size_t>(y)] = true;
+      draft.ops.push_back(std::move(parsed));
     }
   }
 
@@ -568,9 +809,9 @@ class Checker {
     }
   }
 
-  void check_shapes(Graph& g, Op& op, const std::string& what) const {
-    const Tensor& x = g.tensors[op.inputs[0]];
-    const Tensor& y = g.tensors[op.outputs[0]];
+  void check_shapes(std::vector<Tensor>& tensors, Op& op, const std::string& what) const {
+    const Tensor& x = tensors[op.inputs[0]];
+    const Tensor& y = tensors[op.outputs[0]];
     expect_constant(x, false, what, "input");
     switch (op.kind) {
       case OpKind::sigmoid:
@@ -602,14 +843,14 @@ class Checker {
       case OpKind::transpose_conv2d:
         break;  // the weighted ops, below
     }
-    const Tensor& w = g.tensors[op.inputs[1]];
+    const Tensor& w = tensors[op.inputs[1]];
     expect_constant(w, true, what, "weights");
     if (w.dtype == DType::int32) {
       malformed(what + ": weights '" + w.name + "' are int32; weights are float32, float16 or int8");
     }
     if (op.inputs.size() == 2) op.inputs.push_back(-1);
     const int64_t out_channels = w.shape[0];
-    Tensor* bias = op.inputs[2] != -1 ? &g.tensors[op.inputs[2]] : nullptr;
+    Tensor* bias = op.inputs[2] != -1 ? &tensors[op.inputs[2]] : nullptr;
     if (bias != nullptr) {
       expect_constant(*bias, true, what, "bias");
       expect_shape(*bias, {out_channels}, what, "bias");
@@ -655,31 +896,9 @@ class Checker {
     expect_shape(y, {oh, ow, out_channels}, what, "output");
   }
 
-  void read_io(const fb::Graph& graph, Graph& out) const {
-    out.inputs = indices(graph.inputs());
-    out.outputs = indices(graph.outputs());
-    if (out.inputs.size() != 1 || out.outputs.size() != 1) {
-      malformed("a decoder graph has one input and one output; this one has " +
-                std::to_string(out.inputs.size()) + " and " + std::to_string(out.outputs.size()));
-    }
-    const Tensor& in = tensor_at(out, out.inputs[0], "graph input");
-    const Tensor& result = tensor_at(out, out.outputs[0], "graph output");
-    if (in.dtype != DType::float32 || result.dtype != DType::float32) {
-      malformed("the decoder's input '" + in.name + "' and output '" + result.name +
-                "' must be float32 (quantize and dequantize inside the graph)");
-    }
-    if (in.is_constant() || in.shape.size() != 1) {
-      malformed("the decoder input '" + in.name + "' must be a latent vector, not shape " +
-                shape_string(in.shape) + (in.is_constant() ? " with constant data" : ""));
-    }
-    bool produced = false;
-    for (const Op& op : out.ops) produced = produced || op.outputs[0] == out.outputs[0];
-    if (!produced) malformed("the decoder output '" + result.name + "' is not written by any operator");
-  }
-
   // The integer-arithmetic bounds of every int8 op: a pass over its weights, after check_work has
   // bounded them (an op's weights are at most its multiply-adds).
-  static void check_integer_ops(const Graph& g) {
+  static void check_integer_ops(const Graph& g, const MethodDraft& d) {
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
       const Op& op = g.ops[i];
       const bool weighted = is_weighted(op.kind);
@@ -688,45 +907,65 @@ class Checker {
       check_integer_arithmetic(g.tensors[static_cast<std::size_t>(op.inputs[0])],
                                g.tensors[static_cast<std::size_t>(op.inputs[1])], bias,
                                g.tensors[static_cast<std::size_t>(op.outputs[0])],
-                               "operator " + std::to_string(i) + " (" + to_string(op.kind) + ")");
+                               d.prefix() + "operator " +
+                                   std::to_string(i) + " (" + to_string(op.kind) + ")");
+    }
+  }
+
+  // A tensor no method touches is dead data (that would be widened at load for nothing).
+  void check_every_tensor_used(const std::vector<MethodDraft>& drafts) const {
+    std::vector<bool> used(shared_.size(), false);
+    for (const MethodDraft& d : drafts) {
+      for (const Op& op : d.ops) {
+        for (int i : op.inputs) {
+          if (i >= 0) used[static_cast<std::size_t>(i)] = true;
+        }
+        used[static_cast<std::size_t>(op.outputs[0])] = true;
+      }
+    }
+    for (std::size_t t = 0; t < shared_.size(); ++t) {
+      if (!used[t]) malformed("tensor " + std::to_string(t) + " '" + shared_[t].name + "' is used by no operator");
     }
   }
 
   // XNNPACK aborts the process on a value that is written but never read, and such an op is dead
-  // code in any case: every op's output must be read by a later op or be the graph output, and
-  // the latent input must be read. A tensor no op touches is dead data (that the reference
-  // backend would allocate, or that would be widened at load for nothing).
-  static void check_every_value_used(const Graph& g) {
-    std::vector<bool> read(g.tensors.size(), false), used(g.tensors.size(), false);
-    for (const Op& op : g.ops) {
+  // code in any case: every op's output must be read by a later op of its method or be one of
+  // the method's outputs, and every input must be read.
+  void check_every_value_used(const MethodDraft& d) const {
+    std::vector<bool> read(shared_.size(), false), output(shared_.size(), false);
+    for (const Op& op : d.ops) {
       for (int i : op.inputs) {
-        if (i >= 0) read[static_cast<std::size_t>(i)] = used[static_cast<std::size_t>(i)] = true;
-      }
-      used[static_cast<std::size_t>(op.outputs[0])] = true;
-    }
-    for (std::size_t t = 0; t < g.tensors.size(); ++t) {
-      if (!used[t]) malformed("tensor " + std::to_string(t) + " '" + g.tensors[t].name + "' is used by no operator");
-    }
-    for (std::size_t i = 0; i < g.ops.size(); ++i) {
-      const int y = g.ops[i].outputs[0];
-      if (!read[static_cast<std::size_t>(y)] && y != g.outputs[0]) {
-        malformed("operator " + std::to_string(i) + " (" + to_string(g.ops[i].kind) + ") writes tensor " +
-                  std::to_string(y) + " '" + g.tensors[static_cast<std::size_t>(y)].name +
-                  "', which no operator reads and which is not the graph output");
+        if (i >= 0) read[static_cast<std::size_t>(i)] = true;
       }
     }
-    if (!read[static_cast<std::size_t>(g.inputs[0])]) {
-      malformed("no operator reads the decoder input '" + g.tensors[static_cast<std::size_t>(g.inputs[0])].name + "'");
+    for (int i : d.outputs) output[static_cast<std::size_t>(i)] = true;
+    const std::string prefix = d.prefix();
+    for (std::size_t i = 0; i < d.ops.size(); ++i) {
+      const auto y = static_cast<std::size_t>(d.ops[i].outputs[0]);
+      if (!read[y] && !output[y]) {
+        malformed(prefix + "operator " + std::to_string(i) + " (" + to_string(d.ops[i].kind) + ") writes tensor " +
+                  std::to_string(y) + " '" + shared_[y].name + "', which no operator reads and which is not " +
+                  (d.version_1 ? std::string("the graph output") : "an output of " + d.what));
+      }
+    }
+    for (int i : d.inputs) {
+      if (!read[static_cast<std::size_t>(i)]) {
+        malformed("no operator reads " + (d.version_1 ? std::string("the decoder input") : d.what + " input") +
+                  " '" + shared_[static_cast<std::size_t>(i)].name + "'");
+      }
     }
   }
 
-  // The time a decode takes, bounded before anything runs: a small file can describe a graph
+  // The time a method takes, bounded before anything runs: a small file can describe a graph
   // that takes minutes per image.
-  void check_work(const Graph& g) const {
+  void check_work(const MethodDraft& d) const {
+    Graph g;
+    g.tensors = shared_;
     int64_t total = 0;
-    for (const Op& op : g.ops) total = detail::saturating_add(total, multiply_adds(g, op));
+    for (const Op& op : d.ops) total = detail::saturating_add(total, multiply_adds(g, op));
     if (total > limits_.max_multiply_adds) {
-      beyond_limit("the decoder needs " + std::to_string(total) + " multiply-adds per example (limit " +
+      beyond_limit((d.version_1 ? std::string("the decoder") : d.what) + " needs " +
+                       std::to_string(total) + " multiply-adds per example (limit " +
                        std::to_string(limits_.max_multiply_adds) + ")", "max_multiply_adds");
     }
   }
@@ -735,10 +974,10 @@ class Checker {
   // spec.dims() values per example, group by group, so the groups must describe exactly the
   // decoder input.
   void read_latent(LatentSpec& spec) {
+    // Absent in a file none of whose methods takes or gives latents (check_roles).
     const fb::LatentSpec* latent = model_.latent();
-    if (latent == nullptr || latent->groups() == nullptr || latent->groups()->size() == 0) {
-      malformed("the file has no latent spec");
-    }
+    if (latent == nullptr) return;
+    if (latent->groups() == nullptr || latent->groups()->size() == 0) malformed("the file's latent spec has no groups");
     if (latent->groups()->size() > static_cast<uint32_t>(limits_.max_dimension)) {
       malformed("the latent spec has " + std::to_string(latent->groups()->size()) + " groups");
     }
@@ -789,17 +1028,17 @@ class Checker {
     }
   }
 
-  static void check_latent_matches_input(const LatentSpec& spec, const Graph& g) {
-    const Tensor& in = g.tensors[g.inputs[0]];
-    if (spec.dims() != in.shape[0]) {
-      malformed("the latent spec has " + std::to_string(spec.dims()) + " dimensions but the decoder input '" +
-                in.name + "' has shape " + shape_string(in.shape));
-    }
-  }
-
   void read_image(ImageSpec& spec) const {
+    // Absent in a file none of whose methods takes or gives images (check_roles).
     const fb::ImageSpec* image = model_.image();
-    if (image == nullptr) malformed("the file has no image spec");
+    if (image == nullptr) return;
+    for (const auto& [value, name] : {std::pair{image->height(), "height"}, std::pair{image->width(), "width"},
+                                      std::pair{image->channels(), "channels"}}) {
+      if (value < 1 || value > limits_.max_dimension) {
+        malformed(std::string("the image spec has ") + name + " " + std::to_string(value) + " (allowed 1.." +
+                  std::to_string(limits_.max_dimension) + ")");
+      }
+    }
     spec.height = image->height();
     spec.width = image->width();
     spec.channels = image->channels();
@@ -809,15 +1048,6 @@ class Checker {
       spec.range = ValueRange::symmetric;
     } else {
       malformed("the image spec has unknown value range " + std::to_string(static_cast<int>(image->range())));
-    }
-  }
-
-  static void check_image_matches_output(const ImageSpec& spec, const Graph& g) {
-    const Tensor& out = g.tensors[g.outputs[0]];
-    const std::vector<int64_t> expected{spec.height, spec.width, spec.channels};
-    if (out.shape != expected) {
-      malformed("the image spec says " + shape_string(expected) + " (height, width, channels) but the decoder output '" +
-                out.name + "' has shape " + shape_string(out.shape));
     }
   }
 
@@ -865,6 +1095,8 @@ class Checker {
   std::size_t bytes_;
   const ModelLimits& limits_;
   std::size_t text_bytes_ = 0;
+  std::vector<Tensor> shared_;  // the file's tensors, which every method refers to
+  std::vector<std::vector<std::size_t>> file_index_;  // per method: its tensors' indices in shared_
 };
 
 std::shared_ptr<Model::State> parse(std::shared_ptr<AlignedBytes> bytes, const ModelLimits& limits) {
@@ -944,11 +1176,33 @@ Model Model::load_file(const std::string& path, const ModelLimits& limits) {
 }
 
 uint32_t Model::format_version() const { return state_->format_version; }
-const Graph& Model::decoder() const { return state_->decoder; }
+const std::vector<Method>& Model::methods() const { return state_->methods; }
+
+const Method* Model::find_method(const std::string& name) const {
+  for (const Method& m : state_->methods) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+const Method& Model::method(const std::string& name) const {
+  if (const Method* m = find_method(name)) return *m;
+  std::string names;
+  for (const Method& m : state_->methods) names += (names.empty() ? "" : ", ") + m.name;
+  throw Error(ErrorCode::invalid_argument, "the model has no method '" + name + "' (it has: " + names + ")");
+}
+
+const Graph& Model::decoder() const { return method(methods::decode).graph; }
 const LatentSpec& Model::latent() const { return state_->latent; }
 const ImageSpec& Model::image() const { return state_->image; }
 const Provenance& Model::provenance() const { return state_->provenance; }
 std::size_t Model::file_size() const { return state_->bytes->size; }
+
+uint64_t Model::widened_bytes() const {
+  uint64_t bytes = 0;
+  for (const std::vector<float>& values : state_->widened) bytes += values.size() * sizeof(float);
+  return bytes;
+}
 const ModelLimits& Model::limits() const { return state_->limits; }
 std::shared_ptr<const void> Model::keep_alive() const { return state_; }
 

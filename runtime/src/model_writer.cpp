@@ -21,7 +21,22 @@ int ModelDescription::add_constant(std::string name, std::vector<int64_t> shape,
   return static_cast<int>(tensors.size()) - 1;
 }
 
+std::vector<MethodDescription> ModelDescription::all_methods() const {
+  if (!methods.empty()) return methods;
+  return {MethodDescription{methods::decode, ops, inputs, outputs, {Role::latent}, {Role::image}}};
+}
+
 namespace {
+
+fb::Role to_fb(Role role) {
+  switch (role) {
+    case Role::latent: return fb::Role::LATENT;
+    case Role::image: return fb::Role::IMAGE;
+    case Role::latent_mean: return fb::Role::LATENT_MEAN;
+    case Role::latent_log_variance: return fb::Role::LATENT_LOG_VARIANCE;
+  }
+  return fb::Role::LATENT;
+}
 
 fb::DType to_fb(DType dtype) {
   switch (dtype) {
@@ -121,10 +136,41 @@ std::vector<uint8_t> serialize_model(const ModelDescription& d) {
     tensors.push_back(fb::CreateTensor(b, b.CreateString(t.name), b.CreateVector(shape),
                                        to_fb(t.dtype), buffer, quantization));
   }
-  std::vector<flatbuffers::Offset<fb::Operator>> ops;
-  for (const Op& op : d.ops) ops.push_back(write_op(b, op));
-  auto graph = fb::CreateGraph(b, b.CreateVector(tensors), b.CreateVector(ops),
-                               b.CreateVector(d.inputs), b.CreateVector(d.outputs));
+  auto write_ops = [&](const std::vector<Op>& list) {
+    std::vector<flatbuffers::Offset<fb::Operator>> ops;
+    for (const Op& op : list) ops.push_back(write_op(b, op));
+    return b.CreateVector(ops);
+  };
+  flatbuffers::Offset<fb::Graph> graph;  // version 1
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Tensor>>> shared_tensors;
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<fb::Method>>> methods;
+  const std::vector<MethodDescription> all = d.all_methods();
+  if (d.format_version == 1) {
+    if (all.size() != 1) {
+      throw Error(ErrorCode::invalid_argument, "a version 1 file holds one method (decode), not " + std::to_string(all.size()));
+    }
+    graph = fb::CreateGraph(b, b.CreateVector(tensors), write_ops(all[0].ops), b.CreateVector(all[0].inputs),
+                            b.CreateVector(all[0].outputs));
+  } else {
+    shared_tensors = b.CreateVector(tensors);
+    std::vector<flatbuffers::Offset<fb::Method>> list;
+    for (const MethodDescription& m : all) {
+      auto values = [&](const std::vector<int>& indices, const std::vector<Role>& roles) {
+        std::vector<flatbuffers::Offset<fb::MethodValue>> out;
+        for (std::size_t i = 0; i < indices.size(); ++i) {
+          // A role missing on purpose (tests) is written as the first one.
+          out.push_back(fb::CreateMethodValue(b, indices[i], i < roles.size() ? to_fb(roles[i]) : fb::Role::LATENT));
+        }
+        return b.CreateVector(out);
+      };
+      auto name = b.CreateString(m.name);
+      auto ops = write_ops(m.ops);
+      auto inputs = values(m.inputs, m.input_roles);
+      auto outputs = values(m.outputs, m.output_roles);
+      list.push_back(fb::CreateMethod(b, name, ops, inputs, outputs));
+    }
+    methods = b.CreateVector(list);
+  }
 
   std::vector<flatbuffers::Offset<fb::LatentGroup>> groups;
   for (const LatentGroup& g : d.latent.groups) {
@@ -146,7 +192,7 @@ std::vector<uint8_t> serialize_model(const ModelDescription& d) {
       b.CreateVectorOfStrings(p.labels), b.CreateString(p.quantization));
 
   auto model = fb::CreateModel(b, d.format_version, graph, latent, image, provenance,
-                               b.CreateVector(buffers));
+                               b.CreateVector(buffers), shared_tensors, methods);
   fb::FinishModelBuffer(b, model);
   return std::vector<uint8_t>(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
 }

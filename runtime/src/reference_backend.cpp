@@ -5,8 +5,8 @@
 // kind, each a direct transcription of the op's definition in schema/latentkit.fbs.
 //
 // Build does every check and every allocation (one buffer of batch x elements per activation
-// tensor, a list of steps with all sizes resolved); run() copies the latents in, runs the steps
-// and copies the image out.
+// tensor, a list of steps with all sizes resolved); invoke() copies the method's inputs in, runs
+// the steps and copies its outputs out.
 //
 // Float ops accumulate in double: the oracle should be more accurate than the backends it
 // checks, so that a difference measures their rounding error and not its own, and the result
@@ -228,12 +228,16 @@ bool has_bias(const Op& op) { return op.inputs[2] != -1; }
 
 class ReferenceBackend final : public Backend {
  public:
-  ReferenceBackend(const Model& model, int batch);
+  ReferenceBackend(const Model& model, const Method& method, int batch);
 
-  void run(const float* latents, float* images) override {
-    std::memcpy(input_, latents, sizeof(float) * input_count_);
+  void invoke(const float* const* inputs, float* const* outputs) override {
+    for (std::size_t i = 0; i < inputs_.size(); ++i) {
+      std::memcpy(inputs_[i].data, inputs[i], sizeof(float) * inputs_[i].count);
+    }
     for (const auto& step : steps_) step();
-    std::memcpy(images, output_, sizeof(float) * output_count_);
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+      std::memcpy(outputs[i], outputs_[i].data, sizeof(float) * outputs_[i].count);
+    }
   }
 
   BackendKind kind() const override { return BackendKind::reference; }
@@ -259,13 +263,15 @@ class ReferenceBackend final : public Backend {
   std::vector<std::vector<float>> buffers_;
   std::vector<std::vector<float>> multipliers_;  // per integer op: its requantisation multipliers
   std::vector<std::function<void()>> steps_;
-  float* input_ = nullptr;
-  const float* output_ = nullptr;
-  int64_t input_count_ = 0, output_count_ = 0;
+  struct Binding {
+    float* data;        // the tensor's activation buffer
+    std::size_t count;  // batch x elements
+  };
+  std::vector<Binding> inputs_, outputs_;
 };
 
-ReferenceBackend::ReferenceBackend(const Model& model, int batch)
-    : Backend(batch), keep_alive_(model.keep_alive()), graph_(model.decoder()) {
+ReferenceBackend::ReferenceBackend(const Model& model, const Method& method, int batch)
+    : Backend(method, batch), keep_alive_(model.keep_alive()), graph_(method.graph) {
   // One buffer per activation tensor. The loader bounds every tensor's elements; the batch is
   // the caller's, so guard the product.
   buffers_.resize(graph_.tensors.size());
@@ -282,10 +288,8 @@ ReferenceBackend::ReferenceBackend(const Model& model, int batch)
     const std::size_t bytes = static_cast<std::size_t>(elements * batch) * size_of(tensor.dtype);
     buffers_[t].assign((bytes + sizeof(float) - 1) / sizeof(float), 0.0f);
   }
-  input_ = activation(graph_.inputs[0]);
-  output_ = activation(graph_.outputs[0]);
-  input_count_ = tensor(graph_.inputs[0]).elements() * batch;
-  output_count_ = tensor(graph_.outputs[0]).elements() * batch;
+  for (int i : graph_.inputs) inputs_.push_back({activation(i), static_cast<std::size_t>(tensor(i).elements() * batch)});
+  for (int i : graph_.outputs) outputs_.push_back({activation(i), static_cast<std::size_t>(tensor(i).elements() * batch)});
 
   for (const Op& op : graph_.ops) {
     switch (op.kind) {
@@ -427,7 +431,8 @@ void ReferenceBackend::add_elementwise(const Op& op) {
 }  // namespace
 
 std::vector<TensorRange> observe_ranges(const Model& model, const std::vector<float>& latents) {
-  const Graph& graph = model.decoder();
+  const Method& method = model.method(methods::decode);
+  const Graph& graph = method.graph;
   const int dims = model.latent().dims();
   const int count = static_cast<int>(latents.size() / static_cast<std::size_t>(dims));
   if (count < 1 || latents.size() != static_cast<std::size_t>(count) * dims) {
@@ -459,7 +464,7 @@ std::vector<TensorRange> observe_ranges(const Model& model, const std::vector<fl
   std::vector<float> images;
   for (int start = 0; start < count; start += kChunk) {
     const int batch = std::min(kChunk, count - start);
-    ReferenceBackend backend(model, batch);
+    ReferenceBackend backend(model, method, batch);
     images.resize(static_cast<std::size_t>(batch) * model.image().pixels());
     backend.run(latents.data() + static_cast<std::size_t>(start) * dims, images.data());
     for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
@@ -489,14 +494,14 @@ int64_t reference_workspace_bytes(const Graph& graph, int /*batch*/) {
 
 }  // namespace detail
 
-std::unique_ptr<Backend> make_reference_backend(const Model& model, int batch) {
+std::unique_ptr<Backend> make_reference_backend(const Model& model, const Method& method, int batch) {
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument,
                 "reference backend: batch size must be at least 1, got " + std::to_string(batch));
   }
-  check_memory(model, plan_memory(model, BackendKind::reference, batch),
-               "the reference backend at batch " + std::to_string(batch));
-  return std::make_unique<ReferenceBackend>(model, batch);
+  check_memory(model, plan_memory(model, method, BackendKind::reference, batch),
+               "the reference backend for " + method.name + " at batch " + std::to_string(batch));
+  return std::make_unique<ReferenceBackend>(model, method, batch);
 }
 
 }  // namespace latentkit

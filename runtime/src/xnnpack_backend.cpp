@@ -1,10 +1,10 @@
-// The XNNPACK backend: the decoder graph as one XNNPACK subgraph (Debian bookworm's 2022 build,
+// The XNNPACK backend: one method's graph as one XNNPACK subgraph (Debian bookworm's 2022 build,
 // libxnnpack0 0.0~git20220216.ae108ef). Every XNNPACK call in latentkit lives in this file.
 //
 // Build: define one XNNPACK value per tensor the ops use (activations with the batch prepended,
 // constants as static data pointing into the model's bytes), one or more nodes per op, create
 // the runtime (this packs the weights) and set it up once with the backend's own input and
-// output buffers. run() copies the latents in, invokes the runtime and copies the image out.
+// output buffers. invoke() copies the inputs in, invokes the runtime and copies the outputs out.
 //
 // Why own buffers and a single xnn_setup_runtime at build, instead of setting up the caller's
 // pointers on every run:
@@ -215,9 +215,11 @@ DeconvolutionPlan plan_deconvolution(const Tensor& x, const Tensor& w, const Ten
 // Static data XNNPACK reads gets this many floats of slack (XNN_EXTRA_BYTES).
 constexpr std::size_t kExtraFloats = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
 
-// External value ids reserved in the subgraph: the graph's one input and one output.
-constexpr uint32_t kInputId = 0;
-constexpr uint32_t kOutputId = 1;
+// External value ids reserved in the subgraph: the method's inputs, then its outputs.
+uint32_t external_input_id(std::size_t input) { return static_cast<uint32_t>(input); }
+uint32_t external_output_id(const Graph& graph, std::size_t output) {
+  return static_cast<uint32_t>(graph.inputs.size() + output);
+}
 
 // Translates the graph into an XNNPACK subgraph. Lives only while the backend is built.
 class SubgraphBuilder {
@@ -227,12 +229,13 @@ class SubgraphBuilder {
       : graph_(graph), batch_(batch), two_(two), minus_one_(minus_one), owned_(owned),
         values_(graph.tensors.size(), XNN_INVALID_VALUE_ID) {
     xnn_subgraph_t subgraph = nullptr;
-    check(xnn_create_subgraph(/*external_value_ids=*/2, /*flags=*/0, &subgraph),
+    check(xnn_create_subgraph(static_cast<uint32_t>(graph.inputs.size() + graph.outputs.size()), /*flags=*/0,
+                              &subgraph),
           "xnn_create_subgraph");
     subgraph_.reset(subgraph);
   }
 
-  // Defines the graph's input and output as the external values run() binds, so that they
+  // Defines the method's inputs and outputs as the external values invoke() binds, so that they
   // exist whatever the ops do with them.
   void add_external_values();
   void add_op(int op_index, const Op& op);
@@ -285,8 +288,8 @@ std::vector<std::size_t> SubgraphBuilder::batched_dims(const Tensor& t) const {
 }
 
 void SubgraphBuilder::add_external_values() {
-  define_activation(graph_.inputs[0], "the decoder input");
-  define_activation(graph_.outputs[0], "the decoder output");
+  for (std::size_t i = 0; i < graph_.inputs.size(); ++i) define_activation(graph_.inputs[i], "input " + std::to_string(i));
+  for (std::size_t i = 0; i < graph_.outputs.size(); ++i) define_activation(graph_.outputs[i], "output " + std::to_string(i));
 }
 
 uint32_t SubgraphBuilder::define_activation(int tensor_index, const std::string& context) {
@@ -300,13 +303,17 @@ uint32_t SubgraphBuilder::define_activation(int tensor_index, const std::string&
                     std::to_string(XNN_MAX_TENSOR_DIMS - 1) + " dimensions per example");
   }
   uint32_t external_id = XNN_INVALID_VALUE_ID, flags = 0;
-  if (tensor_index == graph_.inputs[0]) {
-    external_id = kInputId;
-    flags |= XNN_VALUE_FLAG_EXTERNAL_INPUT;
+  for (std::size_t i = 0; i < graph_.inputs.size(); ++i) {
+    if (tensor_index == graph_.inputs[i]) {
+      external_id = external_input_id(i);
+      flags |= XNN_VALUE_FLAG_EXTERNAL_INPUT;
+    }
   }
-  if (tensor_index == graph_.outputs[0]) {
-    external_id = kOutputId;
-    flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
+  for (std::size_t i = 0; i < graph_.outputs.size(); ++i) {
+    if (tensor_index == graph_.outputs[i]) {
+      external_id = external_output_id(graph_, i);
+      flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
+    }
   }
   const std::vector<std::size_t> dims = batched_dims(t);
   if (t.dtype == DType::int8) {
@@ -773,10 +780,12 @@ void SubgraphBuilder::add_integer_transpose_conv2d(int op_index, const Op& op) {
 
 class XnnpackBackend final : public Backend {
  public:
-  XnnpackBackend(const Model& model, int batch, const BackendOptions& options);
+  XnnpackBackend(const Model& model, const Method& method, int batch, const BackendOptions& options);
 
-  void run(const float* latents, float* images) override {
-    std::memcpy(input_.data(), latents, sizeof(float) * input_count_);
+  void invoke(const float* const* inputs, float* const* outputs) override {
+    for (std::size_t i = 0; i < inputs_.size(); ++i) {
+      std::memcpy(inputs_[i].data(), inputs[i], sizeof(float) * input_counts_[i]);
+    }
     // Cannot fail: the runtime was set up at build with these same buffers and sizes, and
     // invoking a set-up runtime only runs its operators. Should XNNPACK ever disagree, stop
     // loudly rather than hand back an image that was not computed.
@@ -785,7 +794,9 @@ class XnnpackBackend final : public Backend {
       std::fprintf(stderr, "latentkit: xnn_invoke_runtime failed: %s\n", to_string(status));
       std::abort();
     }
-    std::memcpy(images, output_.data(), sizeof(float) * output_count_);
+    for (std::size_t i = 0; i < outputs_.size(); ++i) {
+      std::memcpy(outputs[i], outputs_[i].data(), sizeof(float) * output_counts_[i]);
+    }
   }
 
   BackendKind kind() const override { return BackendKind::xnnpack; }
@@ -796,17 +807,15 @@ class XnnpackBackend final : public Backend {
   std::shared_ptr<const void> keep_alive_;  // static tensors point into the model's bytes
   TanhConstants tanh_constants_;
   std::vector<std::vector<float>> owned_constants_;  // static data made at build (see builder)
-  std::vector<float> input_, output_;       // with XNN_EXTRA_BYTES of slack
-  std::size_t input_count_ = 0, output_count_ = 0;
+  std::vector<std::vector<float>> inputs_, outputs_;  // with XNN_EXTRA_BYTES of slack
+  std::vector<std::size_t> input_counts_, output_counts_;
   ThreadpoolPtr threadpool_;
   RuntimePtr runtime_;
 };
 
-XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptions& options)
-    : Backend(batch), keep_alive_(model.keep_alive()) {
-  const Graph& graph = model.decoder();
-  const Tensor& input = graph.tensors[static_cast<std::size_t>(graph.inputs[0])];
-  const Tensor& output = graph.tensors[static_cast<std::size_t>(graph.outputs[0])];
+XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int batch, const BackendOptions& options)
+    : Backend(method, batch), keep_alive_(model.keep_alive()) {
+  const Graph& graph = method.graph;
   for (const Tensor& t : graph.tensors) {
     if (!t.is_constant() && t.elements() > std::numeric_limits<int32_t>::max() / batch) {
       throw Error(ErrorCode::invalid_argument,
@@ -838,13 +847,18 @@ XnnpackBackend::XnnpackBackend(const Model& model, int batch, const BackendOptio
         "xnn_create_runtime_v2");
   runtime_.reset(runtime);
 
-  input_count_ = static_cast<std::size_t>(input.elements() * batch);
-  output_count_ = static_cast<std::size_t>(output.elements() * batch);
-  input_.assign(input_count_ + kExtraFloats, 0.0f);
-  output_.assign(output_count_ + kExtraFloats, 0.0f);
-  const xnn_external_value externals[] = {{kInputId, input_.data()},
-                                          {kOutputId, output_.data()}};
-  check(xnn_setup_runtime(runtime_.get(), 2, externals), "xnn_setup_runtime");
+  std::vector<xnn_external_value> externals;
+  for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
+    input_counts_.push_back(static_cast<std::size_t>(graph.tensors[static_cast<std::size_t>(graph.inputs[i])].elements() * batch));
+    inputs_.emplace_back(input_counts_.back() + kExtraFloats, 0.0f);
+    externals.push_back({external_input_id(i), inputs_.back().data()});
+  }
+  for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
+    output_counts_.push_back(static_cast<std::size_t>(graph.tensors[static_cast<std::size_t>(graph.outputs[i])].elements() * batch));
+    outputs_.emplace_back(output_counts_.back() + kExtraFloats, 0.0f);
+    externals.push_back({external_output_id(graph, i), outputs_.back().data()});
+  }
+  check(xnn_setup_runtime(runtime_.get(), externals.size(), externals.data()), "xnn_setup_runtime");
 }
 
 }  // namespace
@@ -872,11 +886,15 @@ XnnpackCost xnnpack_cost(const Graph& graph, int batch) {
   auto values = [&](int64_t elements, int64_t element_bytes) {
     return saturating_product({batch, elements, element_bytes});
   };
-  const Tensor& input = graph.tensors[static_cast<std::size_t>(graph.inputs[0])];
-  const Tensor& output = graph.tensors[static_cast<std::size_t>(graph.outputs[0])];
-  // Our own copies of the input and output, with XNNPACK's slack.
-  int64_t bytes = saturating_add(values(input.elements(), 4), values(output.elements(), 4));
-  bytes = saturating_add(bytes, 2 * XNN_EXTRA_BYTES + 4 * kNodeBytes);  // and the runtime itself
+  // Our own copies of the inputs and outputs, with XNNPACK's slack.
+  int64_t bytes = 0;
+  for (const std::vector<int>* list : {&graph.inputs, &graph.outputs}) {
+    for (int i : *list) {
+      bytes = saturating_add(bytes, values(graph.tensors[static_cast<std::size_t>(i)].elements(), 4));
+      bytes = saturating_add(bytes, XNN_EXTRA_BYTES);
+    }
+  }
+  bytes = saturating_add(bytes, 4 * kNodeBytes);  // and the runtime itself
   int64_t work = 0;
   for (const Op& op : graph.ops) {
     int64_t op_work = multiply_adds(graph, op);
@@ -978,7 +996,7 @@ XnnpackCost xnnpack_cost(const Graph& graph, int batch) {
 
 uint64_t xnnpack_bytes_in_use() { return static_cast<uint64_t>(std::max<int64_t>(0, xnnpack_bytes.load())); }
 
-std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
+std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, const Method& method, int batch,
                                               const BackendOptions& options) {
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument,
@@ -986,16 +1004,16 @@ std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
   }
   // Time before memory: a lowering that multiplies the work is a reason to use the reference
   // backend (choose_backend falls back on unsupported_model), not a memory question.
-  const int64_t work = detail::xnnpack_cost(model.decoder(), 1).multiply_adds;
+  const int64_t work = detail::xnnpack_cost(method.graph, 1).multiply_adds;
   if (work > model.limits().max_multiply_adds) {
     throw Error(ErrorCode::unsupported_model,
                 "xnnpack backend: its lowering of this graph needs " + std::to_string(work) +
                     " multiply-adds per example (limit " + std::to_string(model.limits().max_multiply_adds) +
                     ", ModelLimits::max_multiply_adds); the reference backend computes the graph directly");
   }
-  check_memory(model, plan_memory(model, BackendKind::xnnpack, batch),
-               "the xnnpack backend at batch " + std::to_string(batch));
-  return std::make_unique<XnnpackBackend>(model, batch, options);
+  check_memory(model, plan_memory(model, method, BackendKind::xnnpack, batch),
+               "the xnnpack backend for " + method.name + " at batch " + std::to_string(batch));
+  return std::make_unique<XnnpackBackend>(model, method, batch, options);
 }
 
 }  // namespace latentkit

@@ -140,7 +140,7 @@ static void test_info(void) {
   CHECK(info.image_height == 28 && info.image_width == 28 && info.image_channels == 1);
   CHECK(info.image_pixels == kPixels);
   CHECK(info.value_range == LATENTKIT_RANGE_UNIT);
-  CHECK(info.format_version == 1);
+  CHECK(info.format_version == 2);
   CHECK(info.file_size == file_size);
   CHECK(info.backend == (latentkit_backend_available(LATENTKIT_BACKEND_XNNPACK)
                              ? LATENTKIT_BACKEND_XNNPACK

@@ -303,7 +303,7 @@ ModelDescription random_candidate(std::mt19937_64& rng) {
 bool depends_on_latents(const ModelDescription& description, std::mt19937_64& rng) {
   const std::vector<uint8_t> bytes = serialize_model(description);
   const Model model = Model::load_bytes(bytes.data(), bytes.size());
-  const auto backend = make_reference_backend(model, 2);
+  const auto backend = make_reference_backend(model, model.method("decode"), 2);
   const std::size_t dims = static_cast<std::size_t>(model.latent().dims());
   const std::size_t pixels = static_cast<std::size_t>(model.image().pixels());
   std::vector<float> latents(2 * dims), images(2 * pixels);

@@ -92,8 +92,8 @@ void check_agreement(const lk::ModelDescription& description, uint64_t latent_se
     const std::vector<float> latents = random_latents(
         latent_seed + static_cast<uint64_t>(batch),
         static_cast<std::size_t>(model.latent().dims()) * static_cast<std::size_t>(batch));
-    const auto reference = lk::make_reference_backend(model, batch);
-    const auto xnnpack = lk::make_xnnpack_backend(model, batch, options);
+    const auto reference = lk::make_reference_backend(model, model.method("decode"), batch);
+    const auto xnnpack = lk::make_xnnpack_backend(model, model.method("decode"), batch, options);
     const std::vector<float> expected = decode(*reference, model, latents);
     const std::vector<float> actual = decode(*xnnpack, model, latents);
     for (float v : expected) REQUIRE(std::isfinite(v));
@@ -415,9 +415,9 @@ TEST_CASE("a batch size below 1 is refused") {
   const lk::Model model = load(lk::testing::random_model(44));
   for (int batch : {0, -1, -1000}) {
     INFO("batch " << batch);
-    CHECK_THROWS_AS(lk::make_reference_backend(model, batch), lk::Error);
+    CHECK_THROWS_AS(lk::make_reference_backend(model, model.method("decode"), batch), lk::Error);
     if (lk::backend_available(lk::BackendKind::xnnpack)) {
-      CHECK_THROWS_AS(lk::make_xnnpack_backend(model, batch, {}), lk::Error);
+      CHECK_THROWS_AS(lk::make_xnnpack_backend(model, model.method("decode"), batch, {}), lk::Error);
     }
     for (lk::BackendKind kind : available_backends()) {
       try {
@@ -438,9 +438,9 @@ TEST_CASE("backends outlive the model they were built from") {
     const lk::Model model = load(lk::testing::random_model(45));
     dims = static_cast<std::size_t>(model.latent().dims());
     pixels = image_size(model);
-    reference = lk::make_reference_backend(model, 1);
+    reference = lk::make_reference_backend(model, model.method("decode"), 1);
     if (lk::backend_available(lk::BackendKind::xnnpack)) {
-      xnnpack = lk::make_xnnpack_backend(model, 1, {});
+      xnnpack = lk::make_xnnpack_backend(model, model.method("decode"), 1, {});
     }
   }
   const std::vector<float> latents = random_latents(4, dims);

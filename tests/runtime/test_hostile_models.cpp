@@ -185,7 +185,7 @@ TEST_CASE("classes 3 and 4: an int8 transposed convolution with huge strides is 
     unlimited_work.max_multiply_adds = std::numeric_limits<int64_t>::max();
     const lk::Error big = xnnpack_refusal(load(d, unlimited_work));
     CHECK(big.code() == lk::ErrorCode::out_of_memory);
-    CHECK(contains(big.what(), "the xnnpack backend at batch 1 needs"));
+    CHECK(contains(big.what(), "the xnnpack backend for decode at batch 1 needs"));
     CHECK(contains(big.what(), "max_memory_bytes"));
     // A limit that means "no limit" does not switch the check off: a plan that saturated is
     // refused whatever the limit.
@@ -310,7 +310,7 @@ TEST_CASE("class 8: files that would take gigabytes or minutes are refused befor
     CHECK(lk::serialize_model(d).size() < 20000);
     const lk::Error e = refusal(d);
     CHECK(e.code() == lk::ErrorCode::unsupported_model);
-    CHECK(contains(e.what(), "the decoder needs 4294967302 multiply-adds per example (limit 2147483648)"));
+    CHECK(contains(e.what(), "method 'decode' needs 4294967302 multiply-adds per example (limit 2147483648)"));
   }
   SUBCASE("a batch beyond the memory limit, through C++ and the C API") {
     const std::vector<uint8_t> bytes = lk::serialize_model(lk::testing::seed000_decoder(1));
@@ -339,7 +339,7 @@ TEST_CASE("class 8: files that would take gigabytes or minutes are refused befor
     limits.max_memory_bytes = 256 * 1024;  // the file fits, its activations do not
     const lk::Error e = refusal(d, limits);
     CHECK(e.code() == lk::ErrorCode::out_of_memory);
-    CHECK(contains(e.what(), "the model at batch 1 needs"));
+    CHECK(contains(e.what(), "method 'decode' at batch 1 needs"));
     CHECK(contains(e.what(), "more than the limit of 256.0 KiB"));
     const std::vector<uint8_t> bytes = lk::serialize_model(d);
     latentkit_options options = latentkit_default_options();

@@ -1,7 +1,7 @@
-// One way of running a model's decoder graph.
+// One way of running one method of a model (decode, encode, ...).
 //
-// A backend is built for one model and one batch size: building does every check, every
-// allocation and every weight repacking; run() then only computes. Two implementations exist:
+// A backend is built for one method of one model and one batch size: building does every check,
+// every allocation and every weight repacking; invoke() then only computes. Two implementations exist:
 // - reference: portable C++ loops, the oracle for tests and the fallback for targets without
 //   XNNPACK;
 // - xnnpack:   the product path, through XNNPACK's subgraph API.
@@ -33,29 +33,40 @@ class Backend {
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
-  // latents: batch() x latent dims; images: batch() x image pixels (HWC), both row-major, not
-  // overlapping, with no slack needed past their ends. Must not fail and must not allocate.
-  virtual void run(const float* latents, float* images) = 0;
+  // inputs[i] holds batch() x the method's input i, outputs[i] receives batch() x its output i
+  // (float32, row-major; images HWC), in the order of Method::input_roles / output_roles; no
+  // two overlap, and no slack is needed past their ends. Must not fail and must not allocate.
+  virtual void invoke(const float* const* inputs, float* const* outputs) = 0;
+  // For a method of one input and one output: decode (latents -> images), reconstruct.
+  void run(const float* input, float* output) { invoke(&input, &output); }
 
   virtual BackendKind kind() const = 0;
   int batch() const { return batch_; }
+  const Method& method() const { return method_; }
 
  protected:
-  explicit Backend(int batch) : batch_(batch) {}
+  Backend(const Method& method, int batch) : method_(method), batch_(batch) {}
 
  private:
+  const Method& method_;  // the model's, which the backend keeps alive
   int batch_;
 };
 
+// A backend for `model`'s method called `method`; raises Error(invalid_argument) if there is
+// none. The first form builds the `decode` method.
 std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, int batch,
                                       const BackendOptions& options = {});
+std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, const std::string& method,
+                                      int batch, const BackendOptions& options = {});
 
-// `preferred` if it is built in and can run `model` at batch 1 within the model's memory limit,
-// else the reference backend, which runs every valid model that loaded; `why`, if given,
-// receives the reason for falling back (empty otherwise).
+// `preferred` if it is built in and can run the method at batch 1 within the model's memory
+// limit, else the reference backend, which runs every valid model that loaded; `why`, if given,
+// receives the reason for falling back (empty otherwise). The first form asks about `decode`.
 BackendKind choose_backend(const Model& model, BackendKind preferred, std::string* why = nullptr);
-std::unique_ptr<Backend> make_reference_backend(const Model& model, int batch);
-std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, int batch,
+BackendKind choose_backend(const Model& model, const std::string& method, BackendKind preferred,
+                           std::string* why = nullptr);
+std::unique_ptr<Backend> make_reference_backend(const Model& model, const Method& method, int batch);
+std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, const Method& method, int batch,
                                               const BackendOptions& options);
 
 }  // namespace latentkit

@@ -27,10 +27,13 @@ struct MemoryPlan {
   std::string describe() const;
 };
 
-// The plan for `kind` at `batch` (>= 1). Model::load checks the reference backend's plan at
-// batch 1 (the least any use of the model needs) before it widens a constant.
+// The plan for running `method` on `kind` at `batch` (>= 1). Model::load checks the reference
+// backend's plan of every method at batch 1 (the least any use of the model needs) before it
+// widens a constant. The first form plans the `decode` method.
 MemoryPlan plan_memory(const Model& model, BackendKind kind, int batch);
-// The same for a graph that Model::load has checked up to its constants (the loader's own use).
+MemoryPlan plan_memory(const Model& model, const Method& method, BackendKind kind, int batch);
+// The same for a method's graph that Model::load has checked up to its constants (the loader's
+// own use).
 MemoryPlan plan_memory(const Graph& graph, uint64_t model_bytes, BackendKind kind, int batch);
 
 // Throws Error(out_of_memory) naming the figures if `plan` exceeds `limit`, or if any figure

@@ -15,11 +15,13 @@
 #include <vector>
 
 #include "latentkit/graph.h"
+#include "latentkit/method.h"
 
 namespace latentkit {
 
-// The newest file format version this runtime reads.
-constexpr uint32_t kFormatVersion = 1;
+// The newest file format version this runtime reads and the version latentkit writes. Version 1
+// files (one decoder graph) load as a model with one method, `decode`.
+constexpr uint32_t kFormatVersion = 2;
 
 // Limits that keep a hostile file from asking for absurd amounts of memory or time. Every one is
 // checked at load, before anything the file describes is allocated; max_memory_bytes is checked
@@ -45,11 +47,20 @@ class Model {
   static Model load_bytes(const void* data, std::size_t size, const ModelLimits& limits = {});
 
   uint32_t format_version() const;
+  // Every method, in the file's order.
+  const std::vector<Method>& methods() const;
+  // The method called `name`, or nullptr.
+  const Method* find_method(const std::string& name) const;
+  // The method called `name`; raises Error(invalid_argument) naming the methods the model has.
+  const Method& method(const std::string& name) const;
+  // The graph of the `decode` method (raises as method() does if the model has none).
   const Graph& decoder() const;
   const LatentSpec& latent() const;
   const ImageSpec& image() const;
   const Provenance& provenance() const;
   std::size_t file_size() const;
+  // The float32 copies of the float16, int8 and int32 constants of every method, made at load.
+  uint64_t widened_bytes() const;
   // The limits the model was loaded with; backends built for it respect them too.
   const ModelLimits& limits() const;
 

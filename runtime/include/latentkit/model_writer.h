@@ -23,9 +23,22 @@ struct TensorDescription {
   Quantization quantization;
 };
 
+// A method: ops over the description's tensors, and its typed inputs and outputs.
+struct MethodDescription {
+  std::string name;
+  std::vector<Op> ops;
+  std::vector<int> inputs, outputs;            // tensor indices
+  std::vector<Role> input_roles, output_roles;  // one per input / output
+};
+
 struct ModelDescription {
-  uint32_t format_version = kFormatVersion;  // tests write others on purpose
+  // Version 1 (tests write it on purpose) stores the `decode` method alone as the old decoder
+  // graph; its roles are implied.
+  uint32_t format_version = kFormatVersion;
   std::vector<TensorDescription> tensors;
+  std::vector<MethodDescription> methods;
+  // A description without `methods` is a decoder: these are its `decode` method (latent in,
+  // image out), the common case of tests and of single-method models.
   std::vector<Op> ops;
   std::vector<int> inputs;
   std::vector<int> outputs;
@@ -36,6 +49,9 @@ struct ModelDescription {
   // Appends a tensor and returns its index.
   int add_activation(std::string name, std::vector<int64_t> shape);
   int add_constant(std::string name, std::vector<int64_t> shape, const std::vector<float>& values);
+
+  // `methods`, or the decode method that ops / inputs / outputs describe.
+  std::vector<MethodDescription> all_methods() const;
 };
 
 std::vector<uint8_t> serialize_model(const ModelDescription& description);
