@@ -24,6 +24,7 @@
 #include "latentkit/model.h"
 #include "latentkit/model_writer.h"
 #include "latentkit/quantize.h"
+#include "runtime/autoencoder_model.h"
 #include "runtime/random_model.h"
 
 namespace fs = std::filesystem;
@@ -135,6 +136,19 @@ void write_models(const fs::path& dir) {
                           group(lk::LatentKind::categorical, "style", 4, 2),
                           group(lk::LatentKind::gaussian, "w", 1, 1)};
   write_model(dir, "mixed-3groups", mixed2);
+
+  // Several methods over shared weights (format version 2), and its weights quantised.
+  lk::ModelDescription autoencoder = lk::testing::small_autoencoder(6);
+  write_model(dir, "autoencoder", autoencoder, /*quantised_forms=*/false);
+  for (const lk::QuantMode mode : {lk::QuantMode::fp16, lk::QuantMode::int8_weights}) {
+    lk::ModelDescription q = autoencoder;
+    lk::quantize_weights(q, mode);
+    write_model(dir, std::string("autoencoder-") + lk::to_string(mode), q, /*quantised_forms=*/false);
+  }
+  // The version-1 layout, which the loader still reads.
+  lk::ModelDescription v1 = seed000;
+  v1.format_version = 1;
+  write_model(dir, "seed000-v1", v1);
 
   lk::ModelDescription symmetric = small_decoder(2, 5);
   symmetric.ops.back().kind = lk::OpKind::tanh;

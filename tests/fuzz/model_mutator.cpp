@@ -5,7 +5,9 @@
 // FlatBuffers object API (a copy of the schema code generated with --gen-object-api, in
 // namespace latentkit::fuzzfb), changes ONE thing a hostile writer could put in a valid
 // FlatBuffer (a dimension, an index, a scale, a stride, a latent group, a byte of a weight, ...)
-// to a boundary value, and serialises the result again with the file identifier. About one
+// to a boundary value, and serialises the result again with the file identifier. A version-2
+// file's mutations go to its shared tensors and to one of its methods (ops, inputs and outputs,
+// roles, name), chosen per mutation; a version-1 file's to its decoder graph. About one
 // mutation in ten is libFuzzer's own byte mutation, on top or instead, so that both levels are
 // covered; an input that does not parse as a model gets byte mutations only.
 #include <algorithm>
@@ -102,13 +104,44 @@ void swap_two(Random& r, std::vector<T>& v) {
 struct Mutator {
   Random& r;
   fb::ModelT& m;
+  size_t method_index = 0;  // the version-2 method this mutation works on
 
+  // Version 2 when the file has methods or no decoder graph (what latentkit writes today).
+  bool version_2() const { return !m.decoder; }
   fb::GraphT& graph() {
     if (!m.decoder) m.decoder = std::make_unique<fb::GraphT>();
     return *m.decoder;
   }
-  std::vector<std::unique_ptr<fb::TensorT>>& tensors() { return graph().tensors; }
-  std::vector<std::unique_ptr<fb::OperatorT>>& ops() { return graph().operators; }
+  fb::MethodT& method() {
+    if (m.methods.empty()) m.methods.push_back(std::make_unique<fb::MethodT>());
+    auto& p = m.methods[std::min(method_index, m.methods.size() - 1)];
+    if (!p) p = std::make_unique<fb::MethodT>();
+    return *p;
+  }
+  std::vector<std::unique_ptr<fb::TensorT>>& tensors() { return version_2() ? m.tensors : graph().tensors; }
+  std::vector<std::unique_ptr<fb::OperatorT>>& ops() { return version_2() ? method().operators : graph().operators; }
+  // The tensor indices of the graph's or the method's inputs (or outputs).
+  std::vector<int32_t> io(bool inputs) {
+    if (!version_2()) return inputs ? graph().inputs : graph().outputs;
+    std::vector<int32_t> out;
+    for (const auto& v : inputs ? method().inputs : method().outputs) out.push_back(v ? v->tensor : 0);
+    return out;
+  }
+  void set_io(bool inputs, const std::vector<int32_t>& indices) {
+    if (!version_2()) {
+      (inputs ? graph().inputs : graph().outputs) = indices;
+      return;
+    }
+    auto& values = inputs ? method().inputs : method().outputs;
+    values.resize(indices.size());
+    for (size_t i = 0; i < indices.size(); ++i) {
+      if (!values[i]) {
+        values[i] = std::make_unique<fb::MethodValueT>();
+        values[i]->role = inputs ? fb::Role::LATENT : fb::Role::IMAGE;
+      }
+      values[i]->tensor = indices[i];
+    }
+  }
 
   fb::TensorT* some_tensor() {
     auto& t = tensors();
@@ -300,12 +333,44 @@ struct Mutator {
   }
 
   void graph_io() {
-    auto& g = graph();
-    const size_t n = g.tensors.size();
+    const size_t n = tensors().size();
+    std::vector<int32_t> inputs = io(true), outputs = io(false);
     if (r.percent(50)) {
-      indices(g.inputs, n, g.outputs.empty() ? 0 : g.outputs[0]);
+      indices(inputs, n, outputs.empty() ? 0 : outputs[0]);
+      set_io(true, inputs);
     } else {
-      indices(g.outputs, n, g.inputs.empty() ? 0 : g.inputs[0]);
+      indices(outputs, n, inputs.empty() ? 0 : inputs[0]);
+      set_io(false, outputs);
+    }
+  }
+
+  // Version 2: a method's name, a role, or the list of methods.
+  void methods() {
+    if (!version_2()) return graph_io();
+    fb::MethodT& chosen = method();
+    switch (r.below(7)) {
+      case 0:
+        chosen.name = r.pick<const char*>({"decode", "encode", "reconstruct", "", "Decode", "a-b", "translate"});
+        break;
+      case 1:
+        chosen.name = boundary_string(r);
+        break;
+      case 2: case 3: {
+        auto& values = r.percent(50) ? chosen.inputs : chosen.outputs;
+        if (values.empty()) break;
+        auto& v = values[r.below(values.size())];
+        if (!v) v = std::make_unique<fb::MethodValueT>();
+        v->role = static_cast<fb::Role>(r.pick<int8_t>({0, 1, 2, 3, 4, 127, -1}));
+        break;
+      }
+      case 4:
+        if (m.methods.size() < 70) m.methods.push_back(std::make_unique<fb::MethodT>(chosen));
+        break;
+      case 5:
+        m.methods.erase(m.methods.begin() + static_cast<std::ptrdiff_t>(std::min(method_index, m.methods.size() - 1)));
+        break;
+      default:
+        swap_two(r, m.methods);
     }
   }
 
@@ -326,7 +391,8 @@ struct Mutator {
     auto& groups = m.latent->groups;
     const int what = static_cast<int>(r.below(12));
     if (what == 0) {  // repair: groups that sum to the input's size, Gaussian and categorical
-      const int64_t dims = graph().inputs.empty() ? -1 : elements_of(graph().inputs[0]);
+      const std::vector<int32_t> inputs = io(true);
+      const int64_t dims = inputs.empty() ? -1 : elements_of(inputs[0]);
       if (dims <= 0) return;
       groups.clear();
       int64_t left = dims;
@@ -393,7 +459,7 @@ struct Mutator {
     fb::ImageSpecT& im = *m.image;
     switch (what) {
       case 1: {  // repair: the output tensor's shape
-        const auto& out = graph().outputs;
+        const std::vector<int32_t> out = io(false);
         if (out.empty() || out[0] < 0 || static_cast<size_t>(out[0]) >= tensors().size() ||
             !tensors()[out[0]]) {
           return;
@@ -498,7 +564,7 @@ struct Mutator {
       auto& v = r.percent(50) ? op->outputs : op->inputs;
       if (v.empty()) v.push_back(index); else v[r.below(v.size())] = index;
     } else if (r.percent(50)) {
-      graph().outputs = {index};
+      set_io(false, {index});
     }
   }
 
@@ -620,7 +686,7 @@ struct Mutator {
     }
     // The image spec from the output; the latent spec from the input (one Gaussian group when
     // it no longer adds up).
-    const auto& outputs = graph().outputs;
+    const std::vector<int32_t> outputs = io(false);
     if (const std::vector<int32_t>* o = outputs.empty() ? nullptr : shape_of(outputs[0]);
         o != nullptr && o->size() == 3) {
       if (!m.image) m.image = std::make_unique<fb::ImageSpecT>();
@@ -628,7 +694,7 @@ struct Mutator {
       m.image->width = (*o)[1];
       m.image->channels = (*o)[2];
     }
-    const auto& inputs = graph().inputs;
+    const std::vector<int32_t> inputs = io(true);
     if (const std::vector<int32_t>* i = inputs.empty() ? nullptr : shape_of(inputs[0]); i != nullptr) {
       const int64_t dims = product(*i);
       int64_t sum = 0;
@@ -647,7 +713,8 @@ struct Mutator {
   }
 
   void one() {
-    switch (r.below(19)) {
+    if (version_2() && !m.methods.empty()) method_index = r.below(m.methods.size());
+    switch (r.below(20)) {
       case 0: case 1: case 2: return shape();
       case 3: return dtype();
       case 4: return buffer_index();
@@ -661,6 +728,7 @@ struct Mutator {
       case 15: return r.percent(30) ? format_version() : provenance();
       case 16: return r.percent(75) ? buffer_contents() : buffers_list();
       case 17: return r.percent(50) ? add_tensor() : remove_tensor();
+      case 18: return methods();
       default: return r.percent(50) ? add_op() : remove_op();
     }
   }
@@ -676,10 +744,14 @@ bool parse(const uint8_t* data, size_t size, fb::ModelT& out) {
   // The verifier accepts a union whose type is set but whose table is absent (the loader refuses
   // it); the object API cannot write that back (Pack dereferences the table), so such an op loses
   // its type here. Byte-level mutations still make that form.
-  if (out.decoder) {
-    for (auto& op : out.decoder->operators) {
+  auto untype_empty = [](std::vector<std::unique_ptr<fb::OperatorT>>& ops) {
+    for (auto& op : ops) {
       if (op && op->options.type != fb::OpOptions::NONE && op->options.value == nullptr) op->options.type = fb::OpOptions::NONE;
     }
+  };
+  if (out.decoder) untype_empty(out.decoder->operators);
+  for (auto& method : out.methods) {
+    if (method) untype_empty(method->operators);
   }
   return true;
 }
@@ -729,8 +801,9 @@ void cross_one(Random& r, const std::vector<std::unique_ptr<Table>>& from, std::
   else to[r.below(to.size())] = std::move(copy);
 }
 
-// Crossover: a piece of model 2 (a tensor, an op, a buffer, the latent or image spec, the
-// provenance, the whole graph) put into model 1; a splice of the bytes if either does not parse.
+// Crossover: a piece of model 2 (a tensor, an op, a buffer, a method, the latent or image spec,
+// the provenance, the whole graph) put into model 1; a splice of the bytes if either does not
+// parse.
 extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
                                             const uint8_t* data2, size_t size2, uint8_t* out,
                                             size_t max_out_size, unsigned int seed) {
@@ -743,13 +816,28 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
     std::memcpy(out + head, data2 + (size2 - tail), tail);
     return head + tail;
   }
-  if (!a.decoder) a.decoder = std::make_unique<fb::GraphT>();
-  switch (r.below(7)) {
+  // The tensors and one list of ops of each, whichever version it is.
+  auto tensors_of = [](fb::ModelT& m) -> std::vector<std::unique_ptr<fb::TensorT>>& {
+    return m.decoder ? m.decoder->tensors : m.tensors;
+  };
+  auto ops_of = [&r](fb::ModelT& m) -> std::vector<std::unique_ptr<fb::OperatorT>>* {
+    if (m.decoder) return &m.decoder->operators;
+    if (m.methods.empty()) return nullptr;
+    auto& method = m.methods[r.below(m.methods.size())];
+    return method ? &method->operators : nullptr;
+  };
+  switch (r.below(8)) {
     case 0:
-      if (b.decoder) cross_one(r, b.decoder->tensors, a.decoder->tensors);
+      cross_one(r, tensors_of(b), tensors_of(a));
       break;
-    case 1:
-      if (b.decoder) cross_one(r, b.decoder->operators, a.decoder->operators);
+    case 1: {
+      auto* from = ops_of(b);
+      auto* to = ops_of(a);
+      if (from && to) cross_one(r, *from, *to);
+      break;
+    }
+    case 6:
+      cross_one(r, b.methods, a.methods);
       break;
     case 2:
       cross_one(r, b.buffers, a.buffers);
@@ -757,7 +845,10 @@ extern "C" size_t LLVMFuzzerCustomCrossOver(const uint8_t* data1, size_t size1,
     case 3: a.latent = std::move(b.latent); break;
     case 4: a.image = std::move(b.image); break;
     case 5: a.provenance = std::move(b.provenance); break;
-    default: a.decoder = std::move(b.decoder);
+    default:
+      a.decoder = std::move(b.decoder);
+      a.tensors = std::move(b.tensors);
+      a.methods = std::move(b.methods);
   }
   return serialize(r, a, out, max_out_size);
 }

@@ -1,7 +1,7 @@
 // Models with several methods (format version 2) and the version-1 files that came before.
 //
-// A small autoencoder written op by op: encode (image -> mean, log-variance), decode (latent ->
-// image) and reconstruct (image -> decode of the mean) over shared weights. Its methods run on
+// A small autoencoder (runtime/autoencoder_model.h): encode (image -> mean, log-variance),
+// decode (latent -> image) and reconstruct (image -> decode of the mean) over shared weights. Its methods run on
 // every backend, reconstruct equals decode after encode, and each rule the loader applies to
 // methods refuses a broken file with a message naming the method.
 #include <doctest/doctest.h>
@@ -22,6 +22,7 @@
 #include "latentkit/method_runner.h"
 #include "latentkit/model.h"
 #include "latentkit/model_writer.h"
+#include "runtime/autoencoder_model.h"
 #include "runtime/random_model.h"
 
 namespace lk = latentkit;
@@ -31,7 +32,6 @@ namespace {
 constexpr int kLatent = 2;
 constexpr int kSide = 3;  // 3 x 3 x 1 images
 constexpr int kPixels = kSide * kSide;
-constexpr int kHidden = 5;
 
 std::vector<lk::BackendKind> available_backends() {
   std::vector<lk::BackendKind> kinds{lk::BackendKind::reference};
@@ -47,48 +47,7 @@ lk::Op op(lk::OpKind kind, std::vector<int> inputs, int output) {
   return o;
 }
 
-// encode:      x [3,3,1] -> reshape [9] -> fc 5 -> relu -> fc 2 (mean), fc 2 (log-variance)
-// decode:      z [2] -> fc 9 -> sigmoid -> reshape [3,3,1]
-// reconstruct: the encoder's ops to the mean, then the decoder's with the mean for z.
-lk::ModelDescription autoencoder(uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  lk::ModelDescription d;
-  auto weights = [&](int out, int in) { return lk::testing::random_weights(rng, int64_t{out} * in, in); };
-  const int x = d.add_activation("x", {kSide, kSide, 1});
-  const int flat = d.add_activation("x_flat", {kPixels});
-  const int w1 = d.add_constant("enc_w1", {kHidden, kPixels}, weights(kHidden, kPixels));
-  const int b1 = d.add_constant("enc_b1", {kHidden}, weights(kHidden, 1));
-  const int h = d.add_activation("enc_h", {kHidden});
-  const int h_relu = d.add_activation("enc_h_relu", {kHidden});
-  const int wm = d.add_constant("enc_w_mean", {kLatent, kHidden}, weights(kLatent, kHidden));
-  const int wv = d.add_constant("enc_w_logvar", {kLatent, kHidden}, weights(kLatent, kHidden));
-  const int mean = d.add_activation("mean", {kLatent});
-  const int logvar = d.add_activation("logvar", {kLatent});
-  const int z = d.add_activation("z", {kLatent});
-  const int w2 = d.add_constant("dec_w", {kPixels, kLatent}, weights(kPixels, kLatent));
-  const int logits = d.add_activation("dec_logits", {kPixels});
-  const int probs = d.add_activation("dec_probs", {kPixels});
-  const int image = d.add_activation("image", {kSide, kSide, 1});
-
-  const std::vector<lk::Op> to_mean = {op(lk::OpKind::reshape, {x}, flat),
-                                       op(lk::OpKind::fully_connected, {flat, w1, b1}, h),
-                                       op(lk::OpKind::relu, {h}, h_relu),
-                                       op(lk::OpKind::fully_connected, {h_relu, wm, -1}, mean)};
-  auto decoder_from = [&](int latent) {
-    return std::vector<lk::Op>{op(lk::OpKind::fully_connected, {latent, w2, -1}, logits),
-                               op(lk::OpKind::sigmoid, {logits}, probs), op(lk::OpKind::reshape, {probs}, image)};
-  };
-  lk::MethodDescription encode{lk::methods::encode, to_mean, {x}, {mean, logvar}, {lk::Role::image},
-                               {lk::Role::latent_mean, lk::Role::latent_log_variance}};
-  encode.ops.push_back(op(lk::OpKind::fully_connected, {h_relu, wv, -1}, logvar));
-  lk::MethodDescription decode{lk::methods::decode, decoder_from(z), {z}, {image}, {lk::Role::latent}, {lk::Role::image}};
-  lk::MethodDescription reconstruct{lk::methods::reconstruct, to_mean, {x}, {image}, {lk::Role::image}, {lk::Role::image}};
-  for (const lk::Op& o : decoder_from(mean)) reconstruct.ops.push_back(o);
-  d.methods = {encode, decode, reconstruct};
-  d.latent.groups = {{lk::LatentKind::gaussian, "z", kLatent, 1, {}}};
-  d.image = {kSide, kSide, 1, lk::ValueRange::unit};
-  return d;
-}
+lk::ModelDescription autoencoder(uint64_t seed) { return lk::testing::small_autoencoder(seed); }
 
 lk::Model load(const lk::ModelDescription& d) {
   const std::vector<uint8_t> bytes = lk::serialize_model(d);
