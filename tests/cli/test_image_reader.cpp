@@ -1,5 +1,5 @@
 // Image input of the command-line programs (tools/common: png_reader, idx_image_reader,
-// image_reader): what is read is checked pixel by pixel, and every refusal by its
+// image_reader, model_input): what is read is checked pixel by pixel, and every refusal by its
 // message. PNG files come from the program's own writer (write_png) and from tests/cli/
 // png_builder.h, which builds every colour type, bit depth and chunk order by hand.
 #include <doctest/doctest.h>
@@ -17,6 +17,7 @@
 #include "image_reader.h"
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
+#include "model_input.h"
 #include "png_reader.h"
 #include "png_writer.h"
 
@@ -427,4 +428,66 @@ TEST_CASE("Image sources: PATH:INDEX, and the kind of file from its first bytes"
   CHECK_REFUSED(lk::cli::read_image({scratch.write("floats", idx_file({1, 2, 2}, 0x0D)), 0}), "data type 0D");
   CHECK(refusal([&] { lk::cli::read_image({(scratch.dir / "nope.png").string(), std::nullopt}); }, lk::ErrorCode::io)
             .find("cannot open") == 0);
+}
+
+TEST_CASE("Model input: values in the spec's range, the inverse of tile_images") {
+  lk::Picture all;  // one row of every byte value, grey
+  all.width = 256;
+  all.height = 1;
+  all.channels = 1;
+  for (int v = 0; v < 256; ++v) all.pixels.push_back(static_cast<uint8_t>(v));
+  for (const lk::ValueRange range : {lk::ValueRange::unit, lk::ValueRange::symmetric}) {
+    const lk::ImageSpec spec{1, 256, 1, range};
+    const std::vector<float> x = lk::cli::to_model_input(all, spec, "all");
+    REQUIRE(x.size() == 256);
+    if (range == lk::ValueRange::unit) {
+      CHECK(x[0] == 0.0f);
+      CHECK(x[255] == 1.0f);
+      CHECK(x[51] == doctest::Approx(0.2f));
+    } else {
+      CHECK(x[0] == -1.0f);
+      CHECK(x[255] == 1.0f);
+      CHECK(x[51] == doctest::Approx(-0.6f));
+    }
+    CHECK(lk::tile_images(x.data(), spec, 1, 1).pixels == all.pixels);
+  }
+  // HWC order is kept.
+  const lk::Picture rgb = pattern(3, 2, 3);
+  const std::vector<float> x = lk::cli::to_model_input(rgb, {2, 3, 3, lk::ValueRange::unit}, "rgb");
+  for (std::size_t i = 0; i < x.size(); ++i) CHECK(x[i] == rgb.pixels[i] / 255.0f);
+}
+
+TEST_CASE("Model input: a size or colour that does not fit the model is refused, naming both") {
+  const lk::ImageSpec mnist{28, 28, 1, lk::ValueRange::unit};
+  CHECK(refusal([&] { lk::cli::to_model_input(pattern(32, 32, 3), mnist, "a.png"); }) ==
+        "'a.png' is 32x32x3 but the model takes 28x28x1 images (height x width x channels); latentkit does not "
+        "resize images");
+  CHECK_REFUSED(lk::cli::to_model_input(pattern(28, 27, 1), mnist, "b.png"), "'b.png' is 27x28x1 but the model takes 28x28x1");
+  CHECK_REFUSED(lk::cli::to_model_input(pattern(28, 28, 3), mnist, "c.png"),
+                "'c.png' is 28x28x3 in colour but the model takes 28x28x1 images (grey); latentkit does not convert "
+                "colour to grey");
+  CHECK_REFUSED(lk::cli::to_model_input(pattern(28, 28, 1), lk::ImageSpec{28, 28, 3, lk::ValueRange::unit}, "d.png"),
+                "'d.png' is 28x28x1 (grey) but the model takes 28x28x3 images (RGB)");
+  // Grey stored as RGB is grey.
+  lk::Picture grey_rgb = pattern(28, 28, 1);
+  lk::Picture stored;
+  stored.width = stored.height = 28;
+  stored.channels = 3;
+  for (const uint8_t v : grey_rgb.pixels) stored.pixels.insert(stored.pixels.end(), {v, v, v});
+  CHECK(lk::cli::to_model_input(stored, mnist, "e.png") == lk::cli::to_model_input(grey_rgb, mnist, "e.png"));
+  stored.pixels.back() ^= 1;
+  CHECK_REFUSED(lk::cli::to_model_input(stored, mnist, "e.png"), "in colour");
+}
+
+TEST_CASE("Model input from a command-line argument: read_model_input") {
+  Scratch scratch;
+  const std::vector<uint8_t> idx = idx_file({5, 28, 28});
+  const std::string path = scratch.write("t10k-images-idx3-ubyte", idx);
+  const lk::ImageSpec mnist{28, 28, 1, lk::ValueRange::unit};
+  const std::vector<float> x = lk::cli::read_model_input(path + ":4", mnist);
+  REQUIRE(x.size() == 784);
+  for (std::size_t i = 0; i < 784; ++i) CHECK(x[i] == idx[16 + 4 * 784 + i] / 255.0f);
+  CHECK_REFUSED(lk::cli::read_model_input(path + ":4", lk::ImageSpec{32, 32, 3, lk::ValueRange::unit}),
+                "'" + path + ":4' is 28x28x1 but the model takes 32x32x3 images");
+  CHECK_REFUSED(lk::cli::read_model_input(path + ":5", mnist), "image 5 is out of range");
 }
