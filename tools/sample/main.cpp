@@ -1,11 +1,15 @@
 // latentkit-sample: the on-device program. Loads a model file and renders latent grids, prior
-// samples, interpolations or given latents to PNG, through the runtime alone (no libtorch).
+// samples, interpolations or given latents to PNG, and encodes or reconstructs images (PNG, or
+// one image of an IDX file as PATH:INDEX), through the runtime alone (no libtorch).
 //
 //   latentkit-sample cvae.lkm info
 //   latentkit-sample cvae.lkm grid 5x5 -o grid.png
 //   latentkit-sample cvae.lkm sample -n 64 --seed 7 -o samples.png
 //   latentkit-sample cvae.lkm decode --z 0.5,-1.0 -o one.png
 //   latentkit-sample cvae.lkm interpolate --from -2,0 --to 2,0 --steps 8 -o line.png
+//   latentkit-sample cvae.lkm encode digit.png t10k-images-idx3-ubyte:0
+//   latentkit-sample cvae.lkm reconstruct digit.png -o reconstruction.png
+//   latentkit-sample cvae.lkm interpolate --from-image a.png --to-image b.png -o morph.png
 //   latentkit-sample cvae.lkm bench --batch 25 --runs 50
 //   latentkit-sample --max-memory 64M cvae.lkm sample -n 256 -o samples.png
 //
@@ -29,7 +33,9 @@
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
+#include "latentkit/method_runner.h"
 #include "cli_checks.h"
+#include "model_input.h"
 #include "model_summary.h"
 #include "png_writer.h"
 
@@ -128,20 +134,11 @@ bool is_regular_file(const std::string& path) {
   return ::stat(path.c_str(), &s) == 0 && S_ISREG(s.st_mode);
 }
 
-// Decodes `count` latents and writes them as a rows x cols picture.
-void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
-            const std::string& output, const std::string& what, const RawOutputs& raw) {
-  const int count = rows * cols;
-  lk::picture_size(decoder.model().image(), rows, cols, gap);  // refused before decoding, not after
-  const auto build_start = Clock::now();
-  decoder.prepare(count);
-  const double build_ms = ms_since(build_start);
-  const auto start = Clock::now();
-  const std::vector<float> images = decoder.decode(latents, count);
-  const double decode_ms = ms_since(start);
-  const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
-  // A raw output that cannot be written takes back the files this command created before it (a
-  // file that existed before is replaced as each write succeeds, and not restored).
+// Writes the picture and the raw numbers the user asked for. One that cannot be written takes
+// back the files this command created before it (a file that existed before is replaced as each
+// write succeeds, and not restored).
+void write_outputs(const std::string& output, const lk::Picture& picture, const RawOutputs& raw,
+                   const std::vector<float>& latents, const std::vector<float>& images) {
   std::vector<std::string> written;
   try {
     for (const std::string* path : {&output, &raw.latents, &raw.images}) {
@@ -155,8 +152,52 @@ void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, i
     for (const std::string& path : written) std::remove(path.c_str());
     throw;
   }
+}
+
+// Decodes `count` latents and writes them as a rows x cols picture.
+void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
+            const std::string& output, const std::string& what, const RawOutputs& raw) {
+  const int count = rows * cols;
+  lk::picture_size(decoder.model().image(), rows, cols, gap);  // refused before decoding, not after
+  const auto build_start = Clock::now();
+  decoder.prepare(count);
+  const double build_ms = ms_since(build_start);
+  const auto start = Clock::now();
+  const std::vector<float> images = decoder.decode(latents, count);
+  const double decode_ms = ms_since(start);
+  const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
+  write_outputs(output, picture, raw, latents, images);
   std::printf("wrote %s: %s, %dx%d pixels (%s backend: build %.2f ms, decode %.2f ms)\n", output.c_str(),
               what.c_str(), picture.width, picture.height, lk::to_string(decoder.backend_kind()), build_ms, decode_ms);
+}
+
+// The images named on the command line, as the model's image input: one after the other.
+std::vector<float> read_images(const std::vector<std::string>& texts, const lk::Model& model) {
+  std::vector<float> images;
+  for (const std::string& text : texts) {
+    const std::vector<float> one = lk::cli::read_model_input(text, model.image());
+    images.insert(images.end(), one.begin(), one.end());
+  }
+  return images;
+}
+
+// The runner of `method` on the backend the user asked for, or the reference one if that cannot
+// run it (saying why).
+lk::MethodRunner runner_for(const lk::Model& model, const char* method, lk::BackendKind requested, int threads) {
+  std::string why;
+  const lk::BackendKind kind = lk::choose_backend(model, method, requested, &why);
+  if (!why.empty()) std::fprintf(stderr, "latentkit-sample: %s on the reference backend: %s\n", method, why.c_str());
+  return lk::MethodRunner(model, method, kind, lk::BackendOptions{threads});
+}
+
+std::string join(const float* values, int count) {
+  std::string out;
+  char item[32];
+  for (int i = 0; i < count; ++i) {
+    std::snprintf(item, sizeof item, "%s%.6g", i ? "," : "", values[i]);
+    out += item;
+  }
+  return out;
 }
 
 double median(std::vector<double> v) {
@@ -178,8 +219,9 @@ int main(int argc, char** argv) {
   auto* max_memory_option = app.add_option("--max-memory", max_memory,
                  "refuse a model or batch that needs more memory than SIZE (bytes, or with K, M or G: 512M)");
   RawOutputs raw;
-  app.add_option("--save-latents", raw.latents, "also write the latents as raw float32 (little-endian)");
-  app.add_option("--save-images", raw.images, "also write the decoded images as raw float32 (HWC)");
+  app.add_option("--save-latents", raw.latents,
+                 "also write the latents (encode: the means) as raw float32 (little-endian)");
+  app.add_option("--save-images", raw.images, "also write the decoded or reconstructed images as raw float32 (HWC)");
 
   auto* info = app.add_subcommand("info", "describe the model");
   bool show_graph = false;
@@ -210,13 +252,28 @@ int main(int argc, char** argv) {
   decode->add_option("--z", z_texts, "a latent as comma-separated numbers; repeat for several")->required();
   decode->add_option("-o,--output", decode_out, "PNG to write")->capture_default_str();
 
-  auto* interpolate = app.add_subcommand("interpolate", "decode the segment between two latents");
-  std::string from_text, to_text, line_out = "interpolation.png";
+  auto* interpolate = app.add_subcommand("interpolate", "decode the segment between two latents (or two images' codes)");
+  std::string from_text, to_text, line_out = "interpolation.png", from_image, to_image;
   int steps = 8;
-  interpolate->add_option("--from", from_text, "start latent")->required();
-  interpolate->add_option("--to", to_text, "end latent")->required();
+  auto* from_option = interpolate->add_option("--from", from_text, "start latent");
+  auto* to_option = interpolate->add_option("--to", to_text, "end latent");
+  auto* from_image_option = interpolate->add_option("--from-image", from_image,
+                                                    "start at this image's code (PNG, or IDX as PATH:INDEX)");
+  auto* to_image_option = interpolate->add_option("--to-image", to_image, "end at this image's code");
+  from_option->excludes(from_image_option);
+  to_option->excludes(to_image_option);
   interpolate->add_option("--steps", steps, "images, ends included")->check(CLI::Range(2, 1000))->capture_default_str();
   interpolate->add_option("-o,--output", line_out, "PNG to write")->capture_default_str();
+
+  auto* encode = app.add_subcommand("encode", "print the codes of images: the posterior's mean and log-variance");
+  std::vector<std::string> encode_images;
+  encode->add_option("images", encode_images, "PNG files, or IDX images as PATH:INDEX")->required();
+
+  auto* reconstruct = app.add_subcommand("reconstruct", "decode images' codes: the images above, their reconstructions below");
+  std::vector<std::string> reconstruct_images;
+  std::string reconstruct_out = "reconstruction.png";
+  reconstruct->add_option("images", reconstruct_images, "PNG files, or IDX images as PATH:INDEX")->required();
+  reconstruct->add_option("-o,--output", reconstruct_out, "PNG to write")->capture_default_str();
 
   auto* bench = app.add_subcommand("bench", "time model loading, backend building and decoding");
   int bench_batch = 25, bench_runs = 50;
@@ -230,16 +287,28 @@ int main(int argc, char** argv) {
     if (max_memory_option->count() > 0) limits.max_memory_bytes = lk::cli::parse_byte_size(max_memory, "--max-memory");
     // Paths that can never be written are refused before any work.
     const std::string* output = *grid ? &grid_out : *sample ? &sample_out : *decode ? &decode_out
-                              : *interpolate ? &line_out : nullptr;
+                              : *interpolate ? &line_out : *reconstruct ? &reconstruct_out : nullptr;
     if (output != nullptr) {
       lk::cli::check_output_file(*output, "output");
       if (!raw.latents.empty()) lk::cli::check_output_file(raw.latents, "--save-latents");
       if (!raw.images.empty()) lk::cli::check_output_file(raw.images, "--save-images");
     }
+    if (*encode && !raw.latents.empty()) lk::cli::check_output_file(raw.latents, "--save-latents");
     if (*decode && z_texts.size() > static_cast<std::size_t>(kMaxGridSide)) {
       throw lk::Error(lk::ErrorCode::invalid_argument, "decode takes at most " + std::to_string(kMaxGridSide) +
                                                            " latents (--z given " + std::to_string(z_texts.size()) +
                                                            " times)");
+    }
+    for (const std::vector<std::string>* images : {&encode_images, &reconstruct_images}) {
+      if (images->size() > static_cast<std::size_t>(kMaxGridSide)) {
+        throw lk::Error(lk::ErrorCode::invalid_argument, "at most " + std::to_string(kMaxGridSide) + " images, got " +
+                                                             std::to_string(images->size()));
+      }
+    }
+    if (*interpolate && (from_option->count() + from_image_option->count() != 1 ||
+                         to_option->count() + to_image_option->count() != 1)) {
+      throw lk::Error(lk::ErrorCode::invalid_argument,
+                      "interpolate needs a start (--from or --from-image) and an end (--to or --to-image)");
     }
     if (*sample && sample_cols > sample_count) {
       throw lk::Error(lk::ErrorCode::invalid_argument, "--cols " + std::to_string(sample_cols) +
@@ -257,6 +326,40 @@ int main(int argc, char** argv) {
     if (*info) {  // describes any model the loader accepts, without building a backend
       lk::cli::print_summary(std::cout, model_path, model);
       if (show_graph) lk::cli::print_graph(std::cout, model);
+      return 0;
+    }
+    if (*encode) {
+      const std::vector<float> images = read_images(encode_images, model);
+      const int count = static_cast<int>(encode_images.size());
+      lk::MethodRunner encoder = runner_for(model, lk::methods::encode, requested, threads);
+      const auto posterior = encoder.run({images}, count);
+      const int dims = model.latent().dims();
+      for (int i = 0; i < count; ++i) {
+        std::printf("%s: mean %s log-variance %s\n", encode_images[static_cast<std::size_t>(i)].c_str(),
+                    join(posterior[0].data() + i * dims, dims).c_str(), join(posterior[1].data() + i * dims, dims).c_str());
+      }
+      save_raw(raw.latents, posterior[0]);
+      return 0;
+    }
+    if (*reconstruct) {
+      const std::vector<float> images = read_images(reconstruct_images, model);
+      const int count = static_cast<int>(reconstruct_images.size());
+      lk::picture_size(model.image(), 2, count, 0);
+      lk::MethodRunner reconstructor = runner_for(model, lk::methods::reconstruct, requested, threads);
+      const auto start = Clock::now();
+      const std::vector<float> out = reconstructor.run({images}, count)[0];
+      const double run_ms = ms_since(start);
+      std::vector<float> both = images;
+      both.insert(both.end(), out.begin(), out.end());
+      const lk::Picture picture = lk::tile_images(both.data(), model.image(), 2, count, 0);
+      // --save-latents: the codes the reconstructions were decoded from are not an output here.
+      write_outputs(reconstruct_out, picture, {"", raw.images}, {}, out);
+      double squared = 0;
+      for (std::size_t i = 0; i < out.size(); ++i) squared += (double{out[i]} - images[i]) * (double{out[i]} - images[i]);
+      std::printf("wrote %s: %d image(s) above, their reconstructions below, %dx%d pixels; mean squared error %.5f "
+                  "(%s backend, %.2f ms)\n",
+                  reconstruct_out.c_str(), count, picture.width, picture.height, squared / static_cast<double>(out.size()),
+                  lk::to_string(reconstructor.backend_kind()), run_ms);
       return 0;
     }
     std::string why;
@@ -291,7 +394,13 @@ int main(int argc, char** argv) {
       const int count = static_cast<int>(z_texts.size());
       render(decoder, z, 1, count, 0, decode_out, std::to_string(count) + " decoded latent(s)", raw);
     } else if (*interpolate) {
-      const std::vector<float> a = parse_floats(from_text, "--from"), b = parse_floats(to_text, "--to");
+      // An image's end is the mean of its posterior: where the encoder puts it.
+      auto code_of = [&](const std::string& image) {
+        lk::MethodRunner encoder = runner_for(model, lk::methods::encode, requested, threads);
+        return encoder.run({lk::cli::read_model_input(image, model.image())}, 1)[0];
+      };
+      const std::vector<float> a = from_image.empty() ? parse_floats(from_text, "--from") : code_of(from_image);
+      const std::vector<float> b = to_image.empty() ? parse_floats(to_text, "--to") : code_of(to_image);
       check_latent_size(a, model, "--from");
       check_latent_size(b, model, "--to");
       render(decoder, lk::interpolate_latents(a, b, steps), 1, steps, 0, line_out,

@@ -30,4 +30,11 @@ torch::Tensor chw_rows_to_hwc(const torch::Tensor& rows, int64_t channels, int64
   return rows.detach().reshape(split).permute(order).reshape(merged).contiguous();
 }
 
+torch::Tensor chw_columns_to_hwc(const torch::Tensor& weight, int64_t channels, int64_t height, int64_t width) {
+  TORCH_CHECK(weight.dim() == 2 && weight.size(1) == channels * height * width, "expected [out, ",
+              channels * height * width, "] weights, got ", weight.sizes());
+  const int64_t out = weight.size(0);
+  return weight.detach().reshape({out, channels, height, width}).permute({0, 2, 3, 1}).reshape({out, -1}).contiguous();
+}
+
 }  // namespace latentkit::trainer

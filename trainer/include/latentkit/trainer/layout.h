@@ -19,6 +19,11 @@ std::vector<float> transpose_conv_weight_to_ohwi(const torch::Tensor& weight);
 // weight [c*h*w, in] or bias [c*h*w]; the result has its rows permuted accordingly.
 torch::Tensor chw_rows_to_hwc(const torch::Tensor& rows, int64_t channels, int64_t height, int64_t width);
 
+// The other side of the same: a dense layer reading libtorch's flatten of a [channels, height,
+// width] activation must read the runtime's flatten of [height, width, channels]. `weight` is
+// [out, c*h*w]; the result has its columns permuted accordingly.
+torch::Tensor chw_columns_to_hwc(const torch::Tensor& weight, int64_t channels, int64_t height, int64_t width);
+
 std::vector<float> to_vector(const torch::Tensor& t);
 
 }  // namespace latentkit::trainer
