@@ -11,6 +11,10 @@
 //   DIR/decode_xnnpack.f32     Decoder(xnnpack) on sample.f32, batch 5 (when the build has it)
 //   DIR/grid.f32               grid_latents(spec, 3, 4, x -1..2, y -0.5..1.5)
 //   DIR/grid_default.f32       grid_latents(spec, 2, 2, default range, default range)
+//   DIR/autoencoder.lkm        runtime/autoencoder_model.h: encode, decode, reconstruct (3x3x1)
+//   DIR/ae_images.f32          4 images for it (values in [0, 1])
+//   DIR/ae_means.f32, DIR/ae_log_variances.f32, DIR/ae_reconstructions.f32
+//                              its reference backend's encode and reconstruct of them
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -23,6 +27,8 @@
 #include "latentkit/latents.h"
 #include "latentkit/model.h"
 #include "latentkit/model_writer.h"
+#include "latentkit/method_runner.h"
+#include "runtime/autoencoder_model.h"
 #include "runtime/random_model.h"
 
 namespace lk = latentkit;
@@ -74,6 +80,18 @@ int main(int argc, char** argv) {
                  lk::grid_latents(model.latent(), 3, 4, {-1.0f, 2.0f}, {-0.5f, 1.5f}));
     const lk::Range d = lk::default_grid_range();
     write_floats(dir + "/grid_default.f32", lk::grid_latents(model.latent(), 2, 2, d, d));
+
+    const std::vector<uint8_t> ae_bytes = lk::serialize_model(lk::testing::small_autoencoder(3));
+    lk::write_file_atomically(dir + "/autoencoder.lkm", ae_bytes);
+    const lk::Model autoencoder = lk::Model::load_bytes(ae_bytes.data(), ae_bytes.size());
+    std::vector<float> images(4 * 9);
+    for (std::size_t i = 0; i < images.size(); ++i) images[i] = static_cast<float>((i * 7) % 11) / 10.0f;
+    write_floats(dir + "/ae_images.f32", images);
+    const auto posterior = lk::MethodRunner(autoencoder, "encode", lk::BackendKind::reference).run({images}, 4);
+    write_floats(dir + "/ae_means.f32", posterior[0]);
+    write_floats(dir + "/ae_log_variances.f32", posterior[1]);
+    write_floats(dir + "/ae_reconstructions.f32",
+                 lk::MethodRunner(autoencoder, "reconstruct", lk::BackendKind::reference).run({images}, 4)[0]);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "make_c_api_fixture: %s\n", e.what());
     return 1;

@@ -255,6 +255,81 @@ static void test_decode(void) {
   free(z);
 }
 
+/* encode, reconstruct and latentkit_run on the three-method autoencoder of the fixture; the
+ * decoder-only model has no encode. */
+static void test_methods(void) {
+  enum { kImages = 4, kAePixels = 9, kAeLatent = 2 };
+  size_t n = 0, nm = 0, nv = 0, nr = 0;
+  float* images = read_floats("ae_images.f32", &n);
+  float* expected_means = read_floats("ae_means.f32", &nm);
+  float* expected_log_variances = read_floats("ae_log_variances.f32", &nv);
+  float* expected_reconstructions = read_floats("ae_reconstructions.f32", &nr);
+  CHECK(n == kImages * kAePixels && nm == kImages * kAeLatent && nv == nm && nr == n);
+  float means[kImages * kAeLatent], log_variances[kImages * kAeLatent], out[kImages * kAePixels];
+
+  latentkit_model* model = load("autoencoder.lkm", LATENTKIT_BACKEND_DEFAULT, 1);
+  int count = 0;
+  CHECK_STATUS(latentkit_method_count(model, &count), LATENTKIT_OK);
+  CHECK(count == 3);
+  const char* name = NULL;
+  CHECK_STATUS(latentkit_method_name(model, 0, &name), LATENTKIT_OK);
+  CHECK(name != NULL && strcmp(name, "encode") == 0);
+  CHECK_STATUS(latentkit_method_name(model, 3, &name), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(latentkit_has_method(model, "reconstruct") == 1);
+  CHECK(latentkit_has_method(model, "translate") == 0);
+  CHECK(latentkit_has_method(NULL, "decode") == 0);
+
+  CHECK_STATUS(latentkit_encode(model, images, n, kImages, means, nm, log_variances, nv), LATENTKIT_OK);
+  CHECK(max_abs_difference(means, expected_means, nm) <= 1e-5f);
+  CHECK(max_abs_difference(log_variances, expected_log_variances, nv) <= 1e-5f);
+  CHECK(max_abs_difference(means, log_variances, nm) > 1e-3f);
+  CHECK_STATUS(latentkit_reconstruct(model, images, n, kImages, out, n), LATENTKIT_OK);
+  CHECK(max_abs_difference(out, expected_reconstructions, nr) <= 1e-5f);
+  /* reconstruct is decode of the means */
+  float decoded[kImages * kAePixels];
+  CHECK_STATUS(latentkit_decode(model, means, nm, kImages, decoded, n), LATENTKIT_OK);
+  CHECK(max_abs_difference(decoded, out, n) <= 1e-5f);
+
+  /* latentkit_run by name gives the same */
+  const float* inputs[1] = {images};
+  const size_t input_counts[1] = {n};
+  float* outputs[2] = {means, log_variances};
+  const size_t capacities[2] = {nm, nv};
+  for (size_t i = 0; i < nm; ++i) means[i] = log_variances[i] = 0.0f;
+  CHECK_STATUS(latentkit_run(model, "encode", kImages, inputs, input_counts, 1, outputs, capacities, 2),
+               LATENTKIT_OK);
+  CHECK(max_abs_difference(means, expected_means, nm) <= 1e-5f);
+  CHECK_STATUS(latentkit_run(model, "encode", kImages, inputs, input_counts, 1, outputs, capacities, 1),
+               LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_run(model, "translate", kImages, inputs, input_counts, 1, outputs, capacities, 2),
+               LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "no method 'translate'") != NULL);
+
+  /* too small a buffer: refused, nothing written */
+  for (size_t i = 0; i < nm; ++i) means[i] = -9.0f;
+  CHECK_STATUS(latentkit_encode(model, images, n - 1, kImages, means, nm, log_variances, nv),
+               LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "images") != NULL);
+  CHECK_STATUS(latentkit_encode(model, images, n, kImages, means, nm - 1, log_variances, nv),
+               LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "means") != NULL);
+  CHECK_STATUS(latentkit_encode(model, images, n, kImages, means, nm, NULL, nv), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(means[0] == -9.0f);
+  latentkit_free(model);
+
+  latentkit_model* decoder_only = load("model.lkm", LATENTKIT_BACKEND_REFERENCE, 1);
+  CHECK_STATUS(latentkit_method_count(decoder_only, &count), LATENTKIT_OK);
+  CHECK(count == 1);
+  CHECK_STATUS(latentkit_encode(decoder_only, images, n, 1, means, nm, log_variances, nv),
+               LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "no method 'encode' (it has: decode)") != NULL);
+  latentkit_free(decoder_only);
+  free(images);
+  free(expected_means);
+  free(expected_log_variances);
+  free(expected_reconstructions);
+}
+
 static void test_load_memory(void) {
   size_t size = 0;
   unsigned char* bytes = (unsigned char*)read_file("model.lkm", &size);
@@ -477,6 +552,7 @@ int main(int argc, char** argv) {
   test_status_strings();
   test_info();
   test_decode();
+  test_methods();
   test_load_memory();
   test_sample();
   test_grid();
