@@ -468,6 +468,12 @@ TEST_CASE("Model input: a size or colour that does not fit the model is refused,
                 "colour to grey");
   CHECK_REFUSED(lk::cli::to_model_input(pattern(28, 28, 1), lk::ImageSpec{28, 28, 3, lk::ValueRange::unit}, "d.png"),
                 "'d.png' is 28x28x1 (grey) but the model takes 28x28x3 images (RGB)");
+  // A Picture that is not what it says is refused, not read past its end.
+  lk::Picture broken = pattern(28, 28, 1);
+  broken.pixels.pop_back();
+  CHECK_REFUSED(lk::cli::to_model_input(broken, mnist, "f"), "'f': a picture of 28x28x1 with 783 bytes");
+  broken.width = broken.height = 1 << 30;
+  CHECK_REFUSED(lk::cli::to_model_input(broken, mnist, "f"), "'f': a picture of 1073741824x1073741824x1");
   // Grey stored as RGB is grey.
   lk::Picture grey_rgb = pattern(28, 28, 1);
   lk::Picture stored;

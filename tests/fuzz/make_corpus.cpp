@@ -5,11 +5,17 @@
 //                        with a categorical latent group, alone and after a Gaussian one
 //   OUT_DIR/fuzz_idx/    small valid IDX files (labels, images, 2 and 4 dimensions), raw,
 //                        gzip-compressed, and in fuzz_idx's "gzip the rest" form (0xFF first)
+//   OUT_DIR/fuzz_png/    small PNGs of every colour type and bit depth (16 included), plain and
+//                        interlaced, every row filter, with palettes, tRNS, split IDAT and
+//                        ancillary chunks, a zip bomb, their image data zlib-compressed or
+//                        stored; each as a file and in fuzz_png's "repair the CRCs" form (0xFF
+//                        first); IDX image files with an index (0xFE, index, file)
 //
 // Every model is loaded back with the runtime before it is written, so a seed that the loader
 // refuses (which would make a poor seed) is reported rather than silently kept.
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
@@ -17,8 +23,10 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "cli/png_builder.h"
 #include "latentkit/calibration.h"
 #include "latentkit/latents.h"
 #include "latentkit/model.h"
@@ -211,6 +219,98 @@ void write_idx(const fs::path& dir) {
   write_file(dir / "labels-4-trailing.idx.gz", trailing);
 }
 
+// A zlib stream of `raw` at the given level (0: stored blocks), as real encoders write it.
+std::vector<uint8_t> zlib(const std::vector<uint8_t>& raw, int level) {
+  uLongf size = compressBound(static_cast<uLong>(raw.size()));
+  std::vector<uint8_t> out(size);
+  if (compress2(out.data(), &size, raw.data(), static_cast<uLong>(raw.size()), level) != Z_OK) {
+    throw std::runtime_error("compress2 failed");
+  }
+  out.resize(size);
+  return out;
+}
+
+void write_png_seed(const fs::path& dir, const std::string& name, const std::vector<uint8_t>& bytes) {
+  write_file(dir / (name + ".png"), bytes);
+  std::vector<uint8_t> repaired = {0xFF};
+  repaired.insert(repaired.end(), bytes.begin(), bytes.end());
+  write_file(dir / (name + ".repair"), repaired);
+}
+
+void write_png(const fs::path& dir) {
+  namespace png = lk::test_png;
+  struct Seed {
+    std::string name;
+    png::Format format;
+  };
+  const std::vector<Seed> seeds = {
+      {"grey1-9x5", {9, 5, 1, 0, 0}},   {"grey2-7x3", {7, 3, 2, 0, 0}},     {"grey4-5x4", {5, 4, 4, 0, 0}},
+      {"grey8-8x8", {8, 8, 8, 0, 0}},   {"grey16-3x3", {3, 3, 16, 0, 0}},   {"rgb8-6x4", {6, 4, 8, 2, 0}},
+      {"rgb16-2x2", {2, 2, 16, 2, 0}},  {"palette1-9x2", {9, 2, 1, 3, 0}},  {"palette4-5x5", {5, 5, 4, 3, 0}},
+      {"palette8-4x4", {4, 4, 8, 3, 0}}, {"greyalpha8-4x3", {4, 3, 8, 4, 0}}, {"rgba8-5x3", {5, 3, 8, 6, 0}},
+      {"grey8-interlaced-11x9", {11, 9, 8, 0, 1}}, {"rgb8-interlaced-9x10", {9, 10, 8, 2, 1}},
+      {"palette2-interlaced-10x7", {10, 7, 2, 3, 1}}, {"rgba8-interlaced-8x8", {8, 8, 8, 6, 1}},
+      {"grey8-28x28", {28, 28, 8, 0, 0}},
+  };
+  for (const Seed& seed : seeds) {
+    const png::Format& f = seed.format;
+    const int spp = png::samples_per_pixel(f.colour);
+    const uint32_t top = (1u << f.depth) - 1;
+    std::vector<uint32_t> samples;
+    for (uint32_t i = 0; i < f.width * f.height * static_cast<uint32_t>(spp); ++i) {
+      // Opaque alpha, so that the seeds decode all the way.
+      samples.push_back(((f.colour == 4 && i % 2 == 1) || (f.colour == 6 && i % 4 == 3)) ? top : (i * 97 + 13) % (top + 1));
+    }
+    std::vector<uint8_t> palette;
+    if (f.colour == 3) {
+      for (uint32_t i = 0; i <= std::min<uint32_t>(top, 15) * 3 + 2; ++i) palette.push_back(static_cast<uint8_t>(i * 41));
+    }
+    png::Png file = png::make_png(f, samples, palette);
+    write_png_seed(dir, seed.name + "-stored", file.bytes());
+    // Dynamic Huffman codes (level 9) and fixed ones (level 1 on small inputs), as encoders write.
+    const std::vector<uint8_t> lines = png::scanlines(f, samples);
+    const std::size_t idat = file.find("IDAT");
+    for (const int level : {1, 9}) {
+      file.chunks[idat].data = zlib(lines, level);
+      write_png_seed(dir, seed.name + "-z" + std::to_string(level), file.bytes());
+    }
+    if (f.interlace == 0) {
+      // Every row filter (none, sub, up, average, Paeth) in turn: the pixels change, the file
+      // stays valid.
+      std::vector<uint8_t> filtered = lines;
+      const std::size_t row = lines.size() / f.height;
+      for (uint32_t y = 0; y < f.height; ++y) filtered[y * row] = static_cast<uint8_t>(y % 5);
+      file.chunks[idat].data = zlib(filtered, 9);
+      write_png_seed(dir, seed.name + "-filters", file.bytes());
+    }
+  }
+  // Transparency (refused when used), split image data, ancillary chunks.
+  write_png_seed(dir, "palette-trns", png::make_png({3, 1, 8, 3, 0}, {0, 1, 2}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {255, 128}).bytes());
+  write_png_seed(dir, "grey-trns", png::make_png({2, 1, 8, 0, 0}, {7, 9}, {}, {0, 8}).bytes());
+  write_png_seed(dir, "rgb-trns", png::make_png({1, 1, 8, 2, 0}, {1, 2, 3}, {}, {0, 1, 0, 2, 0, 4}).bytes());
+  png::Png split = png::make_png({4, 4, 8, 2, 0}, std::vector<uint32_t>(48, 77));
+  const std::vector<uint8_t> all = zlib(png::scanlines({4, 4, 8, 2, 0}, std::vector<uint32_t>(48, 77)), 9);
+  split.chunks[1].data.assign(all.begin(), all.begin() + 4);
+  split.chunks.insert(split.chunks.begin() + 2, {"IDAT", std::vector<uint8_t>(all.begin() + 4, all.end())});
+  split.chunks.insert(split.chunks.begin() + 1, {"gAMA", {0, 0, 177, 143}});
+  split.chunks.insert(split.chunks.end() - 1, {"tEXt", {'k', 0, 'v'}});
+  write_png_seed(dir, "rgb-split-idat", split.bytes());
+  png::Png bomb = png::make_png({16, 16, 8, 0, 0}, std::vector<uint32_t>(256, 0));
+  bomb.chunks[1].data = png::zlib_zeros(200000);
+  write_png_seed(dir, "grey-zip-bomb", bomb.bytes());
+
+  // IDX image files, with an index in front.
+  for (const auto& [name, dims, index] : std::vector<std::tuple<std::string, std::vector<uint32_t>, uint8_t>>{
+           {"images-3x5x4-i2", {3, 5, 4}, 2}, {"images-2x28x28-i0", {2, 28, 28}, 0},
+           {"colour-2x3x2x3-i1", {2, 3, 2, 3}, 1}, {"images-4x2x2-i9", {4, 2, 2}, 9}}) {
+    std::vector<uint8_t> bytes = {0xFE, index};
+    const std::vector<uint8_t> file = idx(dims);
+    bytes.insert(bytes.end(), file.begin(), file.end());
+    write_file(dir / (name + ".idx-indexed"), bytes);
+  }
+  write_file(dir / "images-3x5x4-no-index.idx", idx({3, 5, 4}));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -222,8 +322,10 @@ int main(int argc, char** argv) {
     const fs::path out = argv[1];
     fs::create_directories(out / "fuzz_model");
     fs::create_directories(out / "fuzz_idx");
+    fs::create_directories(out / "fuzz_png");
     write_models(out / "fuzz_model");
     write_idx(out / "fuzz_idx");
+    write_png(out / "fuzz_png");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fuzz_make_corpus: %s\n", e.what());
     return 1;

@@ -22,9 +22,11 @@ bool all_grey(const Picture& picture) {
 
 std::vector<float> to_model_input(const Picture& picture, const ImageSpec& spec, const std::string& name) {
   const std::string quoted = "'" + name + "'";
-  const int64_t pixels = int64_t{picture.height} * picture.width;
-  if (picture.height < 1 || picture.width < 1 || picture.channels < 1 ||
-      static_cast<uint64_t>(pixels * picture.channels) != picture.pixels.size()) {
+  // Bounded first, so that the product below stays far from overflowing.
+  const bool bounded = picture.height >= 1 && picture.width >= 1 && picture.channels >= 1 &&
+                       picture.height <= kMaxPictureSide && picture.width <= kMaxPictureSide && picture.channels <= 4;
+  if (!bounded || static_cast<uint64_t>(int64_t{picture.height} * picture.width * picture.channels) !=
+                      picture.pixels.size()) {
     throw Error(ErrorCode::invalid_argument, quoted + ": a picture of " +
                                                  shape_text(picture.height, picture.width, picture.channels) +
                                                  " with " + std::to_string(picture.pixels.size()) + " bytes");

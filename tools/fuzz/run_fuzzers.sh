@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Runs latentkit's libFuzzer targets (tests/fuzz/, docs/fuzzing.md).
 #
-#   tools/fuzz/run_fuzzers.sh SECONDS [TARGET...]     targets: fuzz_model fuzz_idx (default: both)
+#   tools/fuzz/run_fuzzers.sh SECONDS [TARGET...]     targets: fuzz_model fuzz_idx fuzz_png
+#                                                      (default: all three)
 #
 # Configures and builds the `fuzz` preset (build/fuzz) when needed, writes the seed corpora
 # (build/fuzz/seeds/TARGET, regenerated every time), replays every file of
-# tests/fuzz/regressions/TARGET/ once, then fuzzes each target for SECONDS (one at a time) with
-# its growing corpus in build/fuzz/corpus/TARGET. Crashes, leaks, timeouts and out-of-memory
-# inputs land in build/fuzz/artifacts/TARGET/. Prints per target the executions, the corpus
-# size and the coverage of libFuzzer's last status line; exits 1 if a target crashed or a
-# regression input failed, 2 on a usage or build error.
+# tests/fuzz/regressions/TARGET/ once, then fuzzes each target (one at a time) with its growing
+# corpus in build/fuzz/corpus/TARGET. Each named target fuzzes for SECONDS. With no target named
+# (what CI runs) the file-format targets share one budget: fuzz_model gets SECONDS, fuzz_idx and
+# fuzz_png SECONDS / 2 each (at least 1), so the whole run stays 2 x SECONDS; their parsers are
+# small and their coverage levels off early (docs/fuzzing.md). Crashes, leaks, timeouts and
+# out-of-memory inputs land in build/fuzz/artifacts/TARGET/. Prints per target the seconds, the
+# executions, the corpus size and the coverage of libFuzzer's last status line; exits 1 if a
+# target crashed or a regression input failed, 2 on a usage or build error.
 #
 # CI: tools/fuzz/run_fuzzers.sh 60
 # Environment: JOBS (build parallelism, default 2), FUZZ_ARGS (extra libFuzzer flags).
@@ -23,9 +27,13 @@ usage() {
 [[ $# -ge 1 && $1 =~ ^[0-9]+$ && $1 -gt 0 ]] || usage
 seconds=$1
 shift
-all_targets=(fuzz_model fuzz_idx)
+all_targets=(fuzz_model fuzz_idx fuzz_png)
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=("${all_targets[@]}")
+shared_budget=0
+if [[ ${#targets[@]} -eq 0 ]]; then
+  targets=("${all_targets[@]}")
+  shared_budget=1
+fi
 for t in "${targets[@]}"; do
   [[ " ${all_targets[*]} " == *" $t "* ]] || { echo "run_fuzzers: unknown target '$t' (known: ${all_targets[*]})" >&2; exit 2; }
 done
@@ -39,7 +47,17 @@ max_len_for() {
   case $1 in
     fuzz_model) echo 262144 ;;
     fuzz_idx) echo 8192 ;;
+    fuzz_png) echo 16384 ;;
   esac
+}
+
+# Seconds of fuzzing for a target (see the top of this file).
+seconds_for() {
+  if [[ $shared_budget -eq 1 && $1 != fuzz_model ]]; then
+    echo $(((seconds + 1) / 2))
+  else
+    echo "$seconds"
+  fi
 }
 
 # ---- build ---------------------------------------------------------------------------------
@@ -87,12 +105,13 @@ for t in "${targets[@]}"; do
   corpus=$build/corpus/$t
   artifacts=$build/artifacts/$t
   log=$build/logs/$t.log
+  t_seconds=$(seconds_for "$t")
   mkdir -p "$corpus" "$artifacts" "$build/logs"
-  echo "== $t: fuzzing for $seconds s (corpus $corpus, log $log)"
+  echo "== $t: fuzzing for $t_seconds s (corpus $corpus, log $log)"
   before=$(find "$artifacts" -type f | wc -l)
   set +e
   # shellcheck disable=SC2086
-  "$build/tests/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  "$build/tests/fuzz/$t" -max_total_time="$t_seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len="$(max_len_for "$t")" -artifact_prefix="$artifacts/" -print_final_stats=1 \
     ${FUZZ_ARGS:-} "$corpus" "$build/seeds/$t" >"$log" 2>&1
   rc=$?
@@ -120,8 +139,8 @@ for t in "${targets[@]}"; do
     result="FAILED (exit $rc)"
     failed=1
   fi
-  summary[$t]="$(printf '%-10s execs %-9s cov %-6s ft %-6s corpus %s files (%s KiB)  %s' \
-    "$t" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$bytes" "$result")"
+  summary[$t]="$(printf '%-10s %4s s  execs %-9s cov %-6s ft %-6s corpus %s files (%s KiB)  %s' \
+    "$t" "$t_seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$bytes" "$result")"
   if [[ $rc -ne 0 ]]; then
     grep -E "ERROR:|SUMMARY:|broken invariant|^    #[0-9]+ " "$log" | head -12 | sed 's/^/   /'
   fi
@@ -133,7 +152,7 @@ for t in "${targets[@]}"; do
 done
 
 echo
-echo "== summary ($seconds s per target)"
+echo "== summary"
 for t in "${targets[@]}"; do echo "${summary[$t]}"; done
 crashes=$(find "$build/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | sort || true)
 if [[ -n $crashes ]]; then
