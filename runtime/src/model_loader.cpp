@@ -16,26 +16,18 @@
 #include "latentkit/memory_plan.h"
 #include "latentkit/model.h"
 #include "latentkit_generated.h"
+#include "ops/op_table.h"
+#include "ops/rules.h"
+#include "refusal.h"
 #include "saturating.h"
 
 namespace latentkit {
 namespace {
 
-[[noreturn]] void fail(ErrorCode code, const std::string& message) { throw Error(code, message); }
-[[noreturn]] void malformed(const std::string& message) { fail(ErrorCode::malformed_model, message); }
-// A file that may be valid but asks for more than the runtime's configured limits allow: the
-// caller can raise the limit (ModelLimits) rather than distrust the file.
-[[noreturn]] void beyond_limit(const std::string& message, const char* limit) {
-  fail(ErrorCode::unsupported_model, message + " (ModelLimits::" + limit + ")");
-}
-
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::ostringstream out;
-  out << '[';
-  for (std::size_t i = 0; i < shape.size(); ++i) out << (i ? "," : "") << shape[i];
-  out << ']';
-  return out.str();
-}
+using detail::beyond_limit;
+using detail::fail;
+using detail::malformed;
+using detail::shape_string;
 
 // The file's bytes, 64-byte aligned so that weight buffers (16-byte aligned inside the file)
 // can be used in place.
@@ -172,7 +164,7 @@ class Checker {
       MemoryPlan plan = plan_memory(method.graph, bytes_, BackendKind::reference, 1);
       plan.widened_bytes = widened_bytes(shared_);  // every method's constants are widened at load
       check_memory(plan, limits_.max_memory_bytes, draft.what + " at batch 1");
-      check_integer_ops(method.graph, draft);
+      check_constants(method.graph, draft);
       state.methods.push_back(std::move(method));
     }
     widen_constants(shared_, state.widened);
@@ -509,7 +501,7 @@ class Checker {
         tensor.shape.push_back(d);
       }
       tensor.dtype = dtype_of(t.dtype(), what);
-      // An int32 bias's scales are implied by its op (check_integer_op fills them in, and compares
+      // An int32 bias's scales are implied by its op (the weighted ops' rule, ops/weighted.cpp, fills them in, and compares
       // any the file states with them).
       if (tensor.dtype == DType::int8 || (tensor.dtype == DType::int32 && t.quantization() != nullptr)) {
         tensor.quantization = read_quantization(t, tensor, what);
@@ -613,7 +605,7 @@ class Checker {
       Op parsed;
       parsed.inputs = indices(op.inputs());
       parsed.outputs = indices(op.outputs());
-      parsed.kind = op_kind(op, i, parsed.window);
+      const ops::OpDef& def = read_op(op, i, parsed);
       const std::string what = prefix + "operator " + std::to_string(i) + " (" + to_string(parsed.kind) + ")";
       check_arity(parsed, what);
       for (std::size_t k = 0; k < parsed.inputs.size(); ++k) {
@@ -631,71 +623,31 @@ class Checker {
         malformed(what + " writes tensor " + std::to_string(y) + " '" + output.name +
                   "', which is a constant or already written");
       }
-      check_shapes(tensors, parsed, what);
+      ops::expect_constant(tensors[static_cast<std::size_t>(parsed.inputs[0])], false, what, "input");
+      def.check(tensors, parsed, what);  // the op's own rule (ops/<op>.cpp)
       defined[static_cast<std::size_t>(y)] = true;
       draft.ops.push_back(std::move(parsed));
     }
   }
 
-  OpKind op_kind(const fb::Operator& op, uint32_t index, Window& window) const {
-    auto check_window = [&](int stride_h, int stride_w, int pad_t, int pad_l, int pad_b, int pad_r) {
-      for (int v : {stride_h, stride_w}) {
-        if (v < 1 || v > limits_.max_dimension) {
-          malformed("operator " + std::to_string(index) + " has stride " + std::to_string(v));
-        }
-      }
-      for (int v : {pad_t, pad_l, pad_b, pad_r}) {
-        if (v < 0 || v > limits_.max_dimension) {
-          malformed("operator " + std::to_string(index) + " has padding " + std::to_string(v));
-        }
-      }
-    };
+  // The op stored in `op`, its kind and options in `parsed`; the options are its op file's to read.
+  const ops::OpDef& read_op(const fb::Operator& op, uint32_t index, Op& parsed) const {
     // The verifier accepts a union whose type is set but whose table is absent.
     if (op.options_type() != fb::OpOptions::NONE && op.options() == nullptr) {
       malformed("operator " + std::to_string(index) + " has op type " +
                 fb::EnumNameOpOptions(op.options_type()) + " but no options table");
     }
-    switch (op.options_type()) {
-      case fb::OpOptions::FullyConnected: return OpKind::fully_connected;
-      case fb::OpOptions::Reshape: return OpKind::reshape;
-      case fb::OpOptions::Relu: return OpKind::relu;
-      case fb::OpOptions::Sigmoid: return OpKind::sigmoid;
-      case fb::OpOptions::Tanh: return OpKind::tanh;
-      case fb::OpOptions::Quantize: return OpKind::quantize;
-      case fb::OpOptions::Dequantize: return OpKind::dequantize;
-      case fb::OpOptions::Conv2D: {
-        const fb::Conv2D& c = *op.options_as_Conv2D();
-        check_window(c.stride_h(), c.stride_w(), c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right());
-        if (c.dilation_h() < 1 || c.dilation_w() < 1 || c.dilation_h() > limits_.max_dimension ||
-            c.dilation_w() > limits_.max_dimension) {
-          malformed("operator " + std::to_string(index) + " (conv2d) has dilation " +
-                    std::to_string(c.dilation_h()) + "x" + std::to_string(c.dilation_w()));
-        }
-        window = {c.stride_h(), c.stride_w(), c.dilation_h(), c.dilation_w(),
-                  c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right(), 0, 0};
-        return OpKind::conv2d;
-      }
-      case fb::OpOptions::TransposeConv2D: {
-        const fb::TransposeConv2D& c = *op.options_as_TransposeConv2D();
-        check_window(c.stride_h(), c.stride_w(), c.pad_top(), c.pad_left(), c.pad_bottom(), c.pad_right());
-        if (c.adjustment_h() < 0 || c.adjustment_w() < 0 || c.adjustment_h() >= c.stride_h() ||
-            c.adjustment_w() >= c.stride_w()) {
-          malformed("operator " + std::to_string(index) + " (transpose_conv2d) has adjustment " +
-                    std::to_string(c.adjustment_h()) + "x" + std::to_string(c.adjustment_w()) +
-                    "; it must be >= 0 and smaller than the stride");
-        }
-        window = {c.stride_h(), c.stride_w(), 1, 1, c.pad_top(), c.pad_left(), c.pad_bottom(),
-                  c.pad_right(), c.adjustment_h(), c.adjustment_w()};
-        return OpKind::transpose_conv2d;
-      }
-      case fb::OpOptions::NONE:
-        malformed("operator " + std::to_string(index) + " has no op options");
+    if (op.options_type() == fb::OpOptions::NONE) malformed("operator " + std::to_string(index) + " has no op options");
+    const ops::OpDef* def = ops::find_op(op.options_type());
+    if (def == nullptr) {
+      // A value outside the schema's union.
+      fail(ErrorCode::unsupported_model,
+           "operator " + std::to_string(index) + " has op type " + std::to_string(static_cast<int>(op.options_type())) +
+               ", unknown to this runtime (written by a newer latentkit?)");
     }
-    // A value outside the schema's union (no default above, so that the compiler lists a new op
-    // that this switch misses).
-    fail(ErrorCode::unsupported_model,
-         "operator " + std::to_string(index) + " has op type " + std::to_string(static_cast<int>(op.options_type())) +
-             ", unknown to this runtime (written by a newer latentkit?)");
+    parsed.kind = def->kind;
+    def->read_options(op, index, limits_, parsed);
+    return *def;
   }
 
   static void check_arity(const Op& op, const std::string& what) {
@@ -711,204 +663,14 @@ class Checker {
     }
   }
 
-  void expect_constant(const Tensor& t, bool constant, const std::string& what,
-                       const std::string& role) const {
-    if (t.is_constant() != constant) {
-      malformed(what + ": its " + role + " '" + t.name + "' must " + (constant ? "" : "not ") +
-                "be a constant");
-    }
-  }
-
-  static void expect_dtypes(const Tensor& x, DType x_dtype, const Tensor& y, DType y_dtype, const std::string& what) {
-    if (x.dtype != x_dtype || y.dtype != y_dtype) {
-      malformed(what + " maps " + to_string(x_dtype) + " to " + to_string(y_dtype) + ", but its input '" + x.name +
-                "' is " + to_string(x.dtype) + " and its output '" + y.name + "' is " + to_string(y.dtype));
-    }
-  }
-
-  // Relu and reshape keep the encoding: same dtype and, for int8, the same scale and zero point.
-  static void expect_same_encoding(const Tensor& x, const Tensor& y, const std::string& what) {
-    expect_dtypes(x, x.dtype, y, x.dtype, what);
-    if (x.dtype == DType::int8 && (x.quantization.scales != y.quantization.scales ||
-                                   x.quantization.zero_points != y.quantization.zero_points)) {
-      malformed(what + ": int8 input '" + x.name + "' and output '" + y.name +
-                "' must share their scale and zero point");
-    }
-  }
-
-  // The integer form of a weighted op (schema/latentkit.fbs): int8 in and out, int8 symmetric
-  // weights per output channel (or per tensor), an int32 bias whose scale is s_x * s_w[c].
-  static void check_integer_op(const Tensor& x, const Tensor& w, Tensor* bias, const Tensor& y,
-                               const std::string& what) {
-    expect_dtypes(x, DType::int8, y, DType::int8, what);
-    if (w.dtype != DType::int8 || (w.quantization.axis != 0 && w.quantization.axis != -1)) {
-      malformed(what + ": with int8 activations the weights '" + w.name +
-                "' must be int8, quantised per output channel (axis 0) or per tensor");
-    }
-    for (int64_t z : w.quantization.zero_points) {
-      if (z != 0) malformed(what + ": int8 weights '" + w.name + "' must be symmetric (zero point 0)");
-    }
-    if (bias == nullptr) return;
-    if (bias->dtype != DType::int32) {
-      malformed(what + ": with int8 activations the bias '" + bias->name + "' must be int32");
-    }
-    const int64_t channels = w.shape[0];
-    Quantization implied;
-    implied.axis = 0;
-    implied.zero_points.assign(static_cast<std::size_t>(channels), 0);
-    const Quantization& stored = bias->quantization;  // from the file, or an earlier op's
-    for (int64_t c = 0; c < channels; ++c) {
-      const float expected = x.quantization.scales[0] * w.quantization.scales[w.quantization.axis == 0 ? c : 0];
-      if (!stored.scales.empty()) {
-        const float bs = stored.scales[stored.axis == 0 ? c : 0];
-        if (std::fabs(bs - expected) > 1e-6f * expected) {
-          malformed(what + ": bias '" + bias->name + "' channel " + std::to_string(c) + " has scale " +
-                    std::to_string(bs) + " but input scale x weight scale is " + std::to_string(expected));
-        }
-      }
-      implied.scales.push_back(expected);
-    }
-    bias->quantization = std::move(implied);
-  }
-
-  // What the integer arithmetic of schema/latentkit.fbs needs to be defined: a finite, positive
-  // requantisation multiplier per channel, and an int32 accumulator that cannot overflow for
-  // any input (|x - z_x| <= 255, so |acc| <= |bias[c]| + 255 * sum |w[c, :]|).
-  static void check_integer_arithmetic(const Tensor& x, const Tensor& w, const Tensor* bias, const Tensor& y,
-                                       const std::string& what) {
-    const int64_t channels = w.shape[0];
-    const int64_t per_channel = w.elements() / channels;
-    const auto* weights = static_cast<const int8_t*>(w.data);
-    for (int64_t c = 0; c < channels; ++c) {
-      const float weight_scale = w.quantization.scales[w.quantization.axis == 0 ? c : 0];
-      const float multiplier = x.quantization.scales[0] * weight_scale / y.quantization.scales[0];
-      if (!(multiplier > 0) || !std::isfinite(multiplier)) {
-        malformed(what + ": channel " + std::to_string(c) + " has requantisation multiplier " +
-                  std::to_string(multiplier) + " (input scale x weight scale / output scale); it must be finite and positive");
-      }
-      int64_t bound = 0;
-      for (int64_t k = 0; k < per_channel; ++k) bound += std::abs(int64_t{weights[c * per_channel + k]});
-      bound *= 255;
-      if (bias != nullptr && bias->dtype == DType::int32) {
-        int32_t b;
-        std::memcpy(&b, static_cast<const uint8_t*>(bias->data) + 4 * c, 4);
-        bound += std::abs(int64_t{b});
-      }
-      if (bound > std::numeric_limits<int32_t>::max()) {
-        malformed(what + ": channel " + std::to_string(c) + " can accumulate up to " + std::to_string(bound) +
-                  " (|bias| + 255 x sum |weights|), past the int32 accumulator");
-      }
-    }
-  }
-
-  void expect_shape(const Tensor& t, const std::vector<int64_t>& shape, const std::string& what,
-                    const std::string& role) const {
-    if (t.shape != shape) {
-      malformed(what + ": " + role + " '" + t.name + "' has shape " + shape_string(t.shape) +
-                ", expected " + shape_string(shape));
-    }
-  }
-
-  void check_shapes(std::vector<Tensor>& tensors, Op& op, const std::string& what) const {
-    const Tensor& x = tensors[op.inputs[0]];
-    const Tensor& y = tensors[op.outputs[0]];
-    expect_constant(x, false, what, "input");
-    switch (op.kind) {
-      case OpKind::sigmoid:
-      case OpKind::tanh:
-        expect_dtypes(x, DType::float32, y, DType::float32, what);
-        expect_shape(y, x.shape, what, "output");
-        return;
-      case OpKind::quantize:
-        expect_dtypes(x, DType::float32, y, DType::int8, what);
-        expect_shape(y, x.shape, what, "output");
-        return;
-      case OpKind::dequantize:
-        expect_dtypes(x, DType::int8, y, DType::float32, what);
-        expect_shape(y, x.shape, what, "output");
-        return;
-      case OpKind::relu:
-        expect_same_encoding(x, y, what);
-        expect_shape(y, x.shape, what, "output");
-        return;
-      case OpKind::reshape:
-        expect_same_encoding(x, y, what);
-        if (x.elements() != y.elements()) {
-          malformed(what + ": cannot reshape " + shape_string(x.shape) + " into " +
-                    shape_string(y.shape));
-        }
-        return;
-      case OpKind::fully_connected:
-      case OpKind::conv2d:
-      case OpKind::transpose_conv2d:
-        break;  // the weighted ops, below
-    }
-    const Tensor& w = tensors[op.inputs[1]];
-    expect_constant(w, true, what, "weights");
-    if (w.dtype == DType::int32) {
-      malformed(what + ": weights '" + w.name + "' are int32; weights are float32, float16 or int8");
-    }
-    if (op.inputs.size() == 2) op.inputs.push_back(-1);
-    const int64_t out_channels = w.shape[0];
-    Tensor* bias = op.inputs[2] != -1 ? &tensors[op.inputs[2]] : nullptr;
-    if (bias != nullptr) {
-      expect_constant(*bias, true, what, "bias");
-      expect_shape(*bias, {out_channels}, what, "bias");
-    }
-    if (x.dtype == DType::int8) {
-      check_integer_op(x, w, bias, y, what);
-    } else {
-      expect_dtypes(x, DType::float32, y, DType::float32, what);
-      if (bias != nullptr && bias->dtype == DType::int32) {
-        malformed(what + ": an int32 bias belongs to an op with int8 input and output");
-      }
-    }
-    if (op.kind == OpKind::fully_connected) {
-      if (x.shape.size() != 1) {
-        malformed(what + ": input '" + x.name + "' has shape " + shape_string(x.shape) +
-                  "; a fully connected op takes a vector (add a reshape)");
-      }
-      expect_shape(w, {out_channels, x.shape[0]}, what, "weights");
-      expect_shape(y, {out_channels}, what, "output");
-      return;
-    }
-    if (x.shape.size() != 3) {
-      malformed(what + ": input '" + x.name + "' has shape " + shape_string(x.shape) +
-                "; expected [height, width, channels]");
-    }
-    if (w.shape.size() != 4 || w.shape[3] != x.shape[2]) {
-      malformed(what + ": weights '" + w.name + "' have shape " + shape_string(w.shape) +
-                "; expected [out, kernel_h, kernel_w, " + std::to_string(x.shape[2]) + "] (OHWI)");
-    }
-    const Window& s = op.window;
-    const int64_t kh = w.shape[1], kw = w.shape[2];
-    const bool conv = op.kind == OpKind::conv2d;
-    const int64_t oh = conv ? conv2d_output_size(x.shape[0], kh, s.stride_h, s.dilation_h, s.pad_top, s.pad_bottom)
-                            : transpose_conv2d_output_size(x.shape[0], kh, s.stride_h, s.pad_top, s.pad_bottom,
-                                                           s.adjustment_h);
-    const int64_t ow = conv ? conv2d_output_size(x.shape[1], kw, s.stride_w, s.dilation_w, s.pad_left, s.pad_right)
-                            : transpose_conv2d_output_size(x.shape[1], kw, s.stride_w, s.pad_left, s.pad_right,
-                                                           s.adjustment_w);
-    if (oh < 1 || ow < 1) {
-      malformed(what + ": its window leaves an empty output (" + std::to_string(oh) + "x" +
-                std::to_string(ow) + ")");
-    }
-    expect_shape(y, {oh, ow, out_channels}, what, "output");
-  }
-
-  // The integer-arithmetic bounds of every int8 op: a pass over its weights, after check_work has
-  // bounded them (an op's weights are at most its multiply-adds).
-  static void check_integer_ops(const Graph& g, const MethodDraft& d) {
+  // The passes over constant data of every op (the integer-arithmetic bounds of int8 ops), after
+  // check_work has bounded them (an op's weights are at most its multiply-adds).
+  static void check_constants(const Graph& g, const MethodDraft& d) {
     for (std::size_t i = 0; i < g.ops.size(); ++i) {
       const Op& op = g.ops[i];
-      const bool weighted = is_weighted(op.kind);
-      if (!weighted || g.tensors[static_cast<std::size_t>(op.inputs[0])].dtype != DType::int8) continue;
-      const Tensor* bias = op.inputs[2] != -1 ? &g.tensors[static_cast<std::size_t>(op.inputs[2])] : nullptr;
-      check_integer_arithmetic(g.tensors[static_cast<std::size_t>(op.inputs[0])],
-                               g.tensors[static_cast<std::size_t>(op.inputs[1])], bias,
-                               g.tensors[static_cast<std::size_t>(op.outputs[0])],
-                               d.prefix() + "operator " +
-                                   std::to_string(i) + " (" + to_string(op.kind) + ")");
+      const ops::OpDef& def = ops::op_def(op.kind);
+      if (def.check_constants == nullptr) continue;
+      def.check_constants(g, op, d.prefix() + "operator " + std::to_string(i) + " (" + to_string(op.kind) + ")");
     }
   }
 
