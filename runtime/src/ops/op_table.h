@@ -8,10 +8,13 @@
 // default, so that the compiler names an op that is missing. Its XNNPACK lowering is the file of
 // the same name in ../xnnpack/.
 //
-// Adding an op: its table in schema/latentkit.fbs (OpOptions union), its OpKind in graph.h, its
-// file here (and its line in op_table.cpp), its file in ../xnnpack/, its test, and the
-// exporter's mapping. Nothing else enumerates ops: the loader, the writer, quantisation, the
-// backends, the tools and the tests take them from here (all_op_kinds() in graph.h).
+// Adding an op: its table in schema/latentkit.fbs (OpOptions union) and its OpKind in graph.h;
+// its file here and its line in op_table.cpp; its file in ../xnnpack/ and its line in
+// ../xnnpack/lowerings.cpp; both files in runtime/CMakeLists.txt; its test; the exporter's
+// mapping. The compiler names a missing line (switches without a default; a static_assert ties
+// the table's length to the schema's union), and tests/runtime/test_backends_agree.cpp fails
+// until the random decoders use the op. Nothing else enumerates ops: the loader, the writer,
+// quantisation, the backends, the tools and the tests take them from here (all_op_kinds()).
 #pragma once
 
 #include <cstdint>
