@@ -20,6 +20,7 @@ struct XnnpackCost {
   int64_t workspace_bytes = 0;
   int64_t multiply_adds = 0;
 };
+// The sum of each op's cost, which its lowering gives (xnnpack/<op>.cpp).
 XnnpackCost xnnpack_cost(const Graph& graph, int batch);
 
 // The reference backend: its requantisation multipliers (its activations are the plan's).

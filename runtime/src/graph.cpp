@@ -2,7 +2,6 @@
 
 #include <limits>
 
-#include "saturating.h"
 
 #include <cstring>
 
@@ -26,21 +25,6 @@ std::size_t size_of(DType dtype) {
     case DType::int32: return 4;
   }
   return 0;
-}
-
-const char* to_string(OpKind kind) {
-  switch (kind) {
-    case OpKind::fully_connected: return "fully_connected";
-    case OpKind::reshape: return "reshape";
-    case OpKind::conv2d: return "conv2d";
-    case OpKind::transpose_conv2d: return "transpose_conv2d";
-    case OpKind::relu: return "relu";
-    case OpKind::sigmoid: return "sigmoid";
-    case OpKind::tanh: return "tanh";
-    case OpKind::quantize: return "quantize";
-    case OpKind::dequantize: return "dequantize";
-  }
-  return "?";
 }
 
 int64_t Tensor::elements() const {
@@ -114,31 +98,8 @@ uint16_t float_to_half(float value) {
   return sign | static_cast<uint16_t>(result);
 }
 
-bool is_weighted(OpKind kind) {
-  return kind == OpKind::fully_connected || kind == OpKind::conv2d || kind == OpKind::transpose_conv2d;
-}
-
-int64_t multiply_adds(const Graph& graph, const Op& op) {
-  const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
-  const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
-  switch (op.kind) {
-    case OpKind::fully_connected:
-      return detail::saturating_product({y.elements(), x.elements()});
-    case OpKind::conv2d:
-    case OpKind::transpose_conv2d: {
-      const Tensor& w = graph.tensors[static_cast<std::size_t>(op.inputs[1])];
-      return detail::saturating_product({y.elements(), w.shape[1], w.shape[2], w.shape[3]});
-    }
-    case OpKind::reshape:
-    case OpKind::relu:
-    case OpKind::sigmoid:
-    case OpKind::tanh:
-    case OpKind::quantize:
-    case OpKind::dequantize:
-      return y.elements();
-  }
-  return 0;
-}
+// to_string(OpKind), all_op_kinds, is_weighted, multiply_adds and describe_options: the op table
+// (ops/op_table.cpp).
 
 int LatentSpec::dims() const {
   int64_t n = 0;

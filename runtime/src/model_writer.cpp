@@ -4,6 +4,7 @@
 
 #include "latentkit/error.h"
 #include "latentkit_generated.h"
+#include "ops/op_table.h"
 
 namespace latentkit {
 
@@ -59,53 +60,11 @@ std::vector<uint16_t> exact_halves(const std::vector<float>& scales) {
   return halves;
 }
 
+// The op's options table is its op file's to write (ops/<op>.cpp).
 flatbuffers::Offset<fb::Operator> write_op(flatbuffers::FlatBufferBuilder& b, const Op& op) {
-  const Window& w = op.window;
-  flatbuffers::Offset<void> options;
-  fb::OpOptions type = fb::OpOptions::NONE;
-  switch (op.kind) {
-    case OpKind::fully_connected:
-      type = fb::OpOptions::FullyConnected;
-      options = fb::CreateFullyConnected(b).Union();
-      break;
-    case OpKind::reshape:
-      type = fb::OpOptions::Reshape;
-      options = fb::CreateReshape(b).Union();
-      break;
-    case OpKind::conv2d:
-      type = fb::OpOptions::Conv2D;
-      options = fb::CreateConv2D(b, w.stride_h, w.stride_w, w.dilation_h, w.dilation_w, w.pad_top,
-                                 w.pad_left, w.pad_bottom, w.pad_right)
-                    .Union();
-      break;
-    case OpKind::transpose_conv2d:
-      type = fb::OpOptions::TransposeConv2D;
-      options = fb::CreateTransposeConv2D(b, w.stride_h, w.stride_w, w.pad_top, w.pad_left,
-                                          w.pad_bottom, w.pad_right, w.adjustment_h, w.adjustment_w)
-                    .Union();
-      break;
-    case OpKind::relu:
-      type = fb::OpOptions::Relu;
-      options = fb::CreateRelu(b).Union();
-      break;
-    case OpKind::sigmoid:
-      type = fb::OpOptions::Sigmoid;
-      options = fb::CreateSigmoid(b).Union();
-      break;
-    case OpKind::tanh:
-      type = fb::OpOptions::Tanh;
-      options = fb::CreateTanh(b).Union();
-      break;
-    case OpKind::quantize:
-      type = fb::OpOptions::Quantize;
-      options = fb::CreateQuantize(b).Union();
-      break;
-    case OpKind::dequantize:
-      type = fb::OpOptions::Dequantize;
-      options = fb::CreateDequantize(b).Union();
-      break;
-  }
-  return fb::CreateOperator(b, type, options, b.CreateVector(op.inputs), b.CreateVector(op.outputs));
+  const ops::OpDef& def = ops::op_def(op.kind);
+  const flatbuffers::Offset<void> options = def.write_options(b, op);
+  return fb::CreateOperator(b, def.options_type, options, b.CreateVector(op.inputs), b.CreateVector(op.outputs));
 }
 
 }  // namespace

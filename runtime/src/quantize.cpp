@@ -5,8 +5,12 @@
 #include <cstring>
 
 #include "latentkit/error.h"
+#include "ops/op_table.h"
 
 namespace latentkit {
+
+using ops::Int8Form;
+using ops::op_def;
 
 const char* to_string(QuantMode format) {
   switch (format) {
@@ -124,8 +128,6 @@ Quantization activation_quantization(TensorRange range) {
 
 namespace {
 
-bool is_float_only(OpKind kind) { return kind == OpKind::sigmoid || kind == OpKind::tanh; }
-
 // int32 bias of scale s_x * s_w[c], which the file leaves implied; the rounding error is below
 // half a step of the accumulator.
 void quantize_bias(TensorDescription& bias, float input_scale, const Quantization& weights) {
@@ -183,27 +185,35 @@ void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges)
   const auto is_graph_input = [&](int t) { return std::find(d.inputs.begin(), d.inputs.end(), t) != d.inputs.end(); };
   for (Op op : std::vector<Op>(d.ops)) {
     const int y = op.outputs[0];
-    if (is_float_only(op.kind)) {
-      op.inputs[0] = as_float(op.inputs[0]);
-      ops.push_back(op);
-      continue;
-    }
-    if (is_weighted(op.kind) && is_graph_input(op.inputs[0])) {
-      // The latent stays float: this op gets int8 weights and a half bias, as in int8-weights.
-      quantize_tensor(d.tensors[op.inputs[1]], QuantMode::int8_weights);
-      if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
-        store_as_half(d.tensors[op.inputs[2]]);
-      }
-      ops.push_back(op);
-      continue;
-    }
-    if (!is_weighted(op.kind) && d.tensors[op.inputs[0]].dtype == DType::float32) {
-      ops.push_back(op);  // relu, reshape of a float tensor stay float; int8 starts at a weighted op
-      continue;
+    // What the op becomes is its op file's to say (ops/op_table.h, Int8Form).
+    const Int8Form form = op_def(op.kind).int8;
+    switch (form) {
+      case Int8Form::float_only:
+        op.inputs[0] = as_float(op.inputs[0]);
+        ops.push_back(op);
+        continue;
+      case Int8Form::weighted:
+        if (is_graph_input(op.inputs[0])) {
+          // The latent stays float: this op gets int8 weights and a half bias, as in int8-weights.
+          quantize_tensor(d.tensors[op.inputs[1]], QuantMode::int8_weights);
+          if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
+            store_as_half(d.tensors[op.inputs[2]]);
+          }
+          ops.push_back(op);
+          continue;
+        }
+        break;
+      case Int8Form::keeps_encoding:
+      case Int8Form::conversion:
+        if (d.tensors[op.inputs[0]].dtype == DType::float32) {
+          ops.push_back(op);  // relu, reshape of a float tensor stay float; int8 starts at a weighted op
+          continue;
+        }
+        break;
     }
     op.inputs[0] = as_int8(op.inputs[0]);
     const TensorDescription& x = d.tensors[op.inputs[0]];
-    if (is_weighted(op.kind)) {
+    if (form == Int8Form::weighted) {
       const int fused = readers[y] == 1 ? relu_reader[y] : -1;
       d.tensors[y].quantization = activation_quantization(ranges[fused >= 0 ? fused : y]);
       TensorDescription& weights = d.tensors[op.inputs[1]];

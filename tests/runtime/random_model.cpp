@@ -1,6 +1,9 @@
 #include "runtime/random_model.h"
 
 #include "latentkit/backend.h"
+#include "latentkit/calibration.h"
+#include "latentkit/latents.h"
+#include "latentkit/quantize.h"
 
 #include <cmath>
 #include <stdexcept>
@@ -324,6 +327,14 @@ ModelDescription random_model(uint64_t seed) {
     if (depends_on_latents(candidate, rng)) return candidate;
   }
   throw std::logic_error("random_model: no decoder that depends on its latents after 100 tries");
+}
+
+ModelDescription random_int8_model(uint64_t seed) {
+  ModelDescription description = random_model(seed);
+  const std::vector<uint8_t> bytes = serialize_model(description);
+  const Model model = Model::load_bytes(bytes.data(), bytes.size());
+  quantize_model(description, observe_ranges(model, sample_latents(model.latent(), 200, seed)));
+  return description;
 }
 
 ModelDescription seed000_decoder(uint64_t seed, int latent_dims) {

@@ -68,6 +68,12 @@ std::vector<float> random_weights(std::mt19937_64& rng, int64_t count, int64_t f
 // again, so that comparing backends on the result is never vacuous.
 ModelDescription random_model(uint64_t seed);
 
+// random_model(seed) with int8 activations (quantize_model, calibrated on 200 latents sampled
+// from the seed): its weighted ops become integer ops between quantize and dequantize ops, relu
+// and reshape between them run on int8, sigmoid and tanh stay float. The float and the int8
+// model of a seed use every op kind between them (all_op_kinds(); the backend tests check it).
+ModelDescription random_int8_model(uint64_t seed);
+
 // The decoder of the seed-000 convolutional VAE with random weights: latents -> FC 1568 -> relu
 // -> reshape 7x7x32 -> tconv 64 s2 p1 adj1 -> relu -> tconv 32 s2 p1 adj1 -> relu -> tconv 1 s1
 // p1 -> sigmoid, a 28x28x1 image. Kernels are 3x3.

@@ -64,13 +64,8 @@ void print_graph(std::ostream& out, const Model& model) {
     out << "  " << std::setw(3) << i << "  " << std::left << std::setw(17) << to_string(op.kind) << std::right;
     for (int input : op.inputs) out << ' ' << input;
     out << " -> " << op.outputs[0];
-    if (op.kind == OpKind::conv2d || op.kind == OpKind::transpose_conv2d) {
-      const Window& w = op.window;
-      out << "  stride " << w.stride_h << "x" << w.stride_w << ", pad " << w.pad_top << "," << w.pad_left << ","
-          << w.pad_bottom << "," << w.pad_right;
-      if (op.kind == OpKind::transpose_conv2d) out << ", adjustment " << w.adjustment_h << "x" << w.adjustment_w;
-      else out << ", dilation " << w.dilation_h << "x" << w.dilation_w;
-    }
+    const std::string options = describe_options(op);  // the op's own (runtime/src/ops/)
+    if (!options.empty()) out << "  " << options;
     out << '\n';
   }
 }

@@ -55,6 +55,10 @@ enum class OpKind {
   dequantize,  // int8 -> float32 activations
 };
 
+// Every op kind the runtime knows, in the order of the file format's OpOptions union. Tests and
+// tools take the list of ops from here (runtime/src/ops/op_table.cpp holds it).
+const std::vector<OpKind>& all_op_kinds();
+
 const char* to_string(OpKind kind);
 
 // Fully connected, convolution and transposed convolution: the ops with weights (and an optional
@@ -116,6 +120,10 @@ struct Graph {
 // output, as the reference backend computes them), one per element otherwise. Saturates at
 // INT64_MAX; the loader bounds the graph's total (ModelLimits::max_multiply_adds).
 int64_t multiply_adds(const Graph& graph, const Op& op);
+
+// An op's options for people: "stride 2x2, pad 1,1,1,1, dilation 1x1" for a convolution;
+// empty for ops without options.
+std::string describe_options(const Op& op);
 
 enum class LatentKind { gaussian, categorical };
 

@@ -1,0 +1,123 @@
+// The latent and image specs, and the provenance.
+#include "loader/loader.h"
+#include "refusal.h"
+#include "saturating.h"
+
+namespace latentkit::loader {
+
+using detail::beyond_limit;
+using detail::fail;
+using detail::malformed;
+using detail::shape_string;
+
+// The rules of graph.h's LatentGroup: sampling, grids and the C API write exactly
+// spec.dims() values per example, group by group, so the groups must describe exactly the
+// decoder input.
+void read_latent(Context& c, LatentSpec& spec) {
+  // Absent in a file none of whose methods takes or gives latents (check_roles).
+  const fb::LatentSpec* latent = c.model.latent();
+  if (latent == nullptr) return;
+  if (latent->groups() == nullptr || latent->groups()->size() == 0) malformed("the file's latent spec has no groups");
+  if (latent->groups()->size() > static_cast<uint32_t>(c.limits.max_dimension)) {
+    malformed("the latent spec has " + std::to_string(latent->groups()->size()) + " groups");
+  }
+  int64_t total = 0;
+  for (uint32_t i = 0; i < latent->groups()->size(); ++i) {
+    const fb::LatentGroup* g = latent->groups()->Get(i);
+    LatentGroup group;
+    const std::string what = "latent group " + std::to_string(i);
+    group.name = c.text(g->name(), "the name of " + what);
+    const std::string named = what + " '" + group.name + "'";
+    if (g->kind() == fb::LatentKind::GAUSSIAN) {
+      group.kind = LatentKind::gaussian;
+    } else if (g->kind() == fb::LatentKind::CATEGORICAL) {
+      group.kind = LatentKind::categorical;
+    } else {
+      fail(ErrorCode::unsupported_model, named + " has unknown kind " + std::to_string(static_cast<int>(g->kind())));
+    }
+    if (g->size() < 1 || g->size() > c.limits.max_dimension) {
+      malformed(named + " has size " + std::to_string(g->size()) + " (allowed 1.." +
+                std::to_string(c.limits.max_dimension) + ")");
+    }
+    if (group.kind == LatentKind::gaussian && g->count() != 1) {
+      malformed(named + " is Gaussian with count " + std::to_string(g->count()) +
+                "; a Gaussian group has count 1 (its size is its number of dimensions)");
+    }
+    if (g->count() < 1 || g->count() > c.limits.max_dimension) {
+      malformed(named + " has count " + std::to_string(g->count()) + " (allowed 1.." +
+                std::to_string(c.limits.max_dimension) + ")");
+    }
+    group.size = g->size();
+    group.count = g->count();
+    total = detail::saturating_add(total, group.dims());
+    if (total > c.limits.max_dimension) {
+      malformed("the latent spec has more than " + std::to_string(c.limits.max_dimension) + " dimensions (at " +
+                named + ", " + std::to_string(group.size) + " x " + std::to_string(group.count) + ")");
+    }
+    if (g->labels() != nullptr && g->labels()->size() != 0) {
+      if (group.kind == LatentKind::gaussian) malformed(named + " is Gaussian but has labels; labels name categories");
+      if (g->labels()->size() != static_cast<uint32_t>(group.size)) {
+        malformed(named + " has " + std::to_string(g->labels()->size()) + " labels for " +
+                  std::to_string(group.size) + " categories (give one per category, or none)");
+      }
+      for (uint32_t k = 0; k < g->labels()->size(); ++k) {
+        group.labels.push_back(c.text(g->labels()->Get(k), "label " + std::to_string(k) + " of " + named));
+      }
+    }
+    spec.groups.push_back(std::move(group));
+  }
+}
+
+void read_image(Context& c, ImageSpec& spec) {
+  // Absent in a file none of whose methods takes or gives images (check_roles).
+  const fb::ImageSpec* image = c.model.image();
+  if (image == nullptr) return;
+  for (const auto& [value, name] : {std::pair{image->height(), "height"}, std::pair{image->width(), "width"},
+                                    std::pair{image->channels(), "channels"}}) {
+    if (value < 1 || value > c.limits.max_dimension) {
+      malformed(std::string("the image spec has ") + name + " " + std::to_string(value) + " (allowed 1.." +
+                std::to_string(c.limits.max_dimension) + ")");
+    }
+  }
+  spec.height = image->height();
+  spec.width = image->width();
+  spec.channels = image->channels();
+  if (image->range() == fb::ValueRange::UNIT) {
+    spec.range = ValueRange::unit;
+  } else if (image->range() == fb::ValueRange::SYMMETRIC) {
+    spec.range = ValueRange::symmetric;
+  } else {
+    malformed("the image spec has unknown value range " + std::to_string(static_cast<int>(image->range())));
+  }
+}
+
+void read_provenance(Context& c, Provenance& p) {
+  const fb::Provenance* in = c.model.provenance();
+  if (in == nullptr) return;
+  p.model_family = c.text(in->model_family(), "provenance model_family");
+  p.dataset = c.text(in->dataset(), "provenance dataset");
+  p.epochs = in->epochs();
+  p.trainer_version = c.text(in->trainer_version(), "provenance trainer_version");
+  p.created_utc = c.text(in->created_utc(), "provenance created_utc");
+  p.quantization = c.text(in->quantization(), "provenance quantization");
+  for (const auto& [count, what] : {std::pair{in->metrics() ? in->metrics()->size() : 0u, "metrics"},
+                                    std::pair{in->labels() ? in->labels()->size() : 0u, "labels"}}) {
+    if (count > kMaxListEntries) {
+      malformed("the provenance has " + std::to_string(count) + " " + what + " (limit " +
+                std::to_string(kMaxListEntries) + ")");
+    }
+  }
+  if (in->metrics() != nullptr) {
+    for (uint32_t i = 0; i < in->metrics()->size(); ++i) {
+      const fb::Metric* m = in->metrics()->Get(i);
+      p.metrics.push_back({c.text(m->name(), "the name of provenance metric " + std::to_string(i)), m->value()});
+    }
+  }
+  if (in->labels() != nullptr) {
+    for (uint32_t i = 0; i < in->labels()->size(); ++i) {
+      p.labels.push_back(c.text(in->labels()->Get(i), "provenance label " + std::to_string(i)));
+    }
+  }
+}
+
+}  // namespace latentkit::loader
