@@ -195,7 +195,7 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
                                   : std::string("No checkpoint was written yet")) +
             ". A lower --lr may help.");
       }
-      // Data-parallel training all-reduces the gradients here.
+      // Where data-parallel training (not built yet) will all-reduce the gradients.
       family->apply_gradients();
       ++step;
       loss_sum += loss * static_cast<double>(end - begin);

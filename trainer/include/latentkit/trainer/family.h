@@ -6,7 +6,7 @@
 // (training_loop.h) drives it:
 //
 //   every step    compute_gradients(batch)   forward, loss, backward: gradients in the parameters
-//                 [data-parallel training all-reduces the gradients here, rank by rank]
+//                 [where data-parallel training (not built yet) will all-reduce the gradients]
 //                 apply_gradients()          the optimisers' step
 //   every epoch   evaluate(test images)      one figure per description().test_metrics column
 //   at the end    write_pictures(...)        description().figures, into the run folder
