@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "cli/cli_run.h"
+#include "latentkit/trainer/family_registry.h"
+#include "trainer/checkpoint_fixtures.h"
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
@@ -260,4 +262,46 @@ TEST_CASE("datasets by name (mnist, fashion-mnist) and clear errors for bad fold
   r = run(cli + " train cvae --data '" + bad.string() + "' --out '" + (j.dir / "bad_run").string() + "'" + common);
   CHECK(r.exit_code != 0);
   CHECK(r.output.find("train-images-idx3-ubyte") != std::string::npos);
+}
+
+TEST_CASE("train, eval and export dispatch on the family: --help lists the registry's, unknown ones are refused") {
+  namespace tr = latentkit::trainer;
+  Scratch j("families");
+  const Run help = run(cli + " train --help");
+  INFO(help.output);
+  CHECK(help.exit_code == 0);
+  for (const tr::FamilyDescription* family : tr::families()) {
+    CHECK(help.output.find(family->name) != std::string::npos);
+    CHECK(help.output.find(family->summary) != std::string::npos);
+  }
+
+  const std::string known = "(known: " + tr::known_families() + ")";
+  Run r = run(cli + " train gan --data " LATENTKIT_MNIST_DIR " --out " + quoted(j.dir / "gan_run"));
+  INFO(r.output);
+  CHECK(r.exit_code != 0);
+  CHECK(r.output.find("unknown model family 'gan' " + known) != std::string::npos);
+  CHECK(!fs::exists(j.dir / "gan_run"));
+
+  // A checkpoint of a family this latentkit does not know: eval and export name it and write nothing.
+  const fs::path run_dir = j.dir / "gan_checkpoint";
+  fs::create_directories(run_dir);
+  latentkit::test_fixtures::write_cvae_checkpoint_naming((run_dir / "checkpoint.pt").string(), "gan");
+  const std::string refusal = "family 'gan', which this latentkit does not know (known families: " +
+                              tr::known_families() + ")";
+  r = run(cli + " eval " + quoted(run_dir) + " --k 2 --limit 10 --threads 1 --data " LATENTKIT_MNIST_DIR);
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find(refusal) != std::string::npos);
+  r = run(cli + " export " + quoted(run_dir) + " -o " + quoted(j.dir / "gan.lkm"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find(refusal) != std::string::npos);
+  CHECK(!fs::exists(j.dir / "gan.lkm"));
+
+  // The same checkpoint naming a known family is evaluated and exported.
+  latentkit::test_fixtures::write_cvae_checkpoint_naming((run_dir / "checkpoint.pt").string(), "cvae");
+  r = run(cli + " eval " + quoted(run_dir) + " --k 2 --limit 10 --threads 1 --data " LATENTKIT_MNIST_DIR);
+  CHECK(r.exit_code == 0);
+  CHECK(r.output.find("ELBO -") != std::string::npos);
+  r = run(cli + " export " + quoted(run_dir) + " -o " + quoted(j.dir / "cvae.lkm"));
+  CHECK(r.exit_code == 0);
+  CHECK(fs::exists(j.dir / "cvae.lkm"));
 }

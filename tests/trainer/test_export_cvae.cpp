@@ -7,9 +7,10 @@
 #include "latentkit/decoder.h"
 #include "latentkit/latents.h"
 #include "latentkit/trainer/checkpoint.h"
+#include "latentkit/trainer/evaluation.h"
 #include "latentkit/trainer/export_cvae.h"
+#include "latentkit/trainer/families/cvae_family.h"
 #include "latentkit/trainer/layout.h"
-#include "latentkit/trainer/train_cvae.h"
 
 namespace lk = latentkit;
 namespace tr = latentkit::trainer;
@@ -90,26 +91,26 @@ TEST_CASE("the runtime's output for an exported CVAE equals libtorch's (max abs 
 TEST_CASE("checkpoint round trip, then export writes a model file with the run's provenance") {
   TempDir dir;
   torch::manual_seed(2);
-  tr::Cvae model(2);
-  torch::optim::Adam optimizer(model->parameters());
+  tr::CvaeFamily family({});
+  tr::Cvae& model = family.model();
   tr::RunInfo info;
   info.dataset = "mnist";
   info.epochs_done = 3;
-  info.test_elbo = -150.25;
-  info.test_reconstruction = 145.0;
-  info.test_kl = 5.25;
+  info.test = {{"test_elbo", -150.25}, {"test_reconstruction", 145.0}, {"test_kl", 5.25}};
   info.binarization = "dynamic";
   const std::string checkpoint = (dir.path / "checkpoint.pt").string();
-  tr::save_checkpoint(checkpoint, model, optimizer, info);
+  tr::save_checkpoint(checkpoint, family, info);
   CHECK(!fs::exists(checkpoint + ".tmp"));
 
   tr::LoadedCheckpoint loaded = tr::load_checkpoint(checkpoint);
   CHECK(loaded.info.epochs_done == 3);
   CHECK(loaded.info.binarization == "dynamic");
-  CHECK(torch::equal(loaded.model->dec_tconv2->weight, model->dec_tconv2->weight));
+  CHECK(loaded.info.test_figure("test_kl") == 5.25);
+  CHECK(torch::equal(dynamic_cast<tr::CvaeFamily&>(*loaded.family).model()->dec_tconv2->weight,
+                     model->dec_tconv2->weight));
 
   const std::string output = (dir.path / "cvae.lkm").string();
-  const tr::ExportReport report = tr::export_cvae(checkpoint, output);
+  const tr::ExportReport report = tr::export_run(checkpoint, output);
   CHECK(report.latents_checked == 125);
   CHECK(report.max_abs_diff_reference <= tr::kExportTolerance);
   const lk::Model file = lk::Model::load_file(output);
@@ -124,12 +125,12 @@ TEST_CASE("checkpoint round trip, then export writes a model file with the run's
   // Quantised weights: at most 0.3x the float32 file, measured against float32, and the figures
   // travel in the file.
   const std::string int8 = (dir.path / "cvae-int8w.lkm").string();
-  const tr::ExportReport quantised = tr::export_cvae(checkpoint, int8, {lk::QuantMode::int8_weights});
+  const tr::ExportReport quantised = tr::export_run(checkpoint, int8, {lk::QuantMode::int8_weights});
   CHECK(quantised.accuracy.images == 1025);
   CHECK(quantised.accuracy.size_ratio <= 0.3);
   CHECK(quantised.accuracy.psnr_db > 30);
   const tr::ExportReport integer =
-      tr::export_cvae(checkpoint, (dir.path / "cvae-int8.lkm").string(), {lk::QuantMode::int8, LATENTKIT_MNIST_DIR});
+      tr::export_run(checkpoint, (dir.path / "cvae-int8.lkm").string(), {lk::QuantMode::int8, LATENTKIT_MNIST_DIR});
   CHECK(integer.accuracy.size_ratio <= 0.3);
   CHECK(integer.accuracy.psnr_db > 25);
   const lk::Model int8_file = lk::Model::load_file(int8);
@@ -140,9 +141,9 @@ TEST_CASE("checkpoint round trip, then export writes a model file with the run's
         doctest::Approx(static_cast<double>(int8_file.file_size()) / file.file_size()));
 
   // A missing checkpoint or an unwritable destination fails and writes nothing.
-  CHECK_THROWS(tr::export_cvae((dir.path / "none.pt").string(), (dir.path / "x.lkm").string()));
+  CHECK_THROWS(tr::export_run((dir.path / "none.pt").string(), (dir.path / "x.lkm").string()));
   CHECK(!fs::exists(dir.path / "x.lkm"));
-  CHECK_THROWS(tr::export_cvae(checkpoint, (dir.path / "no" / "such" / "dir.lkm").string()));
+  CHECK_THROWS(tr::export_run(checkpoint, (dir.path / "no" / "such" / "dir.lkm").string()));
 }
 
 TEST_CASE("evaluate: the ELBO is the negative sum of its terms and repeats with its seed") {

@@ -5,9 +5,10 @@
 //
 // (a) "plain": the seed-000 CVAE written the obvious way (modules, Adam, index_select of a
 //     pre-binarised batch), at each thread configuration (libtorch intra-op 1/2 x OpenBLAS 1/2);
-// (b) "latentkit": tr::train_step on tr::Cvae, at the same four configurations, each measured
-//     right after the plain loop's run at that configuration. Its decoder computes the transposed
-//     convolutions through oneDNN convolutions and a batched GEMM (transposed_conv.h).
+// (b) "latentkit": the CVAE family's training step (compute_gradients, then apply_gradients), at
+//     the same four configurations, each measured right after the plain loop's run at that
+//     configuration. Its decoder computes the transposed convolutions through oneDNN convolutions
+//     and a batched GEMM (transposed_conv.h).
 // Measurements are interleaved over rounds (the machine is shared) and reported as medians of
 // images/s; each measurement runs `steps` steps after 3 warm-up steps, or stops after
 // --max-seconds. Then a breakdown of where one step's time goes.
@@ -23,9 +24,9 @@
 #include <torch/torch.h>
 
 #include "latentkit/trainer/evaluation.h"
+#include "latentkit/trainer/families/cvae_family.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/thread_config.h"
-#include "latentkit/trainer/train_cvae.h"
 #include "latentkit/trainer/transposed_conv.h"
 
 namespace tr = latentkit::trainer;
@@ -137,9 +138,16 @@ int main(int argc, char** argv) {
     loss.backward();
     plain_opt.step();
   };
-  tr::Cvae model(2);
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(1e-4));
-  auto latentkit_step = [&](const torch::Tensor& x) { tr::train_step(model, opt, x); };
+  tr::FamilySettings settings;
+  settings.latent_dims = 2;
+  settings.learning_rate = 1e-4;
+  tr::CvaeFamily family(settings);
+  tr::Cvae& model = family.model();
+  torch::optim::Adam& opt = family.optimizer();
+  auto latentkit_step = [&](const torch::Tensor& x) {
+    family.compute_gradients(x);
+    family.apply_gradients();
+  };
 
   const std::vector<tr::ThreadConfig> configs = {{1, 1}, {1, 2}, {2, 1}, {2, 2}};
   const tr::ThreadConfig trainer_default;

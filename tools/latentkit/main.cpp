@@ -1,5 +1,6 @@
-// latentkit: the workstation program. Trains a model, evaluates it, exports its decoder to a
-// model file, and inspects model files.
+// latentkit: the workstation program. Trains a model of one of the families in the registry
+// (family_registry.h), evaluates it, exports it to a model file, and inspects model files. eval and
+// export take the family from the checkpoint.
 //
 //   latentkit train cvae --data mnist --out runs/cvae      (Ctrl-C checkpoints; --resume continues)
 //   latentkit eval runs/cvae --k 1000
@@ -21,9 +22,12 @@
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
-#include "latentkit/trainer/export_cvae.h"
+#include "latentkit/trainer/checkpoint.h"
+#include "latentkit/trainer/export.h"
+#include "latentkit/trainer/family.h"
+#include "latentkit/trainer/family_registry.h"
 #include "latentkit/trainer/mnist.h"
-#include "latentkit/trainer/train_cvae.h"
+#include "latentkit/trainer/training_loop.h"
 #include "cli_checks.h"
 #include "model_summary.h"
 #include "png_writer.h"
@@ -56,6 +60,22 @@ const CLI::Validator kFinitePositive(
     },
     "POSITIVE");
 
+// A family in the registry; the message lists the known ones.
+const CLI::Validator kKnownFamily(
+    [](std::string& name) -> std::string {
+      if (tr::find_family(name) != nullptr) return {};
+      return "unknown model family '" + name + "' (known: " + tr::known_families() + ")";
+    },
+    "FAMILY");
+
+std::string family_help() {
+  std::string help = "model family:";
+  for (const tr::FamilyDescription* family : tr::families()) {
+    help += std::string("\n  ") + family->name + ": " + family->summary;
+  }
+  return help;
+}
+
 // --threads and --blas-threads, for the commands that run libtorch (train, eval).
 void add_thread_options(CLI::App* command, tr::ThreadConfig& threads) {
   command->add_option("--threads", threads.intra_op, "libtorch intra-op threads (0: one per core, fastest on an idle machine; 1 on a busy one)")->check(CLI::Range(0, 256))->capture_default_str();
@@ -70,11 +90,11 @@ int main(int argc, char** argv) {
 
   auto* train = app.add_subcommand("train", "train a model");
   tr::TrainOptions options;
-  std::string family = "cvae", binarization = "dynamic", schedule = "default", data = "mnist";
+  std::string family = tr::families().front()->name, binarization = "dynamic", schedule = "default", data = "mnist";
   bool no_report = false;
-  train->add_option("family", family, "model family")->check(CLI::IsMember({"cvae"}))->capture_default_str();
+  auto* family_option = train->add_option("family", family, family_help())->check(kKnownFamily)->capture_default_str();
   auto* data_option = train->add_option("--data", data, "dataset: mnist, fashion-mnist, or a folder with the IDX files")->capture_default_str();
-  train->add_option("--out", options.run_dir, "run folder to create (or to continue with --resume)")->capture_default_str();
+  auto* out_option = train->add_option("--out", options.run_dir, "run folder to create (or to continue with --resume); default runs/FAMILY");
   auto* overwrite_option = train->add_flag("--overwrite", options.overwrite, "replace a run already in --out");
   train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
   auto* schedule_option = train->add_option("--schedule", schedule, "default (18 epochs, < 10 min on 2 cores) or long (90 epochs, < 60 min); docs/training.md; --epochs/--batch/--lr override it")
@@ -98,7 +118,7 @@ int main(int argc, char** argv) {
                                                   train_limit_option, test_limit_option, eval_k_option,
                                                   eval_images_option};
 
-  auto* evaluator = app.add_subcommand("eval", "test-set ELBO and importance-weighted log p(x) of a trained run, in nats");
+  auto* evaluator = app.add_subcommand("eval", "a trained run's test-set figures (the CVAE's: ELBO and importance-weighted log p(x), in nats)");
   std::string eval_source, eval_data, eval_binarization = "dynamic";
   int64_t eval_k = 1000, eval_limit = 0;
   uint64_t eval_seed = 1;
@@ -112,7 +132,7 @@ int main(int argc, char** argv) {
   tr::ThreadConfig eval_threads;
   add_thread_options(evaluator, eval_threads);
 
-  auto* exporter = app.add_subcommand("export", "write a trained decoder to a model file");
+  auto* exporter = app.add_subcommand("export", "write a trained run's methods (the CVAE's: its decoder) to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
@@ -127,6 +147,7 @@ int main(int argc, char** argv) {
 
   try {
     if (*train) {
+      if (out_option->count() == 0) options.run_dir = "runs/" + family;
       if (options.resume) {
         for (const CLI::Option* given : run_settings) {
           if (given->count() > 0) {
@@ -135,6 +156,10 @@ int main(int argc, char** argv) {
           }
         }
         tr::TrainOptions resumed = tr::resume_options(options.run_dir);
+        if (family_option->count() > 0 && family != resumed.family) {
+          throw std::invalid_argument("the run in '" + options.run_dir + "' is a " + resumed.family +
+                                      " run, not " + family);
+        }
         if (epochs_option->count() > 0) resumed.epochs = options.epochs;  // the cosine schedule stretches
         resumed.threads = options.threads;
         options = resumed;
@@ -145,17 +170,17 @@ int main(int argc, char** argv) {
         if (lr_option->count() == 0) options.learning_rate = chosen.learning_rate;
         options.data_dir = tr::resolve_dataset(data);
         options.binarization = tr::parse_binarization(binarization);
+        options.family = family;
       }
       options.write_report = !no_report;
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(options.threads).c_str());
       if (options.resume) std::fprintf(stderr, "resuming %s (data %s)\n", options.run_dir.c_str(), options.data_dir.c_str());
-      const tr::TrainResult result = tr::train_cvae(options);
+      const tr::TrainResult result = tr::train(options);
       if (result.interrupted) return 130;  // the loop said what it wrote
       if (result.epochs.empty()) throw std::runtime_error("the run has no finished epoch");
       const tr::EpochReport& last = result.epochs.back();
-      std::printf("trained %s: %lld epochs, test ELBO %.2f nats (reconstruction %.2f, KL %.2f, %s binarisation), %.0f images/s\n",
-                  family.c_str(), static_cast<long long>(last.epoch), last.test.elbo, last.test.reconstruction,
-                  last.test.kl, tr::to_string(options.binarization), last.images_per_second);
+      std::printf("trained %s: %lld epochs, %s, %.0f images/s\n", options.family.c_str(),
+                  static_cast<long long>(last.epoch), result.summary.c_str(), last.images_per_second);
       std::printf("wrote %s/checkpoint.pt, metrics.csv%s\n", options.run_dir.c_str(),
                   options.write_report ? " and the report (index.html)" : "");
     } else if (*evaluator) {
@@ -172,24 +197,25 @@ int main(int argc, char** argv) {
       dir = tr::resolve_dataset(dir);
       const tr::Binarization mode = tr::parse_binarization(eval_binarization);
       const tr::ImageDataset test_set = tr::load_mnist_dir(dir, tr::Split::test, eval_limit);
-      tr::require_cvae_images(test_set, dir);
+      run.family->check_images(test_set, dir);
       const torch::Tensor images = tr::binarized_test_images(test_set, mode);
-      const tr::EvalResult r = tr::evaluate_with_iwae(run.model, images, eval_seed, eval_k);
+      tr::EvaluationRequest request;
+      request.seed = eval_seed;
+      request.k = eval_k;
+      const tr::Evaluation evaluation = run.family->evaluate(images, request);
       std::printf("test set: %lld images of %s, %s binarisation%s; trained %lld epochs with %s binarisation\n",
                   static_cast<long long>(images.size(0)), dir.c_str(), tr::to_string(mode),
                   mode == tr::Binarization::dynamic ? " (pixels ~ Bernoulli(intensity), drawn once with a fixed seed)"
                                                     : " (threshold 0.5)",
                   static_cast<long long>(run.info.epochs_done), run.info.binarization.c_str());
-      std::printf("ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", r.elbo, r.reconstruction, r.kl);
-      std::printf("IWAE log p(x) >= %.2f nats (k=%lld importance samples per image, seed %llu)\n", r.iwae,
-                  static_cast<long long>(r.iwae_k), static_cast<unsigned long long>(eval_seed));
+      std::printf("%s", evaluation.report.c_str());
     } else if (*exporter) {
       const lk::QuantMode format = lk::parse_quant_mode(quant);
       lk::cli::check_output_file(output, "output");
       tr::ExportOptions export_options;
       export_options.format = format;
       export_options.calibration_data_dir = calibration_data;
-      const tr::ExportReport report = tr::export_cvae(checkpoint_path(source), output, export_options);
+      const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
       std::printf("float32 check on %d latents (5x5 grid + 100 prior samples), max |runtime - libtorch|: reference %.2e",
                   report.latents_checked, report.max_abs_diff_reference);

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <unistd.h>
 
+#include "latentkit/trainer/family_registry.h"
+
 namespace latentkit::trainer {
 
 namespace {
@@ -40,19 +42,25 @@ void write_resume_state(torch::serialize::OutputArchive& archive, const ResumeSt
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, Cvae& model, torch::optim::Optimizer& optimizer,
-                     const RunInfo& info, const ResumeState* resume) {
-  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
-  model->save(model_archive);
-  optimizer.save(optimizer_archive);
-  archive.write("model", model_archive);
-  archive.write("optimizer", optimizer_archive);
+void save_checkpoint(const std::string& path, Family& family, const RunInfo& info, const ResumeState* resume) {
+  torch::serialize::OutputArchive archive;
+  archive.write("family", c10::IValue(std::string(family.description().name)));
+  for (const NamedModule& named : family.modules()) {
+    torch::serialize::OutputArchive module_archive;
+    named.module->save(module_archive);
+    archive.write(named.name, module_archive);
+  }
+  for (const NamedOptimizer& named : family.optimizers()) {
+    torch::serialize::OutputArchive optimizer_archive;
+    named.optimizer->save(optimizer_archive);
+    archive.write(named.name, optimizer_archive);
+  }
   archive.write("latent_dims", c10::IValue(info.latent_dims));
   archive.write("dataset", c10::IValue(info.dataset));
   archive.write("epochs_done", c10::IValue(info.epochs_done));
-  archive.write("test_elbo", c10::IValue(info.test_elbo));
-  archive.write("test_reconstruction", c10::IValue(info.test_reconstruction));
-  archive.write("test_kl", c10::IValue(info.test_kl));
+  // Each test figure under its column's name (the CVAE's test_elbo, test_reconstruction and
+  // test_kl are where checkpoints have always kept them).
+  for (const NamedFigure& figure : info.test) archive.write(figure.name, c10::IValue(figure.value));
   archive.write("binarization", c10::IValue(info.binarization));
   if (resume != nullptr) write_resume_state(archive, *resume);
   const std::string tmp = path + ".tmp";
@@ -71,36 +79,45 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
   if (!std::filesystem::is_regular_file(path)) {
     throw std::runtime_error("no checkpoint at '" + path + "'");
   }
-  torch::serialize::InputArchive archive, model_archive;
+  torch::serialize::InputArchive archive;
   c10::IValue value;
   LoadedCheckpoint loaded;
   try {
     archive.load_from(path);
+    const std::string family_name =
+        archive.try_read("family", value) ? value.toStringRef() : std::string(kFamilyOfUnnamedCheckpoints);
+    const FamilyDescription* family = find_family(family_name);
+    if (family == nullptr) {
+      throw std::runtime_error("checkpoint '" + path + "' holds a model of family '" + family_name +
+                               "', which this latentkit does not know (known families: " + known_families() + ")");
+    }
     archive.read("latent_dims", value);
     loaded.info.latent_dims = value.toInt();
     archive.read("dataset", value);
     loaded.info.dataset = value.toStringRef();
     archive.read("epochs_done", value);
     loaded.info.epochs_done = value.toInt();
-    archive.read("test_elbo", value);
-    loaded.info.test_elbo = value.toDouble();
-    archive.read("test_reconstruction", value);
-    loaded.info.test_reconstruction = value.toDouble();
-    archive.read("test_kl", value);
-    loaded.info.test_kl = value.toDouble();
+    for (const MetricColumn& column : family->test_metrics) {
+      if (archive.try_read(column.name, value)) loaded.info.test.push_back({column.name, value.toDouble()});
+    }
     archive.read("binarization", value);
     loaded.info.binarization = value.toStringRef();
-    loaded.model = Cvae(loaded.info.latent_dims);
-    archive.read("model", model_archive);
-    loaded.model->load(model_archive);
+    FamilySettings settings;
+    settings.latent_dims = loaded.info.latent_dims;
+    loaded.family = family->create(settings);
+    for (const NamedModule& named : loaded.family->modules()) {
+      torch::serialize::InputArchive module_archive;
+      archive.read(named.name, module_archive);
+      named.module->load(module_archive);
+    }
   } catch (const c10::Error& e) {
     throw std::runtime_error("'" + path + "' is not a readable latentkit checkpoint: " + e.what_without_backtrace());
   }
   return loaded;
 }
 
-ResumeState load_resume_state(const std::string& path, torch::optim::Optimizer* optimizer) {
-  torch::serialize::InputArchive archive, optimizer_archive;
+ResumeState load_resume_state(const std::string& path, Family* family) {
+  torch::serialize::InputArchive archive;
   ResumeState r;
   c10::IValue v;
   try {
@@ -138,9 +155,12 @@ ResumeState load_resume_state(const std::string& path, torch::optim::Optimizer* 
     archive.read("resume.torch_rng", r.torch_rng, /*is_buffer=*/true);
     archive.read("resume.data_rng", r.data_rng, /*is_buffer=*/true);
     archive.read("resume.metrics", r.metrics, /*is_buffer=*/true);
-    if (optimizer != nullptr) {
-      archive.read("optimizer", optimizer_archive);
-      optimizer->load(optimizer_archive);
+    if (family != nullptr) {
+      for (const NamedOptimizer& named : family->optimizers()) {
+        torch::serialize::InputArchive optimizer_archive;
+        archive.read(named.name, optimizer_archive);
+        named.optimizer->load(optimizer_archive);
+      }
     }
   } catch (const c10::Error& e) {
     throw std::runtime_error("cannot resume from '" + path + "': " + e.what_without_backtrace());

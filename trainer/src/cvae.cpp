@@ -1,5 +1,7 @@
 #include "latentkit/trainer/cvae.h"
 
+#include <stdexcept>
+
 #include "latentkit/trainer/transposed_conv.h"
 
 namespace latentkit::trainer {
@@ -60,6 +62,16 @@ VaeTerms vae_terms(const torch::Tensor& logits, const torch::Tensor& x, const Cv
 torch::Tensor reparameterize(const CvaeImpl::Posterior& q, c10::optional<at::Generator> generator) {
   auto eps = at::randn(q.mean.sizes(), generator, q.mean.options());
   return q.mean + torch::exp(0.5 * q.logvar) * eps;
+}
+
+std::vector<float> decode_images(Cvae& model, const std::vector<float>& latents) {
+  torch::NoGradGuard no_grad;
+  const int64_t dims = model->latent_dims();
+  if (latents.size() % dims != 0) throw std::invalid_argument("latent count is not a multiple of the latent size");
+  auto z = torch::from_blob(const_cast<float*>(latents.data()), {static_cast<int64_t>(latents.size()) / dims, dims});
+  // NCHW -> NHWC, the runtime's image layout.
+  auto images = torch::sigmoid(model->decode_logits(z)).permute({0, 2, 3, 1}).contiguous();
+  return std::vector<float>(images.data_ptr<float>(), images.data_ptr<float>() + images.numel());
 }
 
 }  // namespace latentkit::trainer

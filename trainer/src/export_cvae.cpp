@@ -11,7 +11,6 @@
 #include "latentkit/calibration.h"
 #include "latentkit/trainer/layout.h"
 #include "latentkit/trainer/mnist.h"
-#include "latentkit/trainer/train_cvae.h"
 
 #ifndef LATENTKIT_VERSION
 #define LATENTKIT_VERSION "unknown"
@@ -114,9 +113,9 @@ ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   p.epochs = static_cast<int>(info.epochs_done);
   p.trainer_version = "latentkit " LATENTKIT_VERSION;
   p.created_utc = utc_now();
-  p.metrics = {{"test_elbo_nats", info.test_elbo},
-               {"test_reconstruction_nats", info.test_reconstruction},
-               {"test_kl_nats", info.test_kl}};
+  p.metrics = {{"test_elbo_nats", info.test_figure("test_elbo")},
+               {"test_reconstruction_nats", info.test_figure("test_reconstruction")},
+               {"test_kl_nats", info.test_figure("test_kl")}};
   if (info.dataset == "mnist") {
     for (int digit = 0; digit < 10; ++digit) p.labels.push_back(std::to_string(digit));
   }
@@ -127,7 +126,7 @@ namespace {
 
 // Calibration latents for int8 activations: prior samples, where the decoder is sampled, and
 // the posterior means of training images, where it was trained.
-std::vector<float> calibration_latents(LoadedCheckpoint& checkpoint, const Model& model, const ExportOptions& options) {
+std::vector<float> calibration_latents(Cvae& checkpoint_model, const Model& model, const ExportOptions& options) {
   constexpr int kPriorSamples = 1000;
   constexpr int64_t kEncodedImages = 1000;
   std::vector<float> latents = sample_latents(model.latent(), kPriorSamples, 1);
@@ -139,7 +138,7 @@ std::vector<float> calibration_latents(LoadedCheckpoint& checkpoint, const Model
                             torch::kUInt8)
                .to(torch::kFloat32)
                .div_(255.0f);
-  const torch::Tensor means = checkpoint.model->encode(x).mean.contiguous();
+  const torch::Tensor means = checkpoint_model->encode(x).mean.contiguous();
   latents.insert(latents.end(), means.data_ptr<float>(), means.data_ptr<float>() + means.numel());
   return latents;
 }
@@ -173,12 +172,11 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
   return report;
 }
 
-ExportReport export_cvae(const std::string& checkpoint_path, const std::string& output_path,
+ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std::string& output_path,
                          const ExportOptions& options) {
   const QuantMode format = options.format;
-  LoadedCheckpoint checkpoint = load_checkpoint(checkpoint_path);
-  checkpoint.model->eval();
-  ModelDescription description = describe_cvae_decoder(checkpoint.model, checkpoint.info);
+  checkpoint_model->eval();
+  ModelDescription description = describe_cvae_decoder(checkpoint_model, info);
   description.provenance.quantization = to_string(QuantMode::fp32);
   std::vector<uint8_t> bytes = serialize_model(description);
 
@@ -188,7 +186,7 @@ ExportReport export_cvae(const std::string& checkpoint_path, const std::string& 
   const std::vector<float> samples = sample_latents(model.latent(), 100, 0);
   latents.insert(latents.end(), samples.begin(), samples.end());
   const int count = static_cast<int>(latents.size() / model.latent().dims());
-  const std::vector<float> expected = decode_images(checkpoint.model, latents);
+  const std::vector<float> expected = decode_images(checkpoint_model, latents);
 
   ExportReport report;
   report.format = format;
@@ -206,7 +204,7 @@ ExportReport export_cvae(const std::string& checkpoint_path, const std::string& 
     }
   }
   if (format == QuantMode::int8) {
-    quantize_model(description, observe_ranges(model, calibration_latents(checkpoint, model, options)));
+    quantize_model(description, observe_ranges(model, calibration_latents(checkpoint_model, model, options)));
   } else if (format != QuantMode::fp32) {
     quantize_weights(description, format);
   }

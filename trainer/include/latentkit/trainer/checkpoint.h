@@ -1,25 +1,21 @@
-// A training run's checkpoint: the model, the optimizer, what export needs to know, and
-// everything a resumed run needs to continue exactly where the first one stopped.
+// A training run's checkpoint: the family it belongs to, its modules and optimisers, what export
+// needs to know, and everything a resumed run needs to continue exactly where the first one
+// stopped.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include <torch/torch.h>
 
-#include "latentkit/trainer/cvae.h"
+#include "latentkit/trainer/family.h"
+#include "latentkit/trainer/run_info.h"
 #include "latentkit/trainer/run_settings.h"
 
 namespace latentkit::trainer {
 
-struct RunInfo {
-  int64_t latent_dims = 2;
-  std::string dataset;
-  int64_t epochs_done = 0;
-  double test_elbo = 0;  // nats per image, after the last epoch done
-  double test_reconstruction = 0;
-  double test_kl = 0;
-  std::string binarization;
-};
+// Checkpoints written before they named their family are all of this one.
+constexpr const char* kFamilyOfUnnamedCheckpoints = "cvae";
 
 // The run's settings and where it stands, so that `--resume` needs no flags and continues bit for
 // bit: a run interrupted and resumed ends with the same weights as one that was not (same thread
@@ -32,27 +28,28 @@ struct ResumeState {
   int64_t epoch_step = 0;      // steps done in the unfinished epoch epochs_done + 1
   double epoch_loss_sum = 0;   // sum of per-image losses over those steps
   double epoch_seconds = 0;    // time spent on them
-  torch::Tensor torch_rng;     // libtorch's default CPU generator (the reparameterisation noise)
+  torch::Tensor torch_rng;     // libtorch's default CPU generator (e.g. a VAE's reparameterisation noise)
   torch::Tensor data_rng;      // the data generator as it was when epoch epochs_done + 1 began
-  torch::Tensor metrics;       // [epochs_done, kMetricColumns] float64: the metrics.csv rows
+  torch::Tensor metrics;       // [epochs_done, columns] float64: the metrics.csv rows (metrics_table.h)
 };
 
 // Written to `path`.tmp, flushed to disk, renamed over `path`, and the folder flushed: a crash or
 // kill -9 while writing leaves the previous checkpoint intact. `resume` may be null (export tests).
-void save_checkpoint(const std::string& path, Cvae& model, torch::optim::Optimizer& optimizer,
-                     const RunInfo& info, const ResumeState* resume = nullptr);
+void save_checkpoint(const std::string& path, Family& family, const RunInfo& info,
+                     const ResumeState* resume = nullptr);
 
 struct LoadedCheckpoint {
-  Cvae model{nullptr};
+  std::unique_ptr<Family> family;  // its modules loaded (the optimisers' state is for resuming)
   RunInfo info;
 };
-// Model and run information (the optimizer state is for resuming, not for export).
+// Builds the family the checkpoint names (kFamilyOfUnnamedCheckpoints when it names none) and
+// loads its modules. Throws std::runtime_error naming the file when it is not a readable
+// checkpoint, and naming the family and the known ones when this latentkit has no such family.
 LoadedCheckpoint load_checkpoint(const std::string& path);
 
-// For --resume: returns the saved settings and progress and, when `optimizer` is not null, loads
-// the optimizer state into it (an optimizer built over the parameters of the model that
-// load_checkpoint returned). Throws std::runtime_error when the checkpoint has no resume state
-// (written by an older trainer).
-ResumeState load_resume_state(const std::string& path, torch::optim::Optimizer* optimizer = nullptr);
+// For --resume: returns the saved settings and progress and, when `family` is not null, loads the
+// optimisers' state into it (the family load_checkpoint returned). Throws std::runtime_error when
+// the checkpoint has no resume state (written by an older trainer).
+ResumeState load_resume_state(const std::string& path, Family* family = nullptr);
 
 }  // namespace latentkit::trainer

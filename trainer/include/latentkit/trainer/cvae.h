@@ -10,6 +10,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <vector>
 
 #include "latentkit/trainer/mnist.h"
 
@@ -59,5 +60,8 @@ VaeTerms vae_terms(const torch::Tensor& logits, const torch::Tensor& x, const Cv
 
 // z = mean + exp(logvar / 2) * eps, eps ~ N(0, I) drawn from `generator` (or the global one).
 torch::Tensor reparameterize(const CvaeImpl::Posterior& q, c10::optional<at::Generator> generator = c10::nullopt);
+
+// Decodes `latents` ([N, latent] row-major) with the libtorch decoder: N images, HWC, in [0, 1].
+std::vector<float> decode_images(Cvae& model, const std::vector<float>& latents);
 
 }  // namespace latentkit::trainer

@@ -1,8 +1,8 @@
 // Test-set figures of a CVAE, in nats per image: the ELBO with its two terms, and the
 // importance-weighted estimate of log p(x) (IWAE, Burda et al. 2016).
 //
-// Both are computed on binarised images ([N, 1, 28, 28], values 0 or 1), so the figures depend on
-// how grey pixels became 0/1: every report says which binarisation it used.
+// Both are computed on binarised images ([N, 1, 28, 28], values 0 or 1; binarization.h), so the
+// figures depend on how grey pixels became 0/1: every report says which binarisation it used.
 #pragma once
 
 #include <cstdint>
@@ -11,29 +11,10 @@
 
 #include <torch/torch.h>
 
+#include "latentkit/trainer/binarization.h"
 #include "latentkit/trainer/cvae.h"
-#include "latentkit/trainer/mnist.h"
 
 namespace latentkit::trainer {
-
-// How grey pixels become the 0/1 observations of the Bernoulli likelihood.
-enum class Binarization {
-  dynamic,  // each pixel ~ Bernoulli(intensity): redrawn every epoch in training, drawn once
-            // with a fixed seed for the test set. What papers report; the default.
-  fixed,    // threshold at 0.5, as in the seed-000 tutorial
-};
-const char* to_string(Binarization b);
-Binarization parse_binarization(const std::string& name);  // "dynamic" or "static"
-
-// The seed of the one dynamic binarisation of a test set: every epoch, every run and `latentkit
-// eval` measure the same observations.
-constexpr uint64_t kTestBinarizationSeed = 0x7e57;
-
-// Grey levels in [0, 1], [N, 1, H, W] float32.
-torch::Tensor to_tensor(const ImageDataset& data);
-torch::Tensor binarize(const torch::Tensor& grey, Binarization mode, at::Generator& generator);
-// The test images as every evaluation sees them.
-torch::Tensor binarized_test_images(const ImageDataset& test_set, Binarization mode);
 
 struct EvalResult {
   double elbo = 0;            // nats per image (higher is better)

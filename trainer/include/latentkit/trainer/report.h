@@ -1,41 +1,41 @@
-// The pictures of a training run and the page that shows them, written into the run folder:
+// The report of a training run, written into the run folder at its end: the family's pictures
+// (FamilyDescription::figures; for the CVAE the loss curves, the latent scatter, reconstructions,
+// samples and the latent grid) and index.html, the page that shows them with the run's settings
+// and test figures.
 //
-//   loss.png             train loss and test -ELBO (and -IWAE) per epoch, nats   (gnuplot)
-//   latent_scatter.png   test-set posterior means coloured by label; for more than
-//                        two latent dimensions their 2-D PCA projection          (gnuplot)
-//   reconstructions.png  test inputs (binarised, as the model sees them) each followed by its
-//                        reconstruction (decoder mean at the posterior mean): 8 rows of 8 pairs
-//   samples.png          8 x 8 decoder means of prior samples z ~ N(0, I)
-//   grid_libtorch.png    the 5 x 5 latent grid (first two latents; the others 0)
-//   index.html           all of them with the run's settings and figures
-//
-// Plots come from gnuplot (Debian gnuplot-nox) driven through a script file; without gnuplot the
-// plots are left out with a warning and the image tiles are still written.
+// Every file goes in by rename. Plots come from gnuplot (Debian gnuplot-nox) driven through a
+// script file in a work folder (`.report`, removed afterwards); without gnuplot the plots are left
+// out with a warning and the rest is written.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
 
-#include "latentkit/trainer/cvae.h"
-#include "latentkit/trainer/train_cvae.h"
+#include "latentkit/image_grid.h"
+#include "latentkit/trainer/metrics_table.h"
+#include "latentkit/trainer/train_options.h"
 
 namespace latentkit::trainer {
+
+class Family;
 
 // Sizes of the pictures in pixels (the tests check them).
 constexpr int kLossPlotWidth = 800, kLossPlotHeight = 480;
 constexpr int kScatterWidth = 720, kScatterHeight = 640;
 constexpr int kTileRows = 8, kTileColumns = 8;  // reconstructions: 8 rows of 8 input/output pairs
 
-// Every file a run writes into its folder (what --overwrite removes; nothing else is touched).
+// Every file a run of any family writes into its folder: what --overwrite removes, and nothing else
+// is touched.
 const std::vector<const char*>& run_files();
 
 struct ReportInputs {
   std::string run_dir;
-  Cvae model;
-  torch::Tensor test_images;  // [N, 1, 28, 28] binarised, as evaluated
+  std::string work_dir;       // where plots are drawn before they are renamed into run_dir
+  torch::Tensor test_images;  // as evaluated
   std::vector<uint8_t> test_labels;
   std::vector<std::string> class_names;
   std::vector<EpochReport> epochs;
@@ -46,9 +46,27 @@ struct ReportSummary {
   std::vector<std::string> written;   // file names in the run folder
   std::vector<std::string> warnings;  // what was left out, and why
 };
-ReportSummary write_run_report(const ReportInputs& inputs);
 
+// A table of the page: a heading and (label, value) rows.
+struct PageTable {
+  std::string heading;
+  std::vector<std::pair<std::string, std::string>> rows;
+};
+
+// The family's pictures, then index.html. `inputs.work_dir` is set here.
+ReportSummary write_run_report(Family& family, ReportInputs inputs);
+
+// What families draw their pictures with.
 // Runs gnuplot on `script` (a file); returns "" on success, else what went wrong.
 std::string run_gnuplot(const std::string& script_path);
+// A gnuplot string literal.
+std::string gnuplot_quote(const std::string& text);
+// Runs the gnuplot script `<work_dir>/<stem of name>.gp`, which draws `<work_dir>/<name>`, and
+// renames the picture into the run folder; returns "" or what went wrong.
+std::string plot_into_run(const ReportInputs& inputs, const std::string& name);
+// Encodes `picture` as a PNG and writes it atomically.
+void write_png(const std::string& path, const Picture& picture);
+// printf-style formatting of one number.
+std::string format_number(double value, const char* format = "%.2f");
 
 }  // namespace latentkit::trainer

@@ -33,8 +33,9 @@ struct RunSettings {
   uint64_t seed = 1;
   int64_t train_limit = 0;  // 0 = the whole training split; else its first N images
   int64_t test_limit = 0;
-  // IWAE bound after the last epoch: k samples per image on the first eval_images test images (k = 0:
-  // none). `latentkit eval` measures the full test set with a larger k.
+  // The family's costly test figure after the last epoch (EvaluationRequest, family.h; the CVAE's
+  // IWAE bound): k samples per image on the first eval_images test images (k = 0: none).
+  // `latentkit eval` measures the full test set with a larger k.
   int64_t eval_k = 50;
   int64_t eval_images = 500;
 };

@@ -1,0 +1,52 @@
+// Export: a trained run's methods into a latentkit model file, checked against libtorch before
+// anything is written. What a run exports is its family's (Family::export_methods; the CVAE's
+// decoder: export_cvae.h); the options and the report are every export's.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "latentkit/model.h"
+#include "latentkit/quantize.h"
+
+namespace latentkit::trainer {
+
+// How far a quantised decoder's images are from the float32 decoder's, over the accuracy set:
+// 1000 prior samples (seed 0) and the 5 x 5 grid, decoded by the runtime.
+struct AccuracyReport {
+  int images = 0;
+  double psnr_db = 0;        // 10 log10(peak^2 / MSE), peak = the image value range's width
+  double max_abs_error = 0;
+  double size_ratio = 1;     // file size / the float32 file's size
+};
+
+struct ExportReport {
+  QuantMode format = QuantMode::fp32;
+  std::size_t file_bytes = 0;
+  std::size_t fp32_file_bytes = 0;
+  int latents_checked = 0;
+  double max_abs_diff_reference = 0;  // float32 runtime (reference backend) vs libtorch
+  double max_abs_diff_xnnpack = -1;   // float32 runtime (XNNPACK) vs libtorch; -1 if not built
+  AccuracyReport accuracy;            // for fp16 and int8 formats
+};
+
+// Decodes the accuracy set with both models and compares (see AccuracyReport). Defined beside the
+// CVAE's exporter (export_cvae.cpp), its first user.
+AccuracyReport measure_accuracy(const Model& reference, const Model& quantised);
+
+// The runtime must reproduce libtorch's images within this on the check latents.
+constexpr double kExportTolerance = 1e-4;
+
+struct ExportOptions {
+  QuantMode format = QuantMode::fp32;
+  // int8 activations are calibrated on prior samples and on this dataset's training images,
+  // encoded by the checkpoint's encoder.
+  std::string calibration_data_dir = "data/mnist";
+};
+
+// Loads the checkpoint as its family and writes what the family exports to `output_path`,
+// atomically; a failed check writes nothing.
+ExportReport export_run(const std::string& checkpoint_path, const std::string& output_path,
+                        const ExportOptions& options = {});
+
+}  // namespace latentkit::trainer

@@ -1,0 +1,95 @@
+// A model family: everything the generic parts of the trainer need from a kind of model, so that
+// a new family is its own file plus a line in the registry (family_registry.h), not a fork of the
+// training loop, the checkpoint, `latentkit eval`, the report or `latentkit export`.
+//
+// A Family object is one model: its modules and their optimisers. The training loop
+// (training_loop.h) drives it:
+//
+//   every step    compute_gradients(batch)   forward, loss, backward: gradients in the parameters
+//                 [where data-parallel training (not built yet) will all-reduce the gradients]
+//                 apply_gradients()          the optimisers' step
+//   every epoch   evaluate(test images)      one figure per description().test_metrics column
+//   at the end    write_pictures(...)        description().figures, into the run folder
+//
+// The checkpoint saves modules() and optimizers() under their names and, on loading, builds the
+// family its "family" entry names. `latentkit export` calls export_methods().
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "latentkit/trainer/binarization.h"
+#include "latentkit/trainer/export.h"
+#include "latentkit/trainer/family_description.h"
+#include "latentkit/trainer/mnist.h"
+#include "latentkit/trainer/report.h"
+#include "latentkit/trainer/run_info.h"
+
+namespace latentkit::trainer {
+
+struct NamedModule {
+  std::string name;  // its entry in the checkpoint
+  std::shared_ptr<torch::nn::Module> module;
+};
+
+struct NamedOptimizer {
+  std::string name;  // its entry in the checkpoint
+  torch::optim::Optimizer* optimizer;
+};
+
+// What one evaluation of the test images is asked for. Its noise comes from `seed`. A figure that
+// costs many samples per image (a VAE's importance-weighted bound) takes `k` of them on the first
+// `k_images` images (0: all); k = 0 leaves it out.
+struct EvaluationRequest {
+  uint64_t seed = 1;
+  int64_t k = 0;
+  int64_t k_images = 0;
+};
+
+struct Evaluation {
+  std::vector<double> figures;  // one per description().test_metrics column, in order
+  std::string line;             // the figures in one line, for the progress bar
+  std::string report;           // what `latentkit eval` prints: lines ending in '\n'
+};
+
+class Family {
+ public:
+  virtual ~Family() = default;
+
+  virtual const FamilyDescription& description() const = 0;
+
+  // What is trained and saved.
+  virtual std::vector<NamedModule> modules() = 0;
+  virtual std::vector<NamedOptimizer> optimizers() = 0;
+
+  // Throws std::runtime_error naming `dir` unless the family can take these images.
+  virtual void check_images(const ImageDataset& images, const std::string& dir) const = 0;
+
+  // The first half of a training step: clears the gradients, computes the loss of `batch` and its
+  // gradients. Returns the loss per image (what the progress bar and train_loss show); when it is
+  // not finite no gradient is computed, and the caller must not apply_gradients().
+  virtual double compute_gradients(const torch::Tensor& batch) = 0;
+  // The second half: the optimisers' step with the gradients in the parameters.
+  virtual void apply_gradients() = 0;
+
+  // Test figures of `images` (as the data pipeline prepared them), without training anything.
+  virtual Evaluation evaluate(const torch::Tensor& images, const EvaluationRequest& request) = 0;
+  // `figures` (one epoch's) in the phrase a finished run ends with ("test ELBO ... nats (...)").
+  virtual std::string summarize(const std::vector<double>& figures, Binarization binarization) const = 0;
+
+  // The run page's table of the last epoch's test figures, and the pictures, written into
+  // inputs.run_dir (plots drawn in inputs.work_dir first). What cannot be drawn is left out with a
+  // warning in `summary`.
+  virtual PageTable test_figures_table(const ReportInputs& inputs) const = 0;
+  virtual void write_pictures(const ReportInputs& inputs, ReportSummary& summary) = 0;
+
+  // Writes the family's methods to a model file at `output_path` (see export.h).
+  virtual ExportReport export_methods(const RunInfo& info, const std::string& output_path,
+                                      const ExportOptions& options) = 0;
+};
+
+}  // namespace latentkit::trainer

@@ -1,0 +1,45 @@
+// What the registry knows of a model family without building one: its name, the test figures it
+// adds to metrics.csv and the pictures it adds to a run folder. Torch-free, so that a program that
+// only lists the families (the CLI's help, its tests) needs no libtorch headers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "latentkit/trainer/run_settings.h"
+
+namespace latentkit::trainer {
+
+class Family;  // family.h
+
+// A test-set figure: a column of metrics.csv, and an entry of the checkpoint under the same name.
+struct MetricColumn {
+  const char* name;
+  int decimals;  // as metrics.csv writes it (0 for a count)
+};
+
+// A picture the family writes into the run folder, and how the run's page shows it.
+struct Figure {
+  const char* file;
+  const char* caption;
+  int display_width;  // pixels on the page; 0: the picture's own size
+};
+
+// What a family's model is built from. The rate only initialises the optimisers: the training loop
+// sets it before every step (the schedule), and a loaded checkpoint restores the optimisers' own.
+struct FamilySettings {
+  int64_t latent_dims = 2;
+  double learning_rate = kDefaultSchedule.learning_rate;
+};
+
+struct FamilyDescription {
+  const char* name;     // as `latentkit train NAME` and checkpoints spell it
+  const char* summary;  // one phrase for --help
+  // metrics.csv is: epoch, train_loss, these, images_per_second, seconds.
+  std::vector<MetricColumn> test_metrics;
+  std::vector<Figure> figures;
+  std::unique_ptr<Family> (*create)(const FamilySettings& settings);
+};
+
+}  // namespace latentkit::trainer

@@ -1,0 +1,26 @@
+// Every model family latentkit knows, in one table (family_registry.cpp): a new family is its own
+// file (or folder) plus one line there. `latentkit train`'s help and errors, checkpoints and the
+// tests take the list from here.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "latentkit/trainer/family_description.h"
+
+namespace latentkit::trainer {
+
+const std::vector<const FamilyDescription*>& families();
+
+// "cvae" or "cvae, pca", for messages and help.
+std::string known_families();
+
+// The family called `name`, or nullptr.
+const FamilyDescription* find_family(const std::string& name);
+
+// A new model of the family `name` (include family.h to use it). Throws std::invalid_argument
+// naming `name` and the known families when there is no such family.
+std::unique_ptr<Family> make_family(const std::string& name, const FamilySettings& settings);
+
+}  // namespace latentkit::trainer

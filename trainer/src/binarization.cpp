@@ -1,0 +1,33 @@
+#include "latentkit/trainer/binarization.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <stdexcept>
+
+namespace latentkit::trainer {
+
+const char* to_string(Binarization b) { return b == Binarization::dynamic ? "dynamic" : "static"; }
+
+Binarization parse_binarization(const std::string& name) {
+  if (name == "dynamic") return Binarization::dynamic;
+  if (name == "static") return Binarization::fixed;
+  throw std::invalid_argument("unknown binarization '" + name + "' (expected 'dynamic' or 'static')");
+}
+
+torch::Tensor to_tensor(const ImageDataset& data) {
+  auto bytes = torch::from_blob(const_cast<uint8_t*>(data.pixels.data()),
+                                {data.count, 1, data.height, data.width}, torch::kUInt8);
+  return bytes.to(torch::kFloat32).div_(255.0f);
+}
+
+torch::Tensor binarize(const torch::Tensor& grey, Binarization mode, at::Generator& generator) {
+  if (mode == Binarization::fixed) return (grey >= 0.5f).to(torch::kFloat32);
+  return at::bernoulli(grey, generator);
+}
+
+torch::Tensor binarized_test_images(const ImageDataset& test_set, Binarization mode) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(kTestBinarizationSeed);
+  return binarize(to_tensor(test_set), mode, generator);
+}
+
+}  // namespace latentkit::trainer

@@ -1,0 +1,122 @@
+#include "latentkit/trainer/families/cvae_family.h"
+
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <stdexcept>
+
+#include "latentkit/trainer/evaluation.h"
+#include "latentkit/trainer/export_cvae.h"
+#include "cvae_columns.h"
+
+namespace latentkit::trainer {
+
+namespace {
+
+using namespace cvae_columns;
+
+std::unique_ptr<Family> create(const FamilySettings& settings) { return std::make_unique<CvaeFamily>(settings); }
+
+std::string printed(const char* format, ...) __attribute__((format(printf, 1, 2)));
+std::string printed(const char* format, ...) {
+  char text[256];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
+  return text;
+}
+
+}  // namespace
+
+const FamilyDescription& cvae_family() {
+  static const FamilyDescription description{
+      "cvae",
+      "the seed-000 convolutional VAE (Bernoulli decoder, Gaussian latent of --latent dimensions)",
+      {{"test_elbo", 4}, {"test_reconstruction", 4}, {"test_kl", 4}, {"test_iwae", 4}, {"iwae_k", 0}},
+      {{"loss.png", "loss curves", 0},
+       {"latent_scatter.png", "test-set latent means by label", 0},
+       {"reconstructions.png", "test inputs (left of each pair) and reconstructions", 2 * 16 * 28},
+       {"samples.png", "prior samples (decoder means)", 2 * 8 * 28},
+       {"grid_libtorch.png", "latent grid: z1 along x, z2 along y (top = high)", 3 * 5 * 28}},
+      create,
+  };
+  return description;
+}
+
+CvaeFamily::CvaeFamily(const FamilySettings& settings)
+    : model_(settings.latent_dims),
+      optimizer_(model_->parameters(), torch::optim::AdamOptions(settings.learning_rate)) {}
+
+std::vector<NamedModule> CvaeFamily::modules() { return {{"model", model_.ptr()}}; }
+
+std::vector<NamedOptimizer> CvaeFamily::optimizers() { return {{"optimizer", &optimizer_}}; }
+
+void CvaeFamily::check_images(const ImageDataset& images, const std::string& dir) const {
+  require_cvae_images(images, dir);
+}
+
+torch::Tensor cvae_training_loss(Cvae& model, const torch::Tensor& batch) {
+  auto q = model->encode(batch);
+  auto terms = vae_terms(model->decode_logits(reparameterize(q)), batch, q);
+  return (terms.reconstruction + terms.kl).mean();
+}
+
+double CvaeFamily::compute_gradients(const torch::Tensor& batch) {
+  optimizer_.zero_grad();
+  auto loss = cvae_training_loss(model_, batch);
+  const double value = loss.item<double>();
+  if (!std::isfinite(value)) return value;
+  loss.backward();
+  return value;
+}
+
+void CvaeFamily::apply_gradients() { optimizer_.step(); }
+
+Evaluation CvaeFamily::evaluate(const torch::Tensor& images, const EvaluationRequest& request) {
+  const EvalResult r = evaluate_with_iwae(model_, images, request.seed, request.k, request.k_images);
+  Evaluation evaluation;
+  evaluation.figures = {r.elbo, r.reconstruction, r.kl, r.iwae, static_cast<double>(r.iwae_k)};
+  evaluation.line = printed("test ELBO %.2f nats", r.elbo);
+  evaluation.report = printed("ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", r.elbo, r.reconstruction, r.kl);
+  if (r.iwae_k > 0) {
+    evaluation.line += printed(", IWAE(k=%lld, %lld images) %.2f", static_cast<long long>(r.iwae_k),
+                               static_cast<long long>(r.iwae_images), r.iwae);
+    evaluation.report += printed("IWAE log p(x) >= %.2f nats (k=%lld importance samples per image, seed %llu)\n",
+                                 r.iwae, static_cast<long long>(r.iwae_k),
+                                 static_cast<unsigned long long>(request.seed));
+  }
+  return evaluation;
+}
+
+std::string CvaeFamily::summarize(const std::vector<double>& figures, Binarization binarization) const {
+  if (figures.size() != kCount) throw std::logic_error("a CVAE run has " + std::to_string(kCount) + " test figures");
+  return printed("test ELBO %.2f nats (reconstruction %.2f, KL %.2f, %s binarisation)", figures[kElbo],
+                 figures[kReconstruction], figures[kKl], to_string(binarization));
+}
+
+PageTable CvaeFamily::test_figures_table(const ReportInputs& in) const {
+  const EpochReport& last = in.epochs.back();
+  const std::vector<double>& f = last.test;
+  PageTable table;
+  table.heading = "Test figures after epoch " + std::to_string(last.epoch) + " (nats per image, " +
+                  to_string(in.options.binarization) + " binarisation)";
+  table.rows = {{"ELBO", format_number(f[kElbo])},
+                {"reconstruction", format_number(f[kReconstruction])},
+                {"KL", format_number(f[kKl])}};
+  const auto k = static_cast<int64_t>(f[kIwaeK]);
+  if (k > 0) {
+    table.rows.push_back(
+        {"IWAE bound on log p(x)", format_number(f[kIwae]) + " (k=" + std::to_string(k) + ", first " +
+                                       std::to_string(iwae_images(in.options.eval_images, in.test_images.size(0))) +
+                                       " images)"});
+  }
+  return table;
+}
+
+ExportReport CvaeFamily::export_methods(const RunInfo& info, const std::string& output_path,
+                                        const ExportOptions& options) {
+  return export_cvae(model_, info, output_path, options);
+}
+
+}  // namespace latentkit::trainer

@@ -1,0 +1,177 @@
+// The CVAE's pictures of a run (its FamilyDescription::figures):
+//
+//   loss.png             train loss and test -ELBO (and -IWAE) per epoch, nats   (gnuplot)
+//   latent_scatter.png   test-set posterior means coloured by label; for more than
+//                        two latent dimensions their 2-D PCA projection          (gnuplot)
+//   reconstructions.png  test inputs (binarised, as the model sees them) each followed by its
+//                        reconstruction (decoder mean at the posterior mean): 8 rows of 8 pairs
+//   samples.png          8 x 8 decoder means of prior samples z ~ N(0, I)
+//   grid_libtorch.png    the 5 x 5 latent grid (first two latents; the others 0)
+#include <filesystem>
+#include <fstream>
+
+#include "latentkit/image_grid.h"
+#include "latentkit/latents.h"
+#include "latentkit/trainer/families/cvae_family.h"
+#include "cvae_columns.h"
+
+namespace latentkit::trainer {
+
+namespace fs = std::filesystem;
+using namespace cvae_columns;
+
+namespace {
+
+const ImageSpec kImage{static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
+
+// [B, 1, 28, 28] NCHW -> HWC floats, row-major images.
+std::vector<float> to_hwc(const torch::Tensor& images) {
+  auto t = images.permute({0, 2, 3, 1}).contiguous().to(torch::kFloat32);
+  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
+}
+
+// A 10-colour qualitative palette (Tableau 10).
+const char* const kColours[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+
+void note_plot(const ReportInputs& in, const std::string& name, ReportSummary& summary) {
+  const std::string error = plot_into_run(in, name);
+  if (error.empty()) {
+    summary.written.push_back(name);
+  } else {
+    summary.warnings.push_back(name + " left out: " + error);
+  }
+}
+
+// Restores the model's mode on scope exit.
+class EvalModeGuard {
+ public:
+  explicit EvalModeGuard(Cvae& model) : model_(model), was_training_(model->is_training()) { model_->eval(); }
+  ~EvalModeGuard() { model_->train(was_training_); }
+  EvalModeGuard(const EvalModeGuard&) = delete;
+  EvalModeGuard& operator=(const EvalModeGuard&) = delete;
+
+ private:
+  Cvae& model_;
+  bool was_training_;
+};
+
+}  // namespace
+
+void CvaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary) {
+  torch::NoGradGuard no_grad;
+  Cvae& model = model_;
+  EvalModeGuard eval_mode(model);
+  const fs::path dir(in.run_dir);
+  const fs::path work(in.work_dir);
+  const auto& fmt = format_number;
+
+  // Loss curves.
+  {
+    std::ofstream data(work / "loss.dat");
+    data << "# epoch train_loss test_neg_elbo test_neg_iwae\n";
+    for (const EpochReport& r : in.epochs) {
+      data << r.epoch << ' ' << fmt(r.train_loss, "%.4f") << ' ' << fmt(-r.test[kElbo], "%.4f") << ' '
+           << (r.test[kIwaeK] > 0 ? fmt(-r.test[kIwae], "%.4f") : std::string("NaN")) << '\n';
+    }
+    const bool iwae = !in.epochs.empty() && in.epochs.back().test[kIwaeK] > 0;
+    std::ofstream gp(work / "loss.gp");
+    gp << "set terminal pngcairo size " << kLossPlotWidth << "," << kLossPlotHeight << " font 'sans,10'\n"
+       << "set output " << gnuplot_quote((work / "loss.png").string()) << "\n"
+       << "set title 'loss per image (nats, lower is better), " << to_string(in.options.binarization)
+       << " binarisation'\n"
+       << "set xlabel 'epoch'\nset ylabel 'nats'\nset grid\nset key top right\n"
+       << "set xrange [0.5:" << (in.epochs.empty() ? 1 : in.epochs.back().epoch) + 0.5 << "]\n"
+       << (in.epochs.size() <= 20 ? "set xtics 1\n" : "")
+       << "plot " << gnuplot_quote((work / "loss.dat").string())
+       << " using 1:2 with linespoints pt 7 lw 2 title 'train -ELBO (epoch mean)', '' using 1:3 with linespoints "
+          "pt 5 lw 2 title 'test -ELBO'";
+    if (iwae) {
+      gp << ", '' using 1:4 with linespoints pt 9 lw 2 title 'test -IWAE (k="
+         << static_cast<int64_t>(in.epochs.back().test[kIwaeK]) << ", "
+         << iwae_images(in.options.eval_images, in.test_images.size(0)) << " images)'";
+    }
+    gp << "\n";
+  }
+  note_plot(in, "loss.png", summary);
+
+  // Latent scatter: posterior means of the test set (2-D PCA projection beyond 2 dimensions).
+  auto images = in.test_images;
+  auto means = torch::empty({images.size(0), model->latent_dims()});
+  for (int64_t s = 0; s < images.size(0); s += 500) {
+    const int64_t e = std::min(images.size(0), s + 500);
+    means.slice(0, s, e).copy_(model->encode(images.slice(0, s, e)).mean);
+  }
+  std::string axis_x = "z1", axis_y = "z2";
+  torch::Tensor points;
+  if (model->latent_dims() == 1) {
+    points = torch::cat({means, torch::zeros_like(means)}, 1);
+    axis_y = "(none: 1 latent dimension)";
+  } else if (model->latent_dims() == 2) {
+    points = means;
+  } else {
+    auto centred = (means - means.mean(0)).to(torch::kFloat64);
+    auto covariance = centred.t().matmul(centred) / std::max<int64_t>(1, centred.size(0) - 1);
+    auto [values, vectors] = torch::linalg::eigh(covariance, "L");  // ascending eigenvalues
+    auto top = vectors.slice(1, vectors.size(1) - 2).flip({1});       // the two largest
+    points = centred.matmul(top).to(torch::kFloat32);
+    const double total = values.sum().item<double>();
+    axis_x = "PC1 (" + fmt(100 * values[-1].item<double>() / total, "%.0f") + "% of variance)";
+    axis_y = "PC2 (" + fmt(100 * values[-2].item<double>() / total, "%.0f") + "% of variance)";
+  }
+  {
+    std::ofstream data(work / "latent.dat");
+    auto p = points.contiguous();
+    const float* v = p.data_ptr<float>();
+    for (int64_t i = 0; i < p.size(0); ++i) {
+      const int label = i < static_cast<int64_t>(in.test_labels.size()) ? in.test_labels[i] : 0;
+      data << v[2 * i] << ' ' << v[2 * i + 1] << ' ' << label << '\n';
+    }
+    std::ofstream gp(work / "latent_scatter.gp");
+    gp << "set terminal pngcairo size " << kScatterWidth << "," << kScatterHeight << " font 'sans,10'\n"
+       << "set output " << gnuplot_quote((work / "latent_scatter.png").string()) << "\n"
+       << "set title 'test set: posterior means, coloured by label (" << p.size(0) << " images)'\n"
+       << "set xlabel " << gnuplot_quote(axis_x) << "\nset ylabel " << gnuplot_quote(axis_y)
+       << "\nset grid\nunset key\n"
+       << "set palette maxcolors 10\nset palette defined (";
+    for (int c = 0; c < 10; ++c) gp << (c ? ", " : "") << c << " '" << kColours[c] << "'";
+    gp << ")\nset cbrange [-0.5:9.5]\nset cbtics (";
+    for (int c = 0; c < 10; ++c) {
+      const std::string name = c < static_cast<int>(in.class_names.size()) ? in.class_names[c] : std::to_string(c);
+      gp << (c ? ", " : "") << gnuplot_quote(name) << " " << c;
+    }
+    gp << ")\nplot " << gnuplot_quote((work / "latent.dat").string())
+       << " using 1:2:3 with points pt 7 ps 0.5 lc palette\n";
+  }
+  note_plot(in, "latent_scatter.png", summary);
+
+  // Reconstructions next to their inputs.
+  const int64_t pairs = std::min<int64_t>(kTileRows * kTileColumns, images.size(0));
+  if (pairs > 0) {
+    auto x = images.slice(0, 0, pairs);
+    auto reconstruction = torch::sigmoid(model->decode_logits(model->encode(x).mean));
+    auto tiles = torch::zeros({kTileRows * kTileColumns * 2, 1, kImageSize, kImageSize});
+    tiles.slice(0, 0, 2 * pairs).copy_(torch::stack({x, reconstruction}, 1).reshape({2 * pairs, 1, kImageSize, kImageSize}));
+    const std::vector<float> hwc = to_hwc(tiles);
+    write_png((dir / "reconstructions.png").string(), tile_images(hwc.data(), kImage, kTileRows, 2 * kTileColumns));
+    summary.written.push_back("reconstructions.png");
+  }
+
+  // Prior samples and the latent grid, through the same decoder as export checks against.
+  LatentSpec spec;
+  spec.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(model->latent_dims()), 1, {}});
+  {
+    const std::vector<float> z = sample_latents(spec, kTileRows * kTileColumns, in.options.seed);
+    const std::vector<float> decoded = decode_images(model, z);
+    write_png((dir / "samples.png").string(), tile_images(decoded.data(), kImage, kTileRows, kTileColumns));
+    summary.written.push_back("samples.png");
+  }
+  if (spec.dims() >= 2) {
+    const std::vector<float> z = grid_latents(spec, 5, 5, default_grid_range(), default_grid_range());
+    const std::vector<float> decoded = decode_images(model, z);
+    write_png((dir / "grid_libtorch.png").string(), tile_images(decoded.data(), kImage, 5, 5));
+    summary.written.push_back("grid_libtorch.png");
+  }
+}
+
+}  // namespace latentkit::trainer

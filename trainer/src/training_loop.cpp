@@ -1,0 +1,285 @@
+#include "latentkit/trainer/training_loop.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+
+#include "latentkit/atomic_file.h"
+#include "latentkit/trainer/checkpoint.h"
+#include "latentkit/trainer/family.h"
+#include "latentkit/trainer/family_registry.h"
+#include "latentkit/trainer/mnist.h"
+#include "latentkit/trainer/progress_bar.h"
+#include "latentkit/trainer/report.h"
+#include "run_folder.h"
+
+namespace latentkit::trainer {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+extern "C" void on_interrupt(int) { g_stop_requested = 1; }
+
+// Ctrl-C during a run asks the loop to stop at the next step boundary; the handler is installed
+// for the run only, and a second Ctrl-C ends the process as usual (SA_RESETHAND).
+class InterruptHandler {
+ public:
+  InterruptHandler() {
+    g_stop_requested = 0;
+    struct sigaction action {};
+    action.sa_handler = on_interrupt;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND;
+    ::sigaction(SIGINT, &action, &previous_);
+  }
+  ~InterruptHandler() { ::sigaction(SIGINT, &previous_, nullptr); }
+  InterruptHandler(const InterruptHandler&) = delete;
+  InterruptHandler& operator=(const InterruptHandler&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+};
+
+at::Generator make_generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
+
+torch::Tensor generator_state(at::Generator generator) {
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return generator.get_state();
+}
+
+void set_generator_state(at::Generator generator, const torch::Tensor& state) {
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state);
+}
+
+// metrics.csv holds exactly the epochs of the checkpoint: rewritten whole after each one.
+void write_metrics(const fs::path& path, const FamilyDescription& family, const std::vector<EpochReport>& reports) {
+  write_text_file_atomically(path.string(), metrics_csv(family, reports));
+}
+
+std::vector<NamedFigure> named_figures(const FamilyDescription& family, const std::vector<double>& figures) {
+  std::vector<NamedFigure> named;
+  for (std::size_t c = 0; c < figures.size() && c < family.test_metrics.size(); ++c) {
+    named.push_back({family.test_metrics[c].name, figures[c]});
+  }
+  return named;
+}
+
+void set_learning_rate(Family& family, double rate) {
+  for (const NamedOptimizer& named : family.optimizers()) {
+    for (auto& group : named.optimizer->param_groups()) group.options().set_lr(rate);
+  }
+}
+
+void set_training_mode(Family& family, bool on) {
+  for (const NamedModule& named : family.modules()) named.module->train(on);
+}
+
+std::string dataset_name(const std::string& data_dir) {
+  fs::path dir = fs::path(data_dir).lexically_normal();
+  if (dir.filename().empty()) dir = dir.parent_path();
+  return dir.filename().string();
+}
+
+TrainResult run_training(const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
+  prepare_run_dir(options);
+  InterruptHandler interrupt_handler;
+  const fs::path run_dir(options.run_dir);
+  const std::string checkpoint_path = (run_dir / "checkpoint.pt").string();
+
+  const ImageDataset train_set = load_mnist_dir(options.data_dir, Split::train, options.train_limit);
+  const ImageDataset test_set = load_mnist_dir(options.data_dir, Split::test, options.test_limit);
+
+  std::unique_ptr<Family> family;
+  RunInfo info;
+  if (options.resume) {
+    LoadedCheckpoint loaded = load_checkpoint(checkpoint_path);
+    if (loaded.family->description().name != options.family) {
+      throw std::invalid_argument("the run in '" + options.run_dir + "' is a " + loaded.family->description().name +
+                                  " run; it cannot be resumed as " + options.family);
+    }
+    family = std::move(loaded.family);
+    info = loaded.info;
+  } else {
+    // The model's initial weights are the seed's first draws.
+    torch::manual_seed(options.seed);
+    FamilySettings settings;
+    settings.latent_dims = options.latent_dims;
+    settings.learning_rate = options.learning_rate;
+    family = make_family(options.family, settings);
+    info.latent_dims = options.latent_dims;
+    info.dataset = dataset_name(options.data_dir);
+    info.binarization = to_string(options.binarization);
+  }
+  const FamilyDescription& description = family->description();
+  family->check_images(train_set, options.data_dir);
+  family->check_images(test_set, options.data_dir);
+  const torch::Tensor train_grey = to_tensor(train_set);
+  const torch::Tensor test_images = binarized_test_images(test_set, options.binarization);
+
+  set_training_mode(*family, true);
+  auto data_generator = make_generator(options.seed + 1);
+  ResumeState state;
+  std::vector<EpochReport> reports;
+  if (options.resume) {
+    state = load_resume_state(checkpoint_path, family.get());
+    set_generator_state(data_generator, state.data_rng);
+    set_generator_state(at::detail::getDefaultCPUGenerator(), state.torch_rng);
+    reports = reports_from_metrics(description, state.metrics);
+  }
+  state.settings = options;  // the RunSettings part
+  write_metrics(run_dir / "metrics.csv", description, reports);
+
+  const int64_t n = train_grey.size(0);
+  const int64_t steps_per_epoch = (n + options.batch_size - 1) / options.batch_size;
+  const int64_t total_steps = steps_per_epoch * options.epochs;
+  const int64_t first_epoch = info.epochs_done + 1;
+  int64_t step = state.step;
+  torch::Tensor train_images;
+  for (int64_t epoch = first_epoch; epoch <= options.epochs; ++epoch) {
+    // Everything random about an epoch's data comes from the data generator as it is here, so a
+    // checkpoint taken in the middle of the epoch stores this state and replays the epoch's draws.
+    const torch::Tensor epoch_data_rng = generator_state(data_generator);
+    if (!train_images.defined() || options.binarization == Binarization::dynamic) {
+      train_images = binarize(train_grey, options.binarization, data_generator);
+    }
+    const auto order = torch::randperm(n, data_generator, torch::kLong);
+    const bool continuing = options.resume && epoch == first_epoch && state.epoch_step > 0;
+    int64_t epoch_step = continuing ? state.epoch_step : 0;
+    double loss_sum = continuing ? state.epoch_loss_sum : 0;
+    const double earlier_seconds = continuing ? state.epoch_seconds : 0;
+    const int64_t first_image = std::min(n, epoch_step * options.batch_size);
+    const auto start = std::chrono::steady_clock::now();
+    auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+    ProgressBar bar("epoch " + std::to_string(epoch) + "/" + std::to_string(options.epochs), n);
+    for (; epoch_step < steps_per_epoch; ++epoch_step) {
+      if (g_stop_requested) {
+        state.step = step;
+        state.epoch_step = epoch_step;
+        state.epoch_loss_sum = loss_sum;
+        state.epoch_seconds = earlier_seconds + elapsed();
+        state.torch_rng = generator_state(at::detail::getDefaultCPUGenerator());
+        state.data_rng = epoch_data_rng;
+        state.metrics = metrics_tensor(description, reports);
+        save_checkpoint(checkpoint_path, *family, info, &state);
+        std::fprintf(stderr, "\ninterrupted in epoch %lld at step %lld (%lld of %lld in this epoch): wrote %s; "
+                     "continue with --resume\n", static_cast<long long>(epoch), static_cast<long long>(step),
+                     static_cast<long long>(epoch_step), static_cast<long long>(steps_per_epoch),
+                     checkpoint_path.c_str());
+        return {reports, true, step, ""};
+      }
+      const int64_t begin = epoch_step * options.batch_size, end = std::min(n, begin + options.batch_size);
+      set_learning_rate(*family,
+                        0.5 * options.learning_rate * (1 + std::cos(M_PI * static_cast<double>(step) / total_steps)));
+      auto x = train_images.index_select(0, order.slice(0, begin, end));
+      if (step == options.inject_nan_at_step) x = x * std::numeric_limits<float>::quiet_NaN();
+      const double loss = family->compute_gradients(x);
+      if (!std::isfinite(loss)) {
+        throw std::runtime_error(
+            "the loss became " + std::to_string(loss) + " at step " + std::to_string(step + 1) + " (epoch " +
+            std::to_string(epoch) + ", batch " + std::to_string(epoch_step + 1) + " of " +
+            std::to_string(steps_per_epoch) + "); stopped without updating the weights. " +
+            (info.epochs_done > 0 ? "The last good checkpoint (epoch " + std::to_string(info.epochs_done) +
+                                        ") is kept in " + checkpoint_path
+                                  : std::string("No checkpoint was written yet")) +
+            ". A lower --lr may help.");
+      }
+      // Where data-parallel training (not built yet) will all-reduce the gradients.
+      family->apply_gradients();
+      ++step;
+      loss_sum += loss * static_cast<double>(end - begin);
+      char figures[96];
+      std::snprintf(figures, sizeof figures, "loss %.2f  %.0f img/s", loss_sum / end,
+                    (end - first_image) / elapsed());
+      bar.update(end, figures);
+      if (options.on_step) options.on_step(step);
+    }
+    EpochReport report;
+    report.epoch = epoch;
+    const double session_seconds = elapsed();
+    report.seconds = earlier_seconds + session_seconds;
+    report.images_per_second = (n - first_image) / session_seconds;
+    report.train_loss = loss_sum / n;
+    // The costly figures (k samples per image) after the last epoch only, so that the schedule's
+    // time goes into training.
+    EvaluationRequest request;
+    request.seed = options.seed;
+    request.k = epoch == options.epochs ? options.eval_k : 0;
+    request.k_images = options.eval_images;
+    const Evaluation evaluation = family->evaluate(test_images, request);
+    report.test = evaluation.figures;
+    char figures[96];
+    std::snprintf(figures, sizeof figures, "loss %.2f  %.0f img/s  ", report.train_loss, report.images_per_second);
+    bar.finish(figures + evaluation.line);
+
+    reports.push_back(report);
+    info.epochs_done = epoch;
+    info.test = named_figures(description, report.test);
+    state.step = step;
+    state.epoch_step = 0;
+    state.epoch_loss_sum = 0;
+    state.epoch_seconds = 0;
+    state.torch_rng = generator_state(at::detail::getDefaultCPUGenerator());
+    state.data_rng = generator_state(data_generator);
+    state.metrics = metrics_tensor(description, reports);
+    save_checkpoint(checkpoint_path, *family, info, &state);
+    write_metrics(run_dir / "metrics.csv", description, reports);
+    if (on_epoch) on_epoch(report);
+  }
+  if (options.write_report && !reports.empty()) {
+    ReportInputs inputs{options.run_dir, "", test_images, test_set.labels, class_names(options.data_dir), reports,
+                        options};
+    const ReportSummary summary = write_run_report(*family, inputs);
+    for (const std::string& warning : summary.warnings) std::fprintf(stderr, "report: %s\n", warning.c_str());
+  }
+  return {reports, false, step,
+          reports.empty() ? std::string() : family->summarize(reports.back().test, options.binarization)};
+}
+
+}  // namespace
+
+void request_stop() { g_stop_requested = 1; }
+
+TrainOptions resume_options(const std::string& run_dir) {
+  const std::string path = (fs::path(run_dir) / "checkpoint.pt").string();
+  const LoadedCheckpoint loaded = load_checkpoint(path);
+  const ResumeState state = load_resume_state(path);
+  TrainOptions options;
+  static_cast<RunSettings&>(options) = state.settings;
+  options.family = loaded.family->description().name;
+  options.run_dir = run_dir;
+  options.resume = true;
+  options.latent_dims = loaded.info.latent_dims;
+  options.binarization = parse_binarization(loaded.info.binarization);
+  return options;
+}
+
+TrainResult train(const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
+  if (options.epochs < 1 || options.batch_size < 1 || options.latent_dims < 1 || !(options.learning_rate > 0)) {
+    throw std::invalid_argument("epochs, batch size, latent size and learning rate must be positive");
+  }
+  if (options.resume && options.overwrite) throw std::invalid_argument("--resume and --overwrite exclude each other");
+  if (find_family(options.family) == nullptr) {
+    throw std::invalid_argument("unknown model family '" + options.family + "' (known: " + known_families() + ")");
+  }
+  const fs::path created = first_missing_folder(options.run_dir);
+  try {
+    return run_training(options, on_epoch);
+  } catch (...) {
+    clean_up_failed_run(options.run_dir, created);
+    throw;
+  }
+}
+
+}  // namespace latentkit::trainer
