@@ -6,6 +6,9 @@
 
 #include "latentkit/decoder.h"
 #include "latentkit/latents.h"
+#include "latentkit/method_runner.h"
+#include "latentkit/trainer/binarization.h"
+#include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/checkpoint.h"
 #include "latentkit/trainer/evaluation.h"
 #include "latentkit/trainer/export_cvae.h"
@@ -144,6 +147,71 @@ TEST_CASE("checkpoint round trip, then export writes a model file with the run's
   CHECK_THROWS(tr::export_run((dir.path / "none.pt").string(), (dir.path / "x.lkm").string()));
   CHECK(!fs::exists(dir.path / "x.lkm"));
   CHECK_THROWS(tr::export_run(checkpoint, (dir.path / "no" / "such" / "dir.lkm").string()));
+}
+
+TEST_CASE("an exported CVAE's encode and reconstruct equal libtorch's, and reconstruct's error is the trainer's") {
+  TempDir dir;
+  torch::manual_seed(6);
+  tr::CvaeFamily family({});
+  tr::Cvae& model = family.model();
+  tr::RunInfo info;
+  info.dataset = "mnist";
+  const std::string checkpoint = (dir.path / "checkpoint.pt").string();
+  tr::save_checkpoint(checkpoint, family, info);
+  const std::string output = (dir.path / "cvae.lkm").string();
+  const tr::ExportReport report = tr::export_run(checkpoint, output);
+  REQUIRE(report.methods_checked.size() == 3);
+  for (const tr::MethodCheck& check : report.methods_checked) CHECK(check.reference <= tr::kExportTolerance);
+
+  const lk::Model file = lk::Model::load_file(output);
+  REQUIRE(file.methods().size() == 3);
+  CHECK(file.method("encode").signature() == "encode(image[28,28,1]) -> latent_mean[2], latent_log_variance[2]");
+  CHECK(file.method("reconstruct").signature() == "reconstruct(image[28,28,1]) -> image[28,28,1]");
+
+  // The first 1000 test images, as `latentkit eval` sees them.
+  const tr::ImageDataset test = tr::load_mnist_dir(LATENTKIT_MNIST_DIR, tr::Split::test, tr::kReconstructionImages);
+  const torch::Tensor x = tr::binarized_test_images(test, tr::Binarization::dynamic).contiguous();
+  const int n = static_cast<int>(x.size(0));
+  REQUIRE(n == 1000);
+  const std::vector<float> images(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const tr::CvaeImpl::Posterior q = model->encode(x);
+  const std::vector<float> means = tr::to_vector(q.mean), log_variances = tr::to_vector(q.logvar);
+  const std::vector<float> reconstructions = tr::decode_images(model, means);
+  for (lk::BackendKind kind : {lk::BackendKind::reference, lk::BackendKind::xnnpack}) {
+    if (!lk::backend_available(kind)) continue;
+    CAPTURE(lk::to_string(kind));
+    // The reference backend, the slow oracle, on the first 100.
+    const int count = kind == lk::BackendKind::reference ? 100 : n;
+    const std::vector<float> some(images.begin(), images.begin() + count * 784);
+    const auto posterior = lk::MethodRunner(file, "encode", kind).run({some}, count);
+    CHECK(max_abs_diff(posterior[0], std::vector<float>(means.begin(), means.begin() + count * 2)) <= 1e-4);
+    CHECK(max_abs_diff(posterior[1], std::vector<float>(log_variances.begin(), log_variances.begin() + count * 2)) <= 1e-4);
+    const std::vector<float> out = lk::MethodRunner(file, "reconstruct", kind).run({some}, count)[0];
+    CHECK(max_abs_diff(out, std::vector<float>(reconstructions.begin(), reconstructions.begin() + count * 784)) <= 1e-4);
+    if (count == n) {
+      double squared = 0;
+      for (std::size_t i = 0; i < out.size(); ++i) squared += (double{out[i]} - images[i]) * (double{out[i]} - images[i]);
+      const double runtime_mse = squared / static_cast<double>(out.size());
+      const double trainer_mse = tr::posterior_mean_reconstruction_mse(model, x);
+      CHECK(trainer_mse > 0.01);  // an untrained decoder: far from the images
+      CHECK(runtime_mse == doctest::Approx(trainer_mse).epsilon(1e-5));
+    }
+  }
+
+  // Every quantised form exports all three methods, and its reconstructions stay near float's.
+  const std::vector<float> first(images.begin(), images.begin() + 50 * 784);
+  const std::vector<float> float_out = lk::MethodRunner(file, "reconstruct", lk::BackendKind::reference).run({first}, 50)[0];
+  for (lk::QuantMode mode : {lk::QuantMode::fp16, lk::QuantMode::int8_weights, lk::QuantMode::int8}) {
+    CAPTURE(lk::to_string(mode));
+    const std::string path = (dir.path / (std::string("q-") + lk::to_string(mode) + ".lkm")).string();
+    tr::export_run(checkpoint, path, {mode, LATENTKIT_MNIST_DIR});
+    const lk::Model quantised = lk::Model::load_file(path);
+    CHECK(quantised.methods().size() == 3);
+    const std::vector<float> out = lk::MethodRunner(quantised, "reconstruct", lk::BackendKind::reference).run({first}, 50)[0];
+    CHECK(max_abs_diff(out, float_out) <= (mode == lk::QuantMode::fp16 ? 1e-3 : 0.1));
+  }
 }
 
 TEST_CASE("evaluate: the ELBO is the negative sum of its terms and repeats with its seed") {

@@ -38,15 +38,25 @@ void print_summary(std::ostream& out, const std::string& path, const Model& mode
     for (const Metric& m : p.metrics) out << ' ' << m.name << ' ' << std::setprecision(5) << m.value;
     out << '\n';
   }
-  std::map<std::string, int> ops;
-  for (const Op& op : model.decoder().ops) ++ops[to_string(op.kind)];
-  out << "graph     " << model.decoder().tensors.size() << " tensors, " << model.decoder().ops.size() << " ops:";
-  for (const auto& [name, count] : ops) out << ' ' << name << " x" << count;
-  out << "\nbackends  reference" << (backend_available(BackendKind::xnnpack) ? ", xnnpack (default)" : "") << '\n';
+  for (const Method& method : model.methods()) {
+    std::map<std::string, int> ops;
+    for (const Op& op : method.graph.ops) ++ops[to_string(op.kind)];
+    out << "method    " << method.signature() << "\n          " << method.graph.tensors.size() << " tensors, "
+        << method.graph.ops.size() << " ops:";
+    for (const auto& [name, count] : ops) out << ' ' << name << " x" << count;
+    out << '\n';
+  }
+  out << "backends  reference" << (backend_available(BackendKind::xnnpack) ? ", xnnpack (default)" : "") << '\n';
 }
 
 void print_graph(std::ostream& out, const Model& model) {
-  const Graph& g = model.decoder();
+  for (const Method& method : model.methods()) {
+    out << "method " << method.signature() << '\n';
+    print_graph(out, method.graph);
+  }
+}
+
+void print_graph(std::ostream& out, const Graph& g) {
   out << "tensors:\n";
   for (std::size_t i = 0; i < g.tensors.size(); ++i) {
     const Tensor& t = g.tensors[i];

@@ -10,7 +10,8 @@
 namespace latentkit::cli {
 
 void print_summary(std::ostream& out, const std::string& path, const Model& model);
-// Every tensor and op of the decoder graph, for `inspect`.
+// Every tensor and op of each method (tensor indices are the method's own), for `inspect`.
 void print_graph(std::ostream& out, const Model& model);
+void print_graph(std::ostream& out, const Graph& graph);
 
 }  // namespace latentkit::cli

@@ -217,10 +217,13 @@ int main(int argc, char** argv) {
       export_options.calibration_data_dir = calibration_data;
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
-      std::printf("float32 check on %d latents (5x5 grid + 100 prior samples), max |runtime - libtorch|: reference %.2e",
-                  report.latents_checked, report.max_abs_diff_reference);
-      if (report.max_abs_diff_xnnpack >= 0) std::printf(", xnnpack %.2e", report.max_abs_diff_xnnpack);
-      std::printf("\n");
+      std::printf("float32 check on %d latents (5x5 grid + 100 prior samples) and their images, max |runtime - libtorch|:\n",
+                  report.latents_checked);
+      for (const tr::MethodCheck& check : report.methods_checked) {
+        std::printf("  %-12s reference %.2e", check.method.c_str(), check.reference);
+        if (check.xnnpack >= 0) std::printf(", xnnpack %.2e", check.xnnpack);
+        std::printf("\n");
+      }
       if (format != lk::QuantMode::fp32) {
         const tr::AccuracyReport& a = report.accuracy;
         std::printf("%s vs float32 over %d images (1000 prior samples + 5x5 grid): PSNR %.2f dB, max abs error %.2e, "

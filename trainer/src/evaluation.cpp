@@ -40,6 +40,19 @@ EvalResult evaluate(Cvae& model, const torch::Tensor& images, uint64_t seed, int
   return result;
 }
 
+double posterior_mean_reconstruction_mse(Cvae& model, const torch::Tensor& images, int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  EvalMode mode(model);
+  double squared = 0;
+  const int64_t n = images.size(0);
+  for (int64_t start = 0; start < n; start += batch_size) {
+    auto x = images.slice(0, start, std::min(n, start + batch_size));
+    auto reconstruction = torch::sigmoid(model->decode_logits(model->encode(x).mean));
+    squared += (reconstruction - x).pow(2).sum().item<double>();
+  }
+  return squared / static_cast<double>(images.numel());
+}
+
 torch::Tensor iwae_per_image(Cvae& model, const torch::Tensor& images, int64_t k, uint64_t seed,
                              int64_t max_decodes) {
   if (k < 1) throw std::invalid_argument("IWAE needs k >= 1 samples per image, got " + std::to_string(k));

@@ -7,6 +7,8 @@
 #include <stdexcept>
 
 #include "latentkit/decoder.h"
+#include "latentkit/method_runner.h"
+#include "latentkit/trainer/cvae_methods.h"
 #include "latentkit/latents.h"
 #include "latentkit/calibration.h"
 #include "latentkit/trainer/layout.h"
@@ -172,12 +174,45 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
   return report;
 }
 
+namespace {
+
+// The decoder description with the encoder appended and the three methods (cvae_methods.h).
+ModelDescription with_methods(ModelDescription decoder, Cvae& model, QuantMode format) {
+  const CvaeEncoder encoder = append_cvae_encoder(decoder, model, format);
+  make_cvae_methods(decoder, encoder);
+  return decoder;
+}
+
+// The libtorch outputs each method of the file must reproduce, for the check latents and for
+// the check images (the libtorch decoder's images of those latents: digits, without a dataset).
+struct Expected {
+  std::vector<float> images;                  // decode(latents)
+  std::vector<float> means, log_variances;    // encode(images)
+  std::vector<float> reconstructions;         // decode(means)
+};
+
+Expected libtorch_outputs(Cvae& model, const std::vector<float>& latents) {
+  Expected e;
+  e.images = decode_images(model, latents);
+  torch::NoGradGuard no_grad;
+  const int64_t n = static_cast<int64_t>(e.images.size()) / (kImageSize * kImageSize);
+  const torch::Tensor x = torch::from_blob(e.images.data(), {n, 1, kImageSize, kImageSize}, torch::kFloat32);
+  const CvaeImpl::Posterior q = model->encode(x);
+  e.means = to_vector(q.mean);
+  e.log_variances = to_vector(q.logvar);
+  e.reconstructions = decode_images(model, e.means);
+  return e;
+}
+
+}  // namespace
+
 ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std::string& output_path,
                          const ExportOptions& options) {
   const QuantMode format = options.format;
   checkpoint_model->eval();
-  ModelDescription description = describe_cvae_decoder(checkpoint_model, info);
-  description.provenance.quantization = to_string(QuantMode::fp32);
+  ModelDescription decoder = describe_cvae_decoder(checkpoint_model, info);
+  decoder.provenance.quantization = to_string(QuantMode::fp32);
+  ModelDescription description = with_methods(decoder, checkpoint_model, QuantMode::fp32);
   std::vector<uint8_t> bytes = serialize_model(description);
 
   // The check latents: the 5 x 5 grid a user renders first, and prior samples.
@@ -186,29 +221,52 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
   const std::vector<float> samples = sample_latents(model.latent(), 100, 0);
   latents.insert(latents.end(), samples.begin(), samples.end());
   const int count = static_cast<int>(latents.size() / model.latent().dims());
-  const std::vector<float> expected = decode_images(checkpoint_model, latents);
+  const Expected expected = libtorch_outputs(checkpoint_model, latents);
 
   ExportReport report;
   report.format = format;
   report.latents_checked = count;
   report.fp32_file_bytes = bytes.size();
-  for (BackendKind kind : {BackendKind::reference, BackendKind::xnnpack}) {
-    if (!backend_available(kind)) continue;
-    Decoder decoder(model, kind);
-    const double diff = max_abs_diff(decoder.decode(latents, count), expected);
-    (kind == BackendKind::reference ? report.max_abs_diff_reference : report.max_abs_diff_xnnpack) = diff;
-    if (!(diff <= kExportTolerance)) {
-      throw std::runtime_error(std::string("export check failed: the runtime's ") + to_string(kind) +
-                               " backend differs from libtorch by " + std::to_string(diff) + " (tolerance " +
-                               std::to_string(kExportTolerance) + "); nothing was written");
+  struct Check {
+    const char* method;
+    const std::vector<float>* input;
+    std::vector<const std::vector<float>*> outputs;
+  };
+  const Check checks[] = {
+      {methods::decode, &latents, {&expected.images}},
+      {methods::encode, &expected.images, {&expected.means, &expected.log_variances}},
+      {methods::reconstruct, &expected.images, {&expected.reconstructions}},
+  };
+  for (const Check& check : checks) {
+    MethodCheck result{check.method, count, 0, -1};
+    for (BackendKind kind : {BackendKind::reference, BackendKind::xnnpack}) {
+      if (!backend_available(kind)) continue;
+      const auto outputs = MethodRunner(model, check.method, kind).run({*check.input}, count);
+      double diff = 0;
+      for (std::size_t i = 0; i < outputs.size(); ++i) diff = std::max(diff, max_abs_diff(outputs[i], *check.outputs[i]));
+      (kind == BackendKind::reference ? result.reference : result.xnnpack) = diff;
+      if (!(diff <= kExportTolerance)) {
+        throw std::runtime_error(std::string("export check failed: the runtime's ") + to_string(kind) + " backend's " +
+                                 check.method + " differs from libtorch by " + std::to_string(diff) + " (tolerance " +
+                                 std::to_string(kExportTolerance) + "); nothing was written");
+      }
     }
+    report.methods_checked.push_back(result);
   }
-  if (format == QuantMode::int8) {
-    quantize_model(description, observe_ranges(model, calibration_latents(checkpoint_model, model, options)));
-  } else if (format != QuantMode::fp32) {
-    quantize_weights(description, format);
-  }
+  report.max_abs_diff_reference = report.methods_checked[0].reference;
+  report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
+
   if (format != QuantMode::fp32) {
+    // The decoder is quantised (and its activations calibrated) on its own, then the encoder's
+    // weights are added in the same format and the methods made again.
+    const std::vector<uint8_t> decoder_bytes = serialize_model(decoder);
+    const Model float_decoder = Model::load_bytes(decoder_bytes.data(), decoder_bytes.size());
+    if (format == QuantMode::int8) {
+      quantize_model(decoder, observe_ranges(float_decoder, calibration_latents(checkpoint_model, float_decoder, options)));
+    } else {
+      quantize_weights(decoder, format);
+    }
+    description = with_methods(decoder, checkpoint_model, format);
     description.provenance.quantization = to_string(format);
     const std::vector<uint8_t> measured = serialize_model(description);
     report.accuracy = measure_accuracy(model, Model::load_bytes(measured.data(), measured.size()));

@@ -1,5 +1,6 @@
 #include "latentkit/trainer/families/cvae_family.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -79,6 +80,11 @@ Evaluation CvaeFamily::evaluate(const torch::Tensor& images, const EvaluationReq
   evaluation.figures = {r.elbo, r.reconstruction, r.kl, r.iwae, static_cast<double>(r.iwae_k)};
   evaluation.line = printed("test ELBO %.2f nats", r.elbo);
   evaluation.report = printed("ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", r.elbo, r.reconstruction, r.kl);
+  // What `latentkit-sample reconstruct` (the exported reconstruct method) must reproduce.
+  const int64_t first = std::min(kReconstructionImages, images.size(0));
+  evaluation.report += printed("reconstruction from the posterior mean: mean squared error %.6f per pixel (first %lld images)\n",
+                               posterior_mean_reconstruction_mse(model_, images.slice(0, 0, first)),
+                               static_cast<long long>(first));
   if (r.iwae_k > 0) {
     evaluation.line += printed(", IWAE(k=%lld, %lld images) %.2f", static_cast<long long>(r.iwae_k),
                                static_cast<long long>(r.iwae_images), r.iwae);

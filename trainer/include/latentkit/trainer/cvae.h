@@ -39,14 +39,14 @@ class CvaeImpl : public torch::nn::Module {
 
   int64_t latent_dims() const { return latent_dims_; }
 
-  // Decoder layers, read by the exporter.
+  // The layers, read by the exporter.
+  torch::nn::Conv2d enc_conv1{nullptr}, enc_conv2{nullptr};
+  torch::nn::Linear enc_dense{nullptr};
   torch::nn::Linear dec_dense{nullptr};
   torch::nn::ConvTranspose2d dec_tconv1{nullptr}, dec_tconv2{nullptr}, dec_tconv3{nullptr};
 
  private:
   int64_t latent_dims_;
-  torch::nn::Conv2d enc_conv1{nullptr}, enc_conv2{nullptr};
-  torch::nn::Linear enc_dense{nullptr};
 };
 TORCH_MODULE(Cvae);
 

@@ -30,6 +30,14 @@ struct EvalResult {
 // `seed` (the KL term is analytic).
 EvalResult evaluate(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t batch_size = 500);
 
+// The deterministic reconstruction error, what the exported `reconstruct` method gives: the mean
+// squared error per pixel between `images` ([N, 1, H, W] in [0, 1]) and the decoder's image
+// (sigmoid of its logits) of their posterior means. No noise, so the runtime must reproduce it.
+double posterior_mean_reconstruction_mse(Cvae& model, const torch::Tensor& images, int64_t batch_size = 500);
+
+// How many test images `latentkit eval` reports that error on: the first ones.
+constexpr int64_t kReconstructionImages = 1000;
+
 // Per-image IWAE bound [N] (float64): log (1/k) sum_i p(x|z_i) p(z_i) / q(z_i|x), z_i ~ q(z|x),
 // the noise from a generator seeded with `seed`. k = 1 is a one-sample ELBO estimate (Monte Carlo
 // KL); the bound tightens towards log p(x) as k grows. At most `max_decodes` images go through the

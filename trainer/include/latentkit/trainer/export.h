@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "latentkit/model.h"
 #include "latentkit/quantize.h"
@@ -20,13 +21,22 @@ struct AccuracyReport {
   double size_ratio = 1;     // file size / the float32 file's size
 };
 
+// One method of the float32 file run by the runtime on the check inputs, against libtorch.
+struct MethodCheck {
+  std::string method;
+  int inputs = 0;        // examples checked
+  double reference = 0;  // max |runtime - libtorch| on the reference backend
+  double xnnpack = -1;   // on XNNPACK; -1 if not built
+};
+
 struct ExportReport {
   QuantMode format = QuantMode::fp32;
   std::size_t file_bytes = 0;
   std::size_t fp32_file_bytes = 0;
   int latents_checked = 0;
-  double max_abs_diff_reference = 0;  // float32 runtime (reference backend) vs libtorch
+  double max_abs_diff_reference = 0;  // float32 runtime (reference backend) vs libtorch: decode
   double max_abs_diff_xnnpack = -1;   // float32 runtime (XNNPACK) vs libtorch; -1 if not built
+  std::vector<MethodCheck> methods_checked;  // every exported method, decode first
   AccuracyReport accuracy;            // for fp16 and int8 formats
 };
 
