@@ -298,7 +298,7 @@ TEST_CASE("latentkit-sample: bad flags and arguments") {
       {"--backend gpu " + model + " info", "unknown backend 'gpu'"},
       {"--backend " + model + " info", "A subcommand is required"},
       {model + " decode -o " + quoted(out), "--z is required"},
-      {model + " interpolate --from 0,0 -o " + quoted(out), "--to is required"},
+      {model + " interpolate --from 0,0 -o " + quoted(out), "an end (--to or --to-image)"},
       {model + " sample --count many -o " + quoted(out), "--count"},
       {model + " grid 2x2 -o", "-o"},
       {model + " grid 2x2 -o ''", "the file name is empty"},

@@ -9,17 +9,6 @@ namespace latentkit::trainer {
 
 namespace {
 
-Window window_of(const torch::nn::Conv2d& layer) {
-  const auto& o = layer->options;
-  const auto& padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
-  Window w;
-  w.stride_h = static_cast<int>((*o.stride())[0]);
-  w.stride_w = static_cast<int>((*o.stride())[1]);
-  w.pad_top = w.pad_bottom = static_cast<int>(padding[0]);
-  w.pad_left = w.pad_right = static_cast<int>(padding[1]);
-  return w;
-}
-
 Op make_op(OpKind kind, std::vector<int> inputs, int output, Window window = {}) {
   Op op;
   op.kind = kind;
@@ -45,7 +34,7 @@ CvaeEncoder append_cvae_encoder(ModelDescription& d, Cvae& model, QuantMode form
     const Window window = window_of(layer);
     const int64_t k = (*layer->options.kernel_size())[0];
     const int64_t out_channels = layer->options.out_channels();
-    size = conv2d_output_size(size, k, window.stride_h, 1, window.pad_top, window.pad_bottom);
+    size = conv2d_output_size(size, k, window.stride_h, window.dilation_h, window.pad_top, window.pad_bottom);
     const int w = e.add_constant(name + ".weight", {out_channels, k, k, channels}, conv_weight_to_ohwi(layer->weight));
     const int b = e.add_constant(name + ".bias", {out_channels}, to_vector(layer->bias));
     const int y = e.add_activation(name, {size, size, out_channels});

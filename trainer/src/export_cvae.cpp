@@ -31,20 +31,6 @@ std::string utc_now() {
   return text;
 }
 
-// The window of a libtorch transposed convolution, as the model file describes it.
-Window window_of(const torch::nn::ConvTranspose2d& layer) {
-  const auto& o = layer->options;
-  const auto& padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
-  Window w;
-  w.stride_h = static_cast<int>((*o.stride())[0]);
-  w.stride_w = static_cast<int>((*o.stride())[1]);
-  w.pad_top = w.pad_bottom = static_cast<int>(padding[0]);
-  w.pad_left = w.pad_right = static_cast<int>(padding[1]);
-  w.adjustment_h = static_cast<int>((*o.output_padding())[0]);
-  w.adjustment_w = static_cast<int>((*o.output_padding())[1]);
-  return w;
-}
-
 Op unary(OpKind kind, int x, int y) {
   Op op;
   op.kind = kind;

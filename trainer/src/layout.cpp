@@ -37,4 +37,34 @@ torch::Tensor chw_columns_to_hwc(const torch::Tensor& weight, int64_t channels, 
   return weight.detach().reshape({out, channels, height, width}).permute({0, 2, 3, 1}).reshape({out, -1}).contiguous();
 }
 
+namespace {
+
+// Stride and symmetric padding, which both kinds of layer's options hold alike.
+template <typename Options>
+Window strided_window(const Options& o) {
+  const auto& padding = *c10::get<torch::ExpandingArray<2>>(o.padding());
+  Window w;
+  w.stride_h = static_cast<int>((*o.stride())[0]);
+  w.stride_w = static_cast<int>((*o.stride())[1]);
+  w.pad_top = w.pad_bottom = static_cast<int>(padding[0]);
+  w.pad_left = w.pad_right = static_cast<int>(padding[1]);
+  return w;
+}
+
+}  // namespace
+
+Window window_of(const torch::nn::Conv2d& layer) {
+  Window w = strided_window(layer->options);
+  w.dilation_h = static_cast<int>((*layer->options.dilation())[0]);
+  w.dilation_w = static_cast<int>((*layer->options.dilation())[1]);
+  return w;
+}
+
+Window window_of(const torch::nn::ConvTranspose2d& layer) {
+  Window w = strided_window(layer->options);
+  w.adjustment_h = static_cast<int>((*layer->options.output_padding())[0]);
+  w.adjustment_w = static_cast<int>((*layer->options.output_padding())[1]);
+  return w;
+}
+
 }  // namespace latentkit::trainer

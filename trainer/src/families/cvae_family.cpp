@@ -82,7 +82,7 @@ Evaluation CvaeFamily::evaluate(const torch::Tensor& images, const EvaluationReq
   evaluation.report = printed("ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", r.elbo, r.reconstruction, r.kl);
   // What `latentkit-sample reconstruct` (the exported reconstruct method) must reproduce.
   const int64_t first = std::min(kReconstructionImages, images.size(0));
-  evaluation.report += printed("reconstruction from the posterior mean: mean squared error %.6f per pixel (first %lld images)\n",
+  evaluation.report += printed("reconstruction from the posterior mean: mean squared error %.6f per pixel (first %lld images, binarised as above)\n",
                                posterior_mean_reconstruction_mse(model_, images.slice(0, 0, first)),
                                static_cast<long long>(first));
   if (r.iwae_k > 0) {

@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include "latentkit/graph.h"
+
 namespace latentkit::trainer {
 
 // Conv2d weight [out, in, kh, kw] (OIHW) -> OHWI, flattened.
@@ -25,5 +27,10 @@ torch::Tensor chw_rows_to_hwc(const torch::Tensor& rows, int64_t channels, int64
 torch::Tensor chw_columns_to_hwc(const torch::Tensor& weight, int64_t channels, int64_t height, int64_t width);
 
 std::vector<float> to_vector(const torch::Tensor& t);
+
+// The window of a libtorch convolution or transposed convolution (symmetric padding; for the
+// transposed one output_padding is the adjustment), as the model file describes it.
+Window window_of(const torch::nn::Conv2d& layer);
+Window window_of(const torch::nn::ConvTranspose2d& layer);
 
 }  // namespace latentkit::trainer
