@@ -122,7 +122,91 @@ Floats decode_with(const lk::Model& model, lk::BackendKind kind, int batch, cons
   return images;
 }
 
+// Runs `method` with one backend on `batch` examples of deterministic inputs (a latent role's
+// from prior samples, an image's in the spec's range) and checks what decode_with checks of every
+// output. Returns the outputs, or none if the backend refused.
+std::vector<Floats> run_with(const lk::Model& model, const lk::Method& method, lk::BackendKind kind, int batch,
+                             uint64_t seed) {
+  std::unique_ptr<lk::Backend> backend;
+  try {
+    backend = lk::make_backend(kind, model, method.name, batch);
+  } catch (const lk::Error&) {
+    return {};
+  }
+  if (&backend->method() != &method) finding("backend for " + method.name + " runs another method");
+  ++stats.backends;
+  std::vector<Floats> inputs, outputs, again;
+  std::vector<const float*> in;
+  std::vector<float*> out, out_again;
+  for (std::size_t i = 0; i < method.graph.inputs.size(); ++i) {
+    // Example e's values depend on (seed, input, e) alone: example 0 is the same at any batch.
+    const auto per_example = static_cast<std::size_t>(method.input_elements(i));
+    inputs.push_back(exact(batch * per_example));
+    for (int e = 0; e < batch; ++e) {
+      const std::vector<float> z = lk::sample_latents({{{lk::LatentKind::gaussian, "x", 1, 1, {}}}},
+                                                      static_cast<int>(per_example), seed + 1000 * i + e);
+      for (std::size_t k = 0; k < per_example; ++k) {
+        inputs.back()[e * per_example + k] =
+            method.input_roles[i] == lk::Role::image ? 1.0f / (1.0f + std::exp(-z[k])) : z[k];
+      }
+    }
+    in.push_back(inputs.back().get());
+  }
+  for (std::size_t i = 0; i < method.graph.outputs.size(); ++i) {
+    const auto n = static_cast<std::size_t>(batch * method.output_elements(i));
+    outputs.push_back(exact(n));
+    again.push_back(exact(n));
+    fill_unwritten(outputs.back().get(), n);
+    out.push_back(outputs.back().get());
+    out_again.push_back(again.back().get());
+  }
+  backend->invoke(in.data(), out.data());
+  backend->invoke(in.data(), out_again.data());
+  ++stats.decoded;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    const auto n = static_cast<std::size_t>(batch * method.output_elements(i));
+    for (std::size_t k = 0; k < n; ++k) {
+      if (is_unwritten(outputs[i][k])) {
+        finding(method.name + " on " + lk::to_string(kind) + " left output " + std::to_string(i) + " value " +
+                std::to_string(k) + " unwritten");
+      }
+      if (!same(outputs[i][k], again[i][k])) finding(method.name + ": a second run differs");
+    }
+  }
+  return outputs;
+}
+
+// Every method: its inputs and outputs have their roles' sizes, and it runs on both backends,
+// the reference one giving example 0 of a batch of 2 as it gives it alone.
+void exercise_methods(const lk::Model& model, uint64_t seed) {
+  for (const lk::Method& method : model.methods()) {
+    auto check_sizes = [&](const std::vector<int>& values, const std::vector<lk::Role>& roles) {
+      if (values.empty() || values.size() != roles.size()) finding(method.name + ": values and roles differ in number");
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const int64_t n = method.graph.tensors.at(static_cast<std::size_t>(values[i])).elements();
+        const int64_t expected = roles[i] == lk::Role::image ? model.image().pixels() : model.latent().dims();
+        if (n != expected) finding(method.name + ": a " + lk::to_string(roles[i]) + " of " + std::to_string(n) + " values");
+      }
+    };
+    check_sizes(method.graph.inputs, method.input_roles);
+    check_sizes(method.graph.outputs, method.output_roles);
+    for (const lk::BackendKind kind : {lk::BackendKind::reference, lk::BackendKind::xnnpack}) {
+      if (!lk::backend_available(kind)) continue;
+      const std::vector<Floats> two = run_with(model, method, kind, 2, seed);
+      const std::vector<Floats> one = run_with(model, method, kind, 1, seed);
+      if (kind != lk::BackendKind::reference || one.empty() || two.empty()) continue;
+      for (std::size_t i = 0; i < one.size(); ++i) {
+        for (int64_t k = 0; k < method.output_elements(i); ++k) {
+          if (!same(one[i][k], two[i][k])) finding("reference backend: " + method.name + " batch 1 and 2 differ");
+        }
+      }
+    }
+  }
+}
+
 void exercise_cpp(const lk::Model& model, uint64_t seed) {
+  exercise_methods(model, seed);
+  if (model.find_method(lk::methods::decode) == nullptr) return;  // the checks below are decode's
   // Info, as latentkit-sample info prints it.
   const lk::LatentSpec& latent = model.latent();
   const int dims = latent.dims();
@@ -227,7 +311,9 @@ void exercise_c_api(const uint8_t* data, std::size_t size, bool cpp_loaded,
   (void)latentkit_model_metric(m, info.metric_count, nullptr, nullptr);
   double elbo = 0;
   (void)latentkit_model_metric_by_name(m, "test_elbo_nats", &elbo);
-  if (info.latent_dims <= 0 || info.image_pixels <= 0) finding("latentkit_info with no latents or pixels");
+  // A file may hold no decode method (nor a latent or image spec, if no method needs them).
+  const bool decodes = latentkit_has_method(m, "decode") == 1;
+  if (decodes && (info.latent_dims <= 0 || info.image_pixels <= 0)) finding("latentkit_info with no latents or pixels");
   if (int64_t{info.image_height} * info.image_width * info.image_channels != info.image_pixels) {
     finding("latentkit_info: image_pixels is not height x width x channels");
   }
@@ -257,6 +343,18 @@ void exercise_c_api(const uint8_t* data, std::size_t size, bool cpp_loaded,
       }
       for (std::size_t i = 0; i < 2 * pixels; ++i) {
         if (!is_unwritten(x[i])) finding("a refused latentkit_decode wrote its output");
+      }
+    }
+    if (latentkit_has_method(m, "encode") == 1) {
+      Floats images = exact(pixels), means = exact(dims), log_variances = exact(dims);
+      for (std::size_t i = 0; i < pixels; ++i) images[i] = static_cast<float>(i % 7) / 6.0f;
+      fill_unwritten(means.get(), dims);
+      fill_unwritten(log_variances.get(), dims);
+      if (latentkit_encode(m, images.get(), pixels, 1, means.get(), dims, log_variances.get(), dims) == LATENTKIT_OK) {
+        ++stats.c_decoded;
+        for (std::size_t i = 0; i < dims; ++i) {
+          if (is_unwritten(means[i]) || is_unwritten(log_variances[i])) finding("latentkit_encode left a value unwritten");
+        }
       }
     }
     Floats g = exact(4 * dims);
