@@ -36,7 +36,7 @@ fb::Role to_fb(Role role) {
     case Role::latent_mean: return fb::Role::LATENT_MEAN;
     case Role::latent_log_variance: return fb::Role::LATENT_LOG_VARIANCE;
   }
-  return fb::Role::LATENT;
+  return static_cast<fb::Role>(static_cast<int>(role));  // a value outside the enum, written on purpose
 }
 
 fb::DType to_fb(DType dtype) {

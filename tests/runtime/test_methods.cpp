@@ -307,6 +307,22 @@ TEST_CASE("broken methods are refused, naming the method") {
     reconstruct->input_roles.push_back(lk::Role::latent);
     CHECK(contains(refusal(d), "method 'reconstruct'"));
   }
+  SUBCASE("a role this runtime does not know") {
+    lk::ModelDescription d = autoencoder(6);
+    find(d, "decode")->output_roles = {static_cast<lk::Role>(9)};
+    const std::string message = refusal(d);
+    CHECK(contains(message, "method 'decode' output 0 has role 9, unknown to this runtime"));
+  }
+  SUBCASE("an image spec without a size") {
+    lk::ModelDescription d = autoencoder(6);
+    d.image.height = 0;
+    CHECK(contains(refusal(d), "the image spec has height 0 (allowed 1..65536)"));
+  }
+  SUBCASE("a latent spec without groups") {
+    lk::ModelDescription d = autoencoder(6);
+    d.latent.groups.clear();
+    CHECK(contains(refusal(d), "the file's latent spec has no groups"));
+  }
   SUBCASE("too many inputs") {
     lk::ModelDescription d = autoencoder(6);
     lk::MethodDescription* decode = find(d, "decode");
