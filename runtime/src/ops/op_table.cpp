@@ -17,7 +17,7 @@ extern const OpDef tanh_op;
 extern const OpDef quantize_op;
 extern const OpDef dequantize_op;
 
-// No default: a new OpKind that is missing here is a compiler warning (-Wswitch).
+// Without a default branch, a new OpKind that is missing here is a compiler warning (-Wswitch).
 const OpDef& op_def(OpKind kind) {
   switch (kind) {
     case OpKind::fully_connected: return fully_connected_op;

@@ -13,7 +13,7 @@ extern const Lowering tanh_lowering;
 extern const Lowering quantize_lowering;
 extern const Lowering dequantize_lowering;
 
-// No default: an op without a lowering is a compiler warning (-Wswitch).
+// Without a default branch, an op without a lowering is a compiler warning (-Wswitch).
 const Lowering& lowering(OpKind kind) {
   switch (kind) {
     case OpKind::fully_connected: return fully_connected_lowering;
