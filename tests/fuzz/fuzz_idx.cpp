@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "latentkit/trainer/idx_reader.h"
+#include "memory_file.h"
 
 namespace {
 
@@ -43,24 +44,8 @@ std::vector<uint8_t> gzip(const uint8_t* data, std::size_t size) {
   return out;
 }
 
-int file() {
-  static const int fd = [] {
-    const int f = memfd_create("fuzz_idx", 0);
-    if (f < 0) finding("memfd_create failed");
-    return f;
-  }();
-  return fd;
-}
-
-void write_all(int fd, const uint8_t* data, std::size_t size) {
-  if (ftruncate(fd, 0) != 0) finding("ftruncate failed");
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = pwrite(fd, data + done, size - done, static_cast<off_t>(done));
-    if (n <= 0) finding("pwrite failed");
-    done += static_cast<std::size_t>(n);
-  }
-}
+int file() { return latentkit::fuzz::memory_file("fuzz_idx"); }
+using latentkit::fuzz::write_all;
 
 }  // namespace
 

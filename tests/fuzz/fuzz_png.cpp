@@ -37,6 +37,7 @@
 #include "png_reader.h"
 
 namespace lk = latentkit;
+#include "memory_file.h"
 
 namespace {
 
@@ -46,24 +47,8 @@ namespace {
   std::abort();
 }
 
-int file() {
-  static const int fd = [] {
-    const int f = memfd_create("fuzz_png", 0);
-    if (f < 0) finding("memfd_create failed");
-    return f;
-  }();
-  return fd;
-}
-
-void write_all(int fd, const uint8_t* data, std::size_t size) {
-  if (ftruncate(fd, 0) != 0) finding("ftruncate failed");
-  std::size_t done = 0;
-  while (done < size) {
-    const ssize_t n = pwrite(fd, data + done, size - done, static_cast<off_t>(done));
-    if (n <= 0) finding("pwrite failed");
-    done += static_cast<std::size_t>(n);
-  }
-}
+int file() { return latentkit::fuzz::memory_file("fuzz_png"); }
+using latentkit::fuzz::write_all;
 
 uint32_t be32(const uint8_t* p) {
   return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
