@@ -102,30 +102,30 @@ TEST_CASE("a decoder keeps the backends of several batch sizes within the memory
   const lk::Model unlimited = lk::Model::load_bytes(bytes.data(), bytes.size());
   const lk::BackendKind kind = lk::backend_available(lk::BackendKind::xnnpack) ? lk::BackendKind::xnnpack
                                                                                 : lk::BackendKind::reference;
-  // Room for the batch-64 backend alone, not for it and the batch-48 one together.
-  const lk::MemoryPlan big = lk::plan_memory(unlimited, kind, 64), other = lk::plan_memory(unlimited, kind, 48);
+  // Room for the batch-16 backend alone, not for it and the batch-12 one together.
+  const lk::MemoryPlan big = lk::plan_memory(unlimited, kind, 16), other = lk::plan_memory(unlimited, kind, 12);
   limits.max_memory_bytes = big.total() + other.activation_bytes / 2;
   const lk::Model model = lk::Model::load_bytes(bytes.data(), bytes.size(), limits);
   lk::Decoder decoder(model, kind);
-  const std::vector<float> z64 = lk::sample_latents(model.latent(), 64, 1);
-  const std::vector<float> z48(z64.begin(), z64.begin() + 48 * 2);
+  const std::vector<float> z16 = lk::sample_latents(model.latent(), 16, 1);
+  const std::vector<float> z12(z16.begin(), z16.begin() + 12 * 2);
   const uint64_t before = lk::xnnpack_bytes_in_use();
-  const std::vector<float> first = decoder.decode(z64, 64);
+  const std::vector<float> first = decoder.decode(z16, 16);
   const uint64_t one_backend = lk::xnnpack_bytes_in_use() - before;
   // Each switch of batch size replaces the other backend instead of adding to it, and the
   // images stay the same.
   for (int round = 0; round < 3; ++round) {
-    const std::vector<float> part = decoder.decode(z48, 48);
+    const std::vector<float> part = decoder.decode(z12, 12);
     CHECK(std::vector<float>(part.begin(), part.end()) == std::vector<float>(first.begin(), first.begin() + part.size()));
-    CHECK(decoder.decode(z64, 64) == first);
+    CHECK(decoder.decode(z16, 16) == first);
     // (malloc's usable sizes vary by a few bytes with the heap's state; two backends would be
     // 1.75 times one)
     if (kind == lk::BackendKind::xnnpack) CHECK(lk::xnnpack_bytes_in_use() - before <= one_backend + one_backend / 10);
   }
   // With room for both, both stay.
   lk::Decoder roomy(unlimited, kind);
-  roomy.decode(z64, 64);
+  roomy.decode(z16, 16);
   const uint64_t with_one = lk::xnnpack_bytes_in_use();
-  roomy.decode(z48, 48);
+  roomy.decode(z12, 12);
   if (kind == lk::BackendKind::xnnpack) CHECK(lk::xnnpack_bytes_in_use() > with_one);
 }
