@@ -6,11 +6,11 @@
 #
 # Configures and builds the `fuzz` preset (build/fuzz) when needed, writes the seed corpora
 # (build/fuzz/seeds/TARGET, regenerated every time), replays every file of
-# tests/fuzz/regressions/TARGET/ once, then fuzzes each target (one at a time) with its growing
-# corpus in build/fuzz/corpus/TARGET. Each named target fuzzes for SECONDS. With no target named
-# (what CI runs) the file-format targets share one budget: fuzz_model gets SECONDS, fuzz_idx and
-# fuzz_png SECONDS / 2 each (at least 1), so the whole run stays 2 x SECONDS; their parsers are
-# small and their coverage levels off early (docs/fuzzing.md). Crashes, leaks, timeouts and
+# tests/fuzz/regressions/TARGET/ once, then fuzzes each target with its growing corpus in
+# build/fuzz/corpus/TARGET. Each named target fuzzes for SECONDS, one after the other. With no
+# target named (what CI runs) fuzz_model fuzzes for SECONDS on one core while fuzz_idx and then
+# fuzz_png take SECONDS / 2 each (at least 1) on the other, so the whole run takes SECONDS; their
+# parsers are small and their coverage levels off early (docs/fuzzing.md). Crashes, leaks, timeouts and
 # out-of-memory inputs land in build/fuzz/artifacts/TARGET/. Prints per target the seconds, the
 # executions, the corpus size and the coverage of libFuzzer's last status line; exits 1 if a
 # target crashed or a regression input failed, 2 on a usage or build error.
@@ -79,7 +79,6 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 failed=0
-declare -A summary
 
 # ---- regressions: every stored crash input, once ------------------------------------------------
 for t in "${targets[@]}"; do
@@ -101,10 +100,12 @@ for t in "${targets[@]}"; do
 done
 
 # ---- fuzzing -----------------------------------------------------------------------------------
-for t in "${targets[@]}"; do
-  corpus=$build/corpus/$t
-  artifacts=$build/artifacts/$t
-  log=$build/logs/$t.log
+# fuzz_one TARGET: fuzzes TARGET for its seconds, prints what happened, writes its summary line
+# to $build/logs/TARGET.summary; returns 1 if the target failed.
+fuzz_one() {
+  local t=$1
+  local corpus=$build/corpus/$t artifacts=$build/artifacts/$t log=$build/logs/$t.log
+  local t_seconds rc before after status_line execs cov ft files bytes result
   t_seconds=$(seconds_for "$t")
   mkdir -p "$corpus" "$artifacts" "$build/logs"
   echo "== $t: fuzzing for $t_seconds s (corpus $corpus, log $log)"
@@ -135,12 +136,9 @@ for t in "${targets[@]}"; do
   files=$(find "$corpus" -type f | wc -l)
   bytes=$(du -sk "$corpus" | cut -f1)
   result=ok
-  if [[ $rc -ne 0 ]]; then
-    result="FAILED (exit $rc)"
-    failed=1
-  fi
-  summary[$t]="$(printf '%-10s %4s s  execs %-9s cov %-6s ft %-6s corpus %s files (%s KiB)  %s' \
-    "$t" "$t_seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$bytes" "$result")"
+  [[ $rc -eq 0 ]] || result="FAILED (exit $rc)"
+  printf '%-10s %4s s  execs %-9s cov %-6s ft %-6s corpus %s files (%s KiB)  %s\n' \
+    "$t" "$t_seconds" "${execs:-?}" "${cov:-?}" "${ft:-?}" "$files" "$bytes" "$result" >"$build/logs/$t.summary"
   if [[ $rc -ne 0 ]]; then
     grep -E "ERROR:|SUMMARY:|broken invariant|^    #[0-9]+ " "$log" | head -12 | sed 's/^/   /'
   fi
@@ -149,11 +147,31 @@ for t in "${targets[@]}"; do
     echo "   new artifacts:"
     find "$artifacts" -type f -printf '%T@ %p\n' | sort -n | tail -n $((after - before)) | cut -d' ' -f2 | sed 's/^/     /'
   fi
-done
+  [[ $rc -eq 0 ]]
+}
+
+mkdir -p "$build/logs"
+rm -f "$build"/logs/*.summary
+if [[ $shared_budget -eq 1 ]]; then
+  # Two lanes, one per core: fuzz_model beside fuzz_idx then fuzz_png, so the whole run takes
+  # SECONDS of wall time (each lane's output is printed when both are done).
+  lane_model=$build/logs/lane-model.out lane_files=$build/logs/lane-files.out
+  fuzz_one fuzz_model >"$lane_model" 2>&1 &
+  model_pid=$!
+  lane_failed=0
+  { fuzz_one fuzz_idx || lane_failed=1; fuzz_one fuzz_png || lane_failed=1; } >"$lane_files" 2>&1
+  wait "$model_pid" || failed=1
+  [[ $lane_failed -eq 0 ]] || failed=1
+  cat "$lane_model" "$lane_files"
+else
+  for t in "${targets[@]}"; do
+    fuzz_one "$t" || failed=1
+  done
+fi
 
 echo
 echo "== summary"
-for t in "${targets[@]}"; do echo "${summary[$t]}"; done
+for t in "${targets[@]}"; do cat "$build/logs/$t.summary" 2>/dev/null || echo "$t: no summary (see $build/logs/$t.log)"; done
 crashes=$(find "$build/artifacts" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) 2>/dev/null | sort || true)
 if [[ -n $crashes ]]; then
   echo
