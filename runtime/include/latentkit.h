@@ -245,8 +245,10 @@ LATENTKIT_API latentkit_status latentkit_method_name(const latentkit_model* mode
 /* 1 if the model has a method called `name`, else 0 (also for NULL arguments). */
 LATENTKIT_API int latentkit_has_method(const latentkit_model* model, const char* name);
 /* Encodes `batch` images (batch x image_pixels floats, HWC, in the model's value range) into the
- * means and log-variances of their posteriors (batch x latent_dims floats each).
- * LATENTKIT_INVALID_ARGUMENT if the model has no "encode" method. */
+ * means and log-variances of their posteriors (batch x latent_dims floats each). A plain
+ * autoencoder's "encode" gives one code per image: it is written to `means`, and
+ * `log_variances` may be NULL; if not, it is filled with -INFINITY (a posterior of zero
+ * variance). LATENTKIT_INVALID_ARGUMENT if the model has no "encode" method. */
 LATENTKIT_API latentkit_status latentkit_encode(latentkit_model* model, const float* images,
                                                 size_t images_count, int batch, float* means,
                                                 size_t means_capacity, float* log_variances,

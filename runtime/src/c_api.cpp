@@ -6,6 +6,7 @@
 // reporting an error can itself neither allocate nor throw.
 #include "latentkit.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdarg>
 #include <cstdio>
@@ -572,10 +573,27 @@ latentkit_status latentkit_encode(latentkit_model* model, const float* images, s
     LK_REQUIRE_POINTER(model);
     LK_REQUIRE_POINTER(images);
     LK_REQUIRE_POINTER(means);
-    LK_REQUIRE_POINTER(log_variances);
     if (latentkit_status s = check_count(fn, "batch", batch, std::numeric_limits<int>::max())) return s;
-    return run_method(fn, model, lk::methods::encode, batch, {images}, {images_count}, {means, log_variances},
-                      {means_capacity, log_variances_capacity});
+    const lk::Method& m = model->runner(lk::methods::encode).method();
+    if (m.output_roles.size() == 2) {
+      LK_REQUIRE_POINTER(log_variances);
+      return run_method(fn, model, lk::methods::encode, batch, {images}, {images_count}, {means, log_variances},
+                        {means_capacity, log_variances_capacity});
+    }
+    // A plain autoencoder's code: a posterior with all its mass on one point, log-variance -inf.
+    const int64_t dims = m.output_elements(0);
+    if (log_variances != nullptr) {
+      if (latentkit_status s = check_room(fn, "log_variances", batch, dims, log_variances_capacity)) return s;
+    }
+    if (latentkit_status s = run_method(fn, model, lk::methods::encode, batch, {images}, {images_count}, {means},
+                                        {means_capacity})) {
+      return s;
+    }
+    if (log_variances != nullptr) {
+      std::fill(log_variances, log_variances + static_cast<std::size_t>(batch) * static_cast<std::size_t>(dims),
+                -std::numeric_limits<float>::infinity());
+    }
+    return LATENTKIT_OK;
   });
 }
 

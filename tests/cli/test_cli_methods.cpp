@@ -1,13 +1,17 @@
-// The exported CVAE's encoder through latentkit-sample: encode, reconstruct and interpolation
-// between images, with PNG and IDX inputs; and the refusals (a picture of the wrong size, a model
-// without an encoder, a start given twice).
+// The exported CVAE's encoder through latentkit-sample: encode, reconstruct, denoise and
+// interpolation between images, with PNG and IDX inputs; a plain autoencoder's code; and the
+// refusals (a picture of the wrong size, a model without an encoder, a start given twice, a
+// corruption that does not parse or fit).
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "cli/cli_run.h"
+#include "latentkit/model_writer.h"
+#include "runtime/autoencoder_model.h"
 
 #include <stb_image.h>
 
@@ -78,6 +82,69 @@ TEST_CASE("encode prints each image's code; reconstruct draws inputs above their
   INFO(from_png.output);
   CHECK(from_png.exit_code == 0);
   CHECK(load_grey(j.dir / "rec-one.png").height == 56);
+}
+
+TEST_CASE("denoise draws the images, their corrupted copies and the reconstructions, with the PSNR of each") {
+  Journey& j = journey();
+  REQUIRE(j.exported.exit_code == 0);
+  const std::string model = quoted(j.model) + " ";
+  const std::string inputs = test_images + ":0 " + test_images + ":1 ";
+  const fs::path masked = j.dir / "denoised-mask.png";
+  const Run mask = run(sample_cli + " " + model + "denoise " + inputs + "--corrupt mask:0.5 --seed 3 -o " + quoted(masked));
+  INFO(mask.output);
+  REQUIRE(mask.exit_code == 0);
+  CHECK(mask.output.find("corrupted (mask:0.5, seed 3)") != std::string::npos);
+  CHECK(mask.output.find("PSNR against the images: corrupted ") != std::string::npos);
+  const Grey g = load_grey(masked);
+  CHECK(g.width == 2 * 28);
+  CHECK(g.height == 3 * 28);
+  // Half the pixels blacked out: the middle row keeps about half the ink of the top one.
+  CHECK(g.mean(0, 28) > 20);
+  CHECK(g.mean(28, 56) > 0.3 * g.mean(0, 28));
+  CHECK(g.mean(28, 56) < 0.7 * g.mean(0, 28));
+  CHECK(g.mean(56, 84) > 10);
+
+  // The same seed corrupts the same way; a patch is a square of black.
+  const fs::path again = j.dir / "denoised-mask-again.png";
+  REQUIRE(run(sample_cli + " " + model + "denoise " + inputs + "--corrupt mask:0.5 --seed 3 -o " + quoted(again))
+              .exit_code == 0);
+  CHECK(load_grey(again).pixels == g.pixels);
+  const fs::path patched = j.dir / "denoised-patch.png";
+  REQUIRE(run(sample_cli + " " + model + "denoise " + test_images + ":0 --corrupt mask-patch:28 -o " + quoted(patched))
+              .exit_code == 0);
+  const Grey p = load_grey(patched);
+  CHECK(p.mean(0, 28) > 20);
+  CHECK(p.mean(28, 56) == 0);  // the whole image
+
+  const fs::path out = j.dir / "denoise-refused.png";
+  Run r = run(sample_cli + " " + model + "denoise " + inputs + "--corrupt blur:3 -o " + quoted(out));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("corruption 'blur:3': unknown kind 'blur'") != std::string::npos);
+  r = run(sample_cli + " " + model + "denoise " + inputs + "--corrupt mask:1.5 -o " + quoted(out));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("the fraction must be within 0..1") != std::string::npos);
+  r = run(sample_cli + " " + model + "denoise " + inputs + "--corrupt mask-patch:29 -o " + quoted(out));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("a 29x29 patch does not fit in 28x28 images") != std::string::npos);
+  CHECK(!fs::exists(out));
+}
+
+TEST_CASE("a plain autoencoder's encode prints its code") {
+  Journey& j = journey();
+  const fs::path model = j.dir / "plain-autoencoder.lkm";
+  {
+    const std::vector<uint8_t> bytes = latentkit::serialize_model(latentkit::testing::plain_autoencoder(2));
+    std::ofstream(model, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                 static_cast<std::streamsize>(bytes.size()));
+  }
+  const fs::path image = j.dir / "plain-autoencoder-input.png";  // 3x3, decoded by the model itself
+  REQUIRE(run(sample_cli + " " + quoted(model) + " decode --z 0.5,-0.5 -o " + quoted(image)).exit_code == 0);
+  const Run code = run(sample_cli + " " + quoted(model) + " encode " + quoted(image));
+  INFO(code.output);
+  REQUIRE(code.exit_code == 0);
+  CHECK(code.output.find(image.string() + ": code ") != std::string::npos);
+  CHECK(code.output.find("mean") == std::string::npos);
+  CHECK(code.output.find("log-variance") == std::string::npos);
 }
 
 TEST_CASE("interpolate between two images' codes") {

@@ -16,9 +16,8 @@ Op op(OpKind kind, std::vector<int> inputs, int output) {
   return o;
 }
 
-}  // namespace
-
-ModelDescription small_autoencoder(uint64_t seed) {
+// gaussian: encode gives a posterior's mean and log-variance; otherwise one plain code.
+ModelDescription autoencoder(uint64_t seed, bool gaussian) {
   constexpr int kLatent = 2, kSide = 3, kPixels = kSide * kSide, kHidden = 5;
   std::mt19937_64 rng(seed);
   ModelDescription d;
@@ -30,9 +29,9 @@ ModelDescription small_autoencoder(uint64_t seed) {
   const int h = d.add_activation("enc_h", {kHidden});
   const int h_relu = d.add_activation("enc_h_relu", {kHidden});
   const int wm = d.add_constant("enc_w_mean", {kLatent, kHidden}, weights(kLatent, kHidden));
-  const int wv = d.add_constant("enc_w_logvar", {kLatent, kHidden}, weights(kLatent, kHidden));
-  const int mean = d.add_activation("mean", {kLatent});
-  const int logvar = d.add_activation("logvar", {kLatent});
+  const int wv = gaussian ? d.add_constant("enc_w_logvar", {kLatent, kHidden}, weights(kLatent, kHidden)) : -1;
+  const int mean = d.add_activation(gaussian ? "mean" : "code", {kLatent});
+  const int logvar = gaussian ? d.add_activation("logvar", {kLatent}) : -1;
   const int z = d.add_activation("z", {kLatent});
   const int w2 = d.add_constant("dec_w", {kPixels, kLatent}, weights(kPixels, kLatent));
   const int logits = d.add_activation("dec_logits", {kPixels});
@@ -47,15 +46,25 @@ ModelDescription small_autoencoder(uint64_t seed) {
   };
   MethodDescription encode{methods::encode, to_mean, {x}, {mean, logvar}, {Role::image},
                            {Role::latent_mean, Role::latent_log_variance}};
-  encode.ops.push_back(op(OpKind::fully_connected, {h_relu, wv, -1}, logvar));
+  if (gaussian) {
+    encode.ops.push_back(op(OpKind::fully_connected, {h_relu, wv, -1}, logvar));
+  } else {
+    encode.outputs = {mean};
+    encode.output_roles = {Role::latent};
+  }
   MethodDescription decode{methods::decode, decoder_from(z), {z}, {image}, {Role::latent}, {Role::image}};
   MethodDescription reconstruct{methods::reconstruct, to_mean, {x}, {image}, {Role::image}, {Role::image}};
   for (const Op& o : decoder_from(mean)) reconstruct.ops.push_back(o);
   d.methods = {encode, decode, reconstruct};
   d.latent.groups = {{LatentKind::gaussian, "z", kLatent, 1, {}}};
   d.image = {kSide, kSide, 1, ValueRange::unit};
-  d.provenance.model_family = "autoencoder-test";
+  d.provenance.model_family = gaussian ? "autoencoder-test" : "plain-autoencoder-test";
   return d;
 }
+
+}  // namespace
+
+ModelDescription small_autoencoder(uint64_t seed) { return autoencoder(seed, true); }
+ModelDescription plain_autoencoder(uint64_t seed) { return autoencoder(seed, false); }
 
 }  // namespace latentkit::testing

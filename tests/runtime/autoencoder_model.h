@@ -18,4 +18,9 @@ namespace latentkit::testing {
 
 ModelDescription small_autoencoder(uint64_t seed);
 
+// The same with a plain autoencoder's encoder: encode (image -> latent) gives the code (the
+// tensor "code", where the other has "mean"), with no log-variance; the indices above without
+// 7 and 9.
+ModelDescription plain_autoencoder(uint64_t seed);
+
 }  // namespace latentkit::testing

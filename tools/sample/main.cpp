@@ -9,6 +9,7 @@
 //   latentkit-sample cvae.lkm interpolate --from -2,0 --to 2,0 --steps 8 -o line.png
 //   latentkit-sample cvae.lkm encode digit.png t10k-images-idx3-ubyte:0
 //   latentkit-sample cvae.lkm reconstruct digit.png -o reconstruction.png
+//   latentkit-sample dae.lkm denoise digit.png --corrupt mask:0.3 -o denoised.png
 //   latentkit-sample cvae.lkm interpolate --from-image a.png --to-image b.png -o morph.png
 //   latentkit-sample cvae.lkm bench --batch 25 --runs 50
 //   latentkit-sample --max-memory 64M cvae.lkm sample -n 256 -o samples.png
@@ -35,6 +36,7 @@
 #include "latentkit/latents.h"
 #include "latentkit/method_runner.h"
 #include "cli_checks.h"
+#include "corruption.h"
 #include "model_input.h"
 #include "model_summary.h"
 #include "png_writer.h"
@@ -265,7 +267,7 @@ int main(int argc, char** argv) {
   interpolate->add_option("--steps", steps, "images, ends included")->check(CLI::Range(2, 1000))->capture_default_str();
   interpolate->add_option("-o,--output", line_out, "PNG to write")->capture_default_str();
 
-  auto* encode = app.add_subcommand("encode", "print the codes of images: the posterior's mean and log-variance");
+  auto* encode = app.add_subcommand("encode", "print the codes of images (a VAE's: its posterior's mean and log-variance)");
   std::vector<std::string> encode_images;
   encode->add_option("images", encode_images, "PNG files, or IDX images as PATH:INDEX")->required();
 
@@ -274,6 +276,18 @@ int main(int argc, char** argv) {
   std::string reconstruct_out = "reconstruction.png";
   reconstruct->add_option("images", reconstruct_images, "PNG files, or IDX images as PATH:INDEX")->required();
   reconstruct->add_option("-o,--output", reconstruct_out, "PNG to write")->capture_default_str();
+
+  auto* denoise = app.add_subcommand("denoise", "corrupt images, then reconstruct them: the images, the corrupted "
+                                                "ones and their reconstructions, one row each");
+  std::vector<std::string> denoise_images;
+  std::string corrupt_text = "mask:0.3", denoise_out = "denoised.png";
+  uint64_t corrupt_seed = 1;
+  denoise->add_option("images", denoise_images, "PNG files, or IDX images as PATH:INDEX")->required();
+  denoise->add_option("--corrupt", corrupt_text,
+                      "mask:FRACTION, mask-patch:SIZE, gaussian:SIGMA or salt-pepper:FRACTION (as train dae --noise)")
+      ->capture_default_str();
+  denoise->add_option("--seed", corrupt_seed, "the corruption's random draws")->capture_default_str();
+  denoise->add_option("-o,--output", denoise_out, "PNG to write")->capture_default_str();
 
   auto* bench = app.add_subcommand("bench", "time model loading, backend building and decoding");
   int bench_batch = 25, bench_runs = 50;
@@ -287,7 +301,8 @@ int main(int argc, char** argv) {
     if (max_memory_option->count() > 0) limits.max_memory_bytes = lk::cli::parse_byte_size(max_memory, "--max-memory");
     // Paths that can never be written are refused before any work.
     const std::string* output = *grid ? &grid_out : *sample ? &sample_out : *decode ? &decode_out
-                              : *interpolate ? &line_out : *reconstruct ? &reconstruct_out : nullptr;
+                              : *interpolate ? &line_out : *reconstruct ? &reconstruct_out
+                              : *denoise ? &denoise_out : nullptr;
     if (output != nullptr) {
       lk::cli::check_output_file(*output, "output");
       if (!raw.latents.empty()) lk::cli::check_output_file(raw.latents, "--save-latents");
@@ -299,7 +314,7 @@ int main(int argc, char** argv) {
                                                            " latents (--z given " + std::to_string(z_texts.size()) +
                                                            " times)");
     }
-    for (const std::vector<std::string>* images : {&encode_images, &reconstruct_images}) {
+    for (const std::vector<std::string>* images : {&encode_images, &reconstruct_images, &denoise_images}) {
       if (images->size() > static_cast<std::size_t>(kMaxGridSide)) {
         throw lk::Error(lk::ErrorCode::invalid_argument, "at most " + std::to_string(kMaxGridSide) + " images, got " +
                                                              std::to_string(images->size()));
@@ -315,6 +330,7 @@ int main(int argc, char** argv) {
                                                            " is more than the " + std::to_string(sample_count) +
                                                            " samples");
     }
+    const lk::cli::Corruption corruption = lk::cli::parse_corruption(corrupt_text);
     lk::cli::check_input_file(model_path, "model file");
     const auto load_start = Clock::now();
     lk::Model model = lk::Model::load_file(model_path, limits);
@@ -332,34 +348,56 @@ int main(int argc, char** argv) {
       const std::vector<float> images = read_images(encode_images, model);
       const int count = static_cast<int>(encode_images.size());
       lk::MethodRunner encoder = runner_for(model, lk::methods::encode, requested, threads);
-      const auto posterior = encoder.run({images}, count);
+      const auto codes = encoder.run({images}, count);
+      const lk::Method& method = encoder.method();
       const int dims = model.latent().dims();
       for (int i = 0; i < count; ++i) {
-        std::printf("%s: mean %s log-variance %s\n", encode_images[static_cast<std::size_t>(i)].c_str(),
-                    join(posterior[0].data() + i * dims, dims).c_str(), join(posterior[1].data() + i * dims, dims).c_str());
+        std::printf("%s:", encode_images[static_cast<std::size_t>(i)].c_str());
+        for (std::size_t k = 0; k < codes.size(); ++k) {
+          const lk::Role role = method.output_roles[k];
+          const char* label = role == lk::Role::latent_mean ? "mean"
+                            : role == lk::Role::latent_log_variance ? "log-variance" : "code";
+          std::printf(" %s %s", label, join(codes[k].data() + i * dims, dims).c_str());
+        }
+        std::printf("\n");
       }
-      save_raw(raw.latents, posterior[0]);
+      save_raw(raw.latents, codes[0]);
       return 0;
     }
-    if (*reconstruct) {
-      const std::vector<float> images = read_images(reconstruct_images, model);
-      const int count = static_cast<int>(reconstruct_images.size());
-      lk::picture_size(model.image(), 2, count, 0);
+    if (*reconstruct || *denoise) {
+      const std::vector<std::string>& texts = *reconstruct ? reconstruct_images : denoise_images;
+      const std::string& output = *reconstruct ? reconstruct_out : denoise_out;
+      const std::vector<float> images = read_images(texts, model);
+      const int count = static_cast<int>(texts.size());
+      std::vector<float> input = images;
+      if (*denoise) lk::cli::corrupt_images(input, count, model.image(), corruption, corrupt_seed);
+      const int rows = *denoise ? 3 : 2;
+      lk::picture_size(model.image(), rows, count, 0);
       lk::MethodRunner reconstructor = runner_for(model, lk::methods::reconstruct, requested, threads);
       const auto start = Clock::now();
-      const std::vector<float> out = reconstructor.run({images}, count)[0];
+      const std::vector<float> out = reconstructor.run({input}, count)[0];
       const double run_ms = ms_since(start);
-      std::vector<float> both = images;
-      both.insert(both.end(), out.begin(), out.end());
-      const lk::Picture picture = lk::tile_images(both.data(), model.image(), 2, count, 0);
+      std::vector<float> tiles = images;
+      if (*denoise) tiles.insert(tiles.end(), input.begin(), input.end());
+      tiles.insert(tiles.end(), out.begin(), out.end());
+      const lk::Picture picture = lk::tile_images(tiles.data(), model.image(), rows, count, 0);
       // --save-latents: the codes the reconstructions were decoded from are not an output here.
-      write_outputs(reconstruct_out, picture, {"", raw.images}, {}, out);
-      double squared = 0;
-      for (std::size_t i = 0; i < out.size(); ++i) squared += (double{out[i]} - images[i]) * (double{out[i]} - images[i]);
-      std::printf("wrote %s: %d image(s) above, their reconstructions below, %dx%d pixels; mean squared error %.5f "
-                  "(%s backend, %.2f ms)\n",
-                  reconstruct_out.c_str(), count, picture.width, picture.height, squared / static_cast<double>(out.size()),
-                  lk::to_string(reconstructor.backend_kind()), run_ms);
+      write_outputs(output, picture, {"", raw.images}, {}, out);
+      if (*reconstruct) {
+        double squared = 0;
+        for (std::size_t i = 0; i < out.size(); ++i) squared += (double{out[i]} - images[i]) * (double{out[i]} - images[i]);
+        std::printf("wrote %s: %d image(s) above, their reconstructions below, %dx%d pixels; mean squared error %.5f "
+                    "(%s backend, %.2f ms)\n",
+                    output.c_str(), count, picture.width, picture.height, squared / static_cast<double>(out.size()),
+                    lk::to_string(reconstructor.backend_kind()), run_ms);
+      } else {
+        std::printf("wrote %s: %d image(s), corrupted (%s, seed %llu), reconstructed; %dx%d pixels; PSNR against the "
+                    "images: corrupted %.2f dB, reconstructed %.2f dB (%s backend, %.2f ms)\n",
+                    output.c_str(), count, corruption.text.c_str(), static_cast<unsigned long long>(corrupt_seed),
+                    picture.width, picture.height, lk::cli::psnr_db(images.data(), input.data(), images.size(), model.image()),
+                    lk::cli::psnr_db(images.data(), out.data(), images.size(), model.image()),
+                    lk::to_string(reconstructor.backend_kind()), run_ms);
+      }
       return 0;
     }
     std::string why;

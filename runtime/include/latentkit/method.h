@@ -29,6 +29,7 @@ const char* to_string(Role role);
 namespace methods {
 inline constexpr const char* decode = "decode";            // latent -> image
 inline constexpr const char* encode = "encode";            // image -> latent_mean, latent_log_variance
+                                                           // or image -> latent (a plain autoencoder's code)
 inline constexpr const char* reconstruct = "reconstruct";  // image -> image (decode of the mean)
 }  // namespace methods
 
