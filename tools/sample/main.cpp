@@ -335,8 +335,14 @@ int main(int argc, char** argv) {
       const auto posterior = encoder.run({images}, count);
       const int dims = model.latent().dims();
       for (int i = 0; i < count; ++i) {
-        std::printf("%s: mean %s log-variance %s\n", encode_images[static_cast<std::size_t>(i)].c_str(),
-                    join(posterior[0].data() + i * dims, dims).c_str(), join(posterior[1].data() + i * dims, dims).c_str());
+        // A VAE's encode gives the posterior's mean and log-variance, an autoencoder's its code.
+        if (posterior.size() == 1) {
+          std::printf("%s: code %s\n", encode_images[static_cast<std::size_t>(i)].c_str(),
+                      join(posterior[0].data() + i * dims, dims).c_str());
+        } else {
+          std::printf("%s: mean %s log-variance %s\n", encode_images[static_cast<std::size_t>(i)].c_str(),
+                      join(posterior[0].data() + i * dims, dims).c_str(), join(posterior[1].data() + i * dims, dims).c_str());
+        }
       }
       save_raw(raw.latents, posterior[0]);
       return 0;

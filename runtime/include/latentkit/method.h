@@ -28,7 +28,8 @@ const char* to_string(Role role);
 // A file may hold others; these names are reserved for these signatures (Model::load checks).
 namespace methods {
 inline constexpr const char* decode = "decode";            // latent -> image
-inline constexpr const char* encode = "encode";            // image -> latent_mean, latent_log_variance
+inline constexpr const char* encode = "encode";            // image -> latent_mean, latent_log_variance (a VAE),
+                                                           // or image -> latent (a deterministic code)
 inline constexpr const char* reconstruct = "reconstruct";  // image -> image (decode of the mean)
 }  // namespace methods
 

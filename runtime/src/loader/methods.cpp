@@ -165,16 +165,24 @@ void check_roles(Context& c, const MethodDraft& d, const LatentSpec& latent, con
     const char* name;
     std::vector<Role> inputs, outputs;
   };
+  // A name may stand for more than one signature: a VAE's encode gives its posterior, a
+  // deterministic autoencoder's its code.
   const Signature reserved[] = {
       {methods::decode, {Role::latent}, {Role::image}},
       {methods::encode, {Role::image}, {Role::latent_mean, Role::latent_log_variance}},
+      {methods::encode, {Role::image}, {Role::latent}},
       {methods::reconstruct, {Role::image}, {Role::image}},
   };
+  bool reserved_name = false, matches = false;
+  std::string expected;
   for (const Signature& s : reserved) {
-    if (d.name == s.name && (d.input_roles != s.inputs || d.output_roles != s.outputs)) {
-      malformed(d.what + " does not have the signature its name stands for (" + roles_string(s.inputs) + " -> " +
-                roles_string(s.outputs) + ")");
-    }
+    if (d.name != s.name) continue;
+    reserved_name = true;
+    matches = matches || (d.input_roles == s.inputs && d.output_roles == s.outputs);
+    expected += (expected.empty() ? "(" : " or (") + roles_string(s.inputs) + " -> " + roles_string(s.outputs) + ")";
+  }
+  if (reserved_name && !matches) {
+    malformed(d.what + " does not have the signature its name stands for " + expected);
   }
 }
 

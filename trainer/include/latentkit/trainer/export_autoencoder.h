@@ -1,0 +1,35 @@
+// Export: a dense autoencoder (autoencoder.h: pca, ae, dae, sae) into a latentkit model file with
+// three methods over one copy of its weights (schema/latentkit.fbs):
+//
+//   encode       image -> code (role latent)   reshape [28,28,1] -> [784], dense (ReLU) ... -> code
+//   decode       code (role latent) -> image   dense (ReLU) ... -> [784] -> reshape [28,28,1]
+//                                              (-> sigmoid, except PCA's linear output)
+//   reconstruct  image -> image                encode's ops then decode's
+//
+// The latent spec is one Gaussian group of the code's size: the file format has no kind for a
+// deterministic code yet, so `sample` and `grid` on such a file draw codes from N(0, I).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "latentkit/model_writer.h"
+#include "latentkit/trainer/autoencoder.h"
+#include "latentkit/trainer/export.h"
+#include "latentkit/trainer/run_info.h"
+
+namespace latentkit::trainer {
+
+// The float32 model file's description.
+ModelDescription describe_mlp_autoencoder(MlpAutoencoder& model, const char* family, const RunInfo& info);
+
+// Writes the file atomically, after checking every method of the float32 file against libtorch on
+// both backends (export_checks.h) on the codes of the 5 x 5 grid and 100 N(0, I) samples, the
+// decoder's images of them, and those images' codes. fp16 and int8-weights quantise every weight
+// and are measured against float32; int8 (integer activations) is refused: its calibration is the
+// CVAE's alone so far.
+ExportReport export_mlp_autoencoder(MlpAutoencoder& model, const char* family, const RunInfo& info,
+                                    const std::vector<Metric>& metrics, const std::string& output_path,
+                                    const ExportOptions& options);
+
+}  // namespace latentkit::trainer
