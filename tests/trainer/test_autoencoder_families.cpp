@@ -111,7 +111,7 @@ TEST_CASE("each autoencoder family trains a few steps and exports encode, decode
   TempDir dir("export");
   const torch::Tensor test = grey_images(tr::Split::test, 50);
   const std::vector<float> test_pixels = tr::to_vector(test);
-  for (const char* name : {"pca", "ae", "dae", "sae"}) {
+  for (const char* name : {"pca", "ae", "dae", "sae", "conv-ae"}) {
     CAPTURE(name);
     torch::set_num_threads(1);
     tr::TrainOptions o;
@@ -154,7 +154,7 @@ TEST_CASE("each autoencoder family trains a few steps and exports encode, decode
 
     // Real test images through the file, against the checkpoint's libtorch model.
     const tr::LoadedCheckpoint loaded = tr::load_checkpoint(checkpoint);
-    tr::MlpAutoencoder& model = as_autoencoder(*loaded.family).model();
+    const auto model = as_autoencoder(*loaded.family).net();
     model->eval();
     torch::NoGradGuard no_grad;
     const std::vector<float> codes = tr::to_vector(model->encode(test));
@@ -246,7 +246,7 @@ TEST_CASE("sae: the loss is the reconstruction error plus the penalty, and the p
       CAPTURE(penalty);
       torch::manual_seed(4);
       const auto family = tr::make_family("sae", settings_of(16, {{"sparsity", penalty}}));
-      tr::MlpAutoencoder& model = as_autoencoder(*family).model();
+      const auto model = as_autoencoder(*family).net();
       const torch::Tensor batch = x.slice(0, 0, 50);
       torch::Tensor code, expected;
       {
@@ -313,4 +313,32 @@ TEST_CASE("family options: each family takes its own, refuses the others by name
   o.family_options = {{"noise", "blur:2"}};
   CHECK_THROWS_WITH_AS(tr::train(o), doctest::Contains("--noise 'blur:2': unknown kind 'blur'"), std::invalid_argument);
   CHECK(!fs::exists(dir.path / "run"));
+}
+
+TEST_CASE("conv-ae: --upsample nearest trains but export names the missing op; max-unpool is refused with why") {
+  TempDir dir("conv_nearest");
+  torch::set_num_threads(1);
+  tr::TrainOptions o;
+  o.family = "conv-ae";
+  o.family_options = {{"upsample", "nearest"}};
+  o.data_dir = LATENTKIT_MNIST_DIR;
+  o.run_dir = dir.path.string();
+  o.epochs = 1;
+  o.batch_size = 50;
+  o.train_limit = 100;
+  o.test_limit = 50;
+  o.latent_dims = 4;
+  o.binarization = tr::Binarization::none;
+  o.write_report = false;
+  const tr::TrainResult result = tr::train(o);
+  REQUIRE(result.epochs.size() == 1);
+  CHECK(std::isfinite(result.epochs[0].test[0]));
+  const std::string model = (dir.path / "m.lkm").string();
+  CHECK_THROWS_WITH_AS(tr::export_run((dir.path / "checkpoint.pt").string(), model),
+                       doctest::Contains("the runtime has no upsample_nearest2d op"), std::invalid_argument);
+  CHECK(!fs::exists(model));
+  CHECK_THROWS_WITH_AS(tr::make_family("conv-ae", settings_of(4, {{"upsample", "max-unpool"}})),
+                       doctest::Contains("--upsample max-unpool is not built yet"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(tr::make_family("conv-ae", settings_of(4, {{"upsample", "bilinear"}})),
+                       doctest::Contains("--upsample 'bilinear': expected transposed or nearest"), std::invalid_argument);
 }

@@ -40,9 +40,4 @@ torch::Tensor MlpAutoencoderImpl::decode_output(const torch::Tensor& code) {
   return h.reshape({code.size(0), 1, side, side});
 }
 
-torch::Tensor MlpAutoencoderImpl::decode(const torch::Tensor& code) {
-  torch::Tensor y = decode_output(code);
-  return shape_.sigmoid_output ? torch::sigmoid(y) : y;
-}
-
 }  // namespace latentkit::trainer

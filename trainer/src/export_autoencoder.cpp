@@ -4,6 +4,7 @@
 
 #include "latentkit/latents.h"
 #include "latentkit/quantize.h"
+#include "latentkit/trainer/conv_autoencoder.h"
 #include "latentkit/trainer/export_checks.h"
 #include "latentkit/trainer/layout.h"
 
@@ -50,16 +51,16 @@ torch::Tensor as_images(const std::vector<float>& values, int64_t side) {
 
 }  // namespace
 
-ModelDescription describe_mlp_autoencoder(MlpAutoencoder& model, const char* family, const RunInfo& info) {
+ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char* family, const RunInfo& info) {
   ModelDescription d;
-  const int64_t side = model->image_size(), pixels = model->shape().image_pixels, code_size = model->shape().code;
+  const int64_t side = model.image_size(), pixels = model.shape().image_pixels, code_size = model.shape().code;
   std::vector<Op> encode_ops, decode_ops;
   const int image_in = d.add_activation("x", {side, side, 1});
   const int flat = d.add_activation("x_flat", {pixels});
   encode_ops.push_back(make_op(OpKind::reshape, {image_in}, flat));
-  const int code = add_dense_stack(d, encode_ops, model->encoder, "encoder", flat, model->shape().relu_code, "code");
-  const bool sigmoid = model->shape().sigmoid_output;
-  const int out_flat = add_dense_stack(d, decode_ops, model->decoder, "decoder", code, false, sigmoid ? "logits" : "image_flat");
+  const int code = add_dense_stack(d, encode_ops, model.encoder, "encoder", flat, model.shape().relu_code, "code");
+  const bool sigmoid = model.shape().sigmoid_output;
+  const int out_flat = add_dense_stack(d, decode_ops, model.decoder, "decoder", code, false, sigmoid ? "logits" : "image_flat");
   const int shaped = d.add_activation(sigmoid ? "logits_image" : "image", {side, side, 1});
   decode_ops.push_back(make_op(OpKind::reshape, {out_flat}, shaped));
   int image_out = shaped;
@@ -81,18 +82,23 @@ ModelDescription describe_mlp_autoencoder(MlpAutoencoder& model, const char* fam
   return d;
 }
 
-ExportReport export_mlp_autoencoder(MlpAutoencoder& model, const char* family, const RunInfo& info,
-                                    const std::vector<Metric>& metrics, const std::string& output_path,
-                                    const ExportOptions& options) {
+ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const RunInfo& info,
+                                const std::vector<Metric>& metrics, const std::string& output_path,
+                                const ExportOptions& options) {
   const QuantMode format = options.format;
   if (format == QuantMode::int8) {
     throw std::invalid_argument(std::string("--quant int8 (integer activations) is not available for the ") + family +
                                 " family yet (its activation calibration is the CVAE's alone); use int8-weights or "
                                 "fp16; nothing was written");
   }
-  model->eval();
+  model.eval();
   torch::NoGradGuard no_grad;
-  ModelDescription description = describe_mlp_autoencoder(model, family, info);
+  ModelDescription description;
+  if (auto* dense = dynamic_cast<MlpAutoencoderImpl*>(&model)) {
+    description = describe_mlp_autoencoder(*dense, family, info);
+  } else {
+    description = describe_conv_autoencoder(dynamic_cast<ConvAutoencoderImpl&>(model), family, info);
+  }
   description.provenance.metrics = metrics;
   std::vector<uint8_t> bytes = serialize_model(description);
   const Model file = Model::load_bytes(bytes.data(), bytes.size());
@@ -107,9 +113,9 @@ ExportReport export_mlp_autoencoder(MlpAutoencoder& model, const char* family, c
   const int count = static_cast<int>(codes.size() / spec.dims());
   const torch::Tensor z =
       torch::from_blob(codes.data(), {static_cast<int64_t>(count), static_cast<int64_t>(spec.dims())}, torch::kFloat32);
-  const std::vector<float> images = to_vector(model->decode(z));
-  const torch::Tensor image_codes = model->encode(as_images(images, model->image_size()));
-  const std::vector<float> reconstructions = to_vector(model->decode(image_codes));
+  const std::vector<float> images = to_vector(model.decode(z));
+  const torch::Tensor image_codes = model.encode(as_images(images, description.image.height));
+  const std::vector<float> reconstructions = to_vector(model.decode(image_codes));
 
   ExportReport report;
   report.format = format;

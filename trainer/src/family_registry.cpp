@@ -16,6 +16,7 @@ const std::vector<const FamilyDescription*>& families() {
       &ae_family(),
       &dae_family(),
       &sae_family(),
+      &conv_ae_family(),
   };
   return all;
 }

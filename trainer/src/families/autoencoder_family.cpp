@@ -62,13 +62,13 @@ torch::Tensor sparsity_penalty(const torch::Tensor& code, const Sparsity& sparsi
   return {};
 }
 
-torch::Tensor squared_error(MlpAutoencoder& model, const torch::Tensor& output, const torch::Tensor& x) {
-  const torch::Tensor image = model->shape().sigmoid_output ? torch::sigmoid(output) : output;
+torch::Tensor squared_error(AutoencoderNet& model, const torch::Tensor& output, const torch::Tensor& x) {
+  const torch::Tensor image = model.sigmoid_output() ? torch::sigmoid(output) : output;
   return (image - x).square().flatten(1).sum(1);
 }
 
-torch::Tensor cross_entropy(MlpAutoencoder& model, const torch::Tensor& output, const torch::Tensor& x) {
-  if (model->shape().sigmoid_output) {
+torch::Tensor cross_entropy(AutoencoderNet& model, const torch::Tensor& output, const torch::Tensor& x) {
+  if (model.sigmoid_output()) {
     return torch::binary_cross_entropy_with_logits(output, x, {}, {}, at::Reduction::None).flatten(1).sum(1);
   }
   const torch::Tensor p = output.clamp(kProbabilityFloor, 1 - kProbabilityFloor);
@@ -76,25 +76,26 @@ torch::Tensor cross_entropy(MlpAutoencoder& model, const torch::Tensor& output, 
 }
 
 AutoencoderFamily::AutoencoderFamily(AutoencoderConfig config, const FamilySettings& settings)
-    : config_(std::move(config)), model_([&] {
-        MlpShape shape = config_.shape;
-        shape.code = settings.latent_dims;
-        return shape;
-      }()) {
-  config_.shape = model_->shape();
+    : config_(std::move(config)) {
+  if (config_.build) {
+    net_ = config_.build(settings.latent_dims);
+  } else {
+    config_.shape.code = settings.latent_dims;
+    net_ = std::make_shared<MlpAutoencoderImpl>(config_.shape);
+  }
   if (config_.closed_form) {
     // Nothing is learnt by gradients: an unfitted PCA reconstructs every image as 0.
     torch::NoGradGuard no_grad;
-    for (const torch::Tensor& p : model_->parameters()) {
+    for (const torch::Tensor& p : net_->parameters()) {
       p.zero_();
       p.set_requires_grad(false);
     }
   } else {
-    optimizer_ = std::make_unique<torch::optim::Adam>(model_->parameters(), torch::optim::AdamOptions(settings.learning_rate));
+    optimizer_ = std::make_unique<torch::optim::Adam>(net_->parameters(), torch::optim::AdamOptions(settings.learning_rate));
   }
 }
 
-std::vector<NamedModule> AutoencoderFamily::modules() { return {{"model", model_.ptr()}}; }
+std::vector<NamedModule> AutoencoderFamily::modules() { return {{"model", net_}}; }
 
 std::vector<NamedOptimizer> AutoencoderFamily::optimizers() {
   if (!optimizer_) return {};
@@ -102,7 +103,7 @@ std::vector<NamedOptimizer> AutoencoderFamily::optimizers() {
 }
 
 void AutoencoderFamily::fit(const torch::Tensor& train_images) {
-  if (config_.closed_form) fit_pca(model_, train_images);
+  if (config_.closed_form) fit_pca(dynamic_cast<MlpAutoencoderImpl&>(*net_), train_images);
 }
 
 void AutoencoderFamily::check_images(const ImageDataset& images, const std::string& dir) const {
@@ -111,10 +112,10 @@ void AutoencoderFamily::check_images(const ImageDataset& images, const std::stri
 
 torch::Tensor AutoencoderFamily::training_loss(const torch::Tensor& batch) {
   const torch::Tensor input = config_.noise ? corrupt(batch, *config_.noise) : batch;
-  const torch::Tensor code = model_->encode(input);
-  const torch::Tensor output = model_->decode_output(code);
-  torch::Tensor loss = config_.loss == ReconstructionLoss::mse ? squared_error(model_, output, batch)
-                                                               : cross_entropy(model_, output, batch);
+  const torch::Tensor code = net_->encode(input);
+  const torch::Tensor output = net_->decode_output(code);
+  torch::Tensor loss = config_.loss == ReconstructionLoss::mse ? squared_error(*net_, output, batch)
+                                                               : cross_entropy(*net_, output, batch);
   if (config_.sparsity.kind != Sparsity::none) loss = loss + sparsity_penalty(code, config_.sparsity);
   return loss.mean();
 }
@@ -141,8 +142,8 @@ void AutoencoderFamily::apply_gradients() {
 Evaluation AutoencoderFamily::evaluate(const torch::Tensor& images, const EvaluationRequest& request) {
   (void)request;  // nothing random but dae's corruption, which has its own fixed seed
   torch::NoGradGuard no_grad;
-  const bool was_training = model_->is_training();
-  model_->eval();
+  const bool was_training = net_->is_training();
+  net_->eval();
   const int64_t n = images.size(0);
   double mse = 0, bce = 0, zeros = 0, denoise_squared = 0, noisy_squared = 0;
   torch::Tensor corrupted;
@@ -153,22 +154,22 @@ Evaluation AutoencoderFamily::evaluate(const torch::Tensor& images, const Evalua
   for (int64_t s = 0; s < n; s += kEvaluationBatch) {
     const int64_t e = std::min(n, s + kEvaluationBatch);
     const torch::Tensor x = images.slice(0, s, e);
-    const torch::Tensor code = model_->encode(x);
-    const torch::Tensor output = model_->decode_output(code);
-    mse += squared_error(model_, output, x).sum().item<double>();
-    bce += cross_entropy(model_, output, x).sum().item<double>();
+    const torch::Tensor code = net_->encode(x);
+    const torch::Tensor output = net_->decode_output(code);
+    mse += squared_error(*net_, output, x).sum().item<double>();
+    bce += cross_entropy(*net_, output, x).sum().item<double>();
     zeros += (code.abs() < kZeroCode).sum().item<double>();
     if (config_.noise) {
       const torch::Tensor y = corrupted.slice(0, s, e);
-      denoise_squared += squared_error(model_, model_->decode_output(model_->encode(y)), x).sum().item<double>();
+      denoise_squared += squared_error(*net_, net_->decode_output(net_->encode(y)), x).sum().item<double>();
       noisy_squared += (y - x).square().sum().item<double>();
     }
   }
-  model_->train(was_training);
+  net_->train(was_training);
   const double count = static_cast<double>(std::max<int64_t>(n, 1));
   const double pixels = count * static_cast<double>(images.numel() / std::max<int64_t>(n, 1));
   Evaluation evaluation;
-  evaluation.figures = {mse / count, bce / count, zeros / (count * static_cast<double>(config_.shape.code))};
+  evaluation.figures = {mse / count, bce / count, zeros / (count * static_cast<double>(net_->code_size()))};
   evaluation.line = printed("test MSE %.2f, BCE %.2f, code sparsity %.3f", evaluation.figures[kMse],
                             evaluation.figures[kBce], evaluation.figures[kSparsity]);
   evaluation.report = printed("squared error %.4f, Bernoulli cross-entropy %.4f nats per image (summed over pixels); "
@@ -220,7 +221,7 @@ ExportReport AutoencoderFamily::export_methods(const RunInfo& info, const std::s
                                  {"test_bce_nats_per_image", info.test_figure("test_bce")},
                                  {"code_sparsity", info.test_figure("code_sparsity")}};
   if (config_.noise) metrics.push_back({"test_denoise_psnr_db", info.test_figure("test_denoise_psnr_db")});
-  return export_mlp_autoencoder(model_, description().name, info, metrics, output_path, options);
+  return export_autoencoder(*net_, description().name, info, metrics, output_path, options);
 }
 
 }  // namespace latentkit::trainer

@@ -41,9 +41,9 @@ const FamilyDescription& pca_family() {
   return description;
 }
 
-void fit_pca(MlpAutoencoder& model, const torch::Tensor& images) {
+void fit_pca(MlpAutoencoderImpl& model, const torch::Tensor& images) {
   torch::NoGradGuard no_grad;
-  const int64_t code = model->shape().code;
+  const int64_t code = model.shape().code;
   const torch::Tensor x = images.reshape({images.size(0), -1}).to(torch::kFloat64);
   if (code > x.size(1)) {
     throw std::invalid_argument("pca: --latent " + std::to_string(code) + " is more components than the " +
@@ -54,8 +54,8 @@ void fit_pca(MlpAutoencoder& model, const torch::Tensor& images) {
   const torch::Tensor covariance = centred.t().matmul(centred) / static_cast<double>(x.size(0));
   const auto [values, vectors] = torch::linalg::eigh(covariance, "L");  // ascending eigenvalues
   const torch::Tensor top = vectors.slice(1, vectors.size(1) - code).flip({1});  // [pixels, code], largest first
-  auto& encoder = model->encoder.front();
-  auto& decoder = model->decoder.front();
+  auto& encoder = model.encoder.front();
+  auto& decoder = model.decoder.front();
   encoder->weight.copy_(top.t());
   encoder->bias.copy_(-top.t().matmul(mean));
   decoder->weight.copy_(top);

@@ -17,6 +17,23 @@
 
 namespace latentkit::trainer {
 
+// What the autoencoder families (families/autoencoder_family.h) need of a model: a dense one
+// (below) or a convolutional one (conv_autoencoder.h).
+class AutoencoderNet : public torch::nn::Module {
+ public:
+  // x [B, 1, H, W] in [0, 1] -> code [B, code_size()].
+  virtual torch::Tensor encode(const torch::Tensor& x) = 0;
+  // code -> [B, 1, H, W] before the output activation: logits when sigmoid_output().
+  virtual torch::Tensor decode_output(const torch::Tensor& code) = 0;
+  virtual bool sigmoid_output() const = 0;
+  virtual int64_t code_size() const = 0;
+  // code -> the image.
+  torch::Tensor decode(const torch::Tensor& code) {
+    const torch::Tensor y = decode_output(code);
+    return sigmoid_output() ? torch::sigmoid(y) : y;
+  }
+};
+
 // The hidden sizes of the seed-002 autoencoder's encoder (the decoder mirrors them).
 inline const std::vector<int64_t> kMlpHidden = {512, 256};
 
@@ -28,16 +45,14 @@ struct MlpShape {
   bool sigmoid_output = true;   // else the decoder's output is the image itself (PCA)
 };
 
-class MlpAutoencoderImpl : public torch::nn::Module {
+class MlpAutoencoderImpl : public AutoencoderNet {
  public:
   explicit MlpAutoencoderImpl(const MlpShape& shape);
 
-  // x [B, 1, H, W] -> code [B, code].
-  torch::Tensor encode(const torch::Tensor& x);
-  // code -> [B, 1, H, W] before the output activation: logits when shape().sigmoid_output.
-  torch::Tensor decode_output(const torch::Tensor& code);
-  // code -> the image.
-  torch::Tensor decode(const torch::Tensor& code);
+  torch::Tensor encode(const torch::Tensor& x) override;
+  torch::Tensor decode_output(const torch::Tensor& code) override;
+  bool sigmoid_output() const override { return shape_.sigmoid_output; }
+  int64_t code_size() const override { return shape_.code; }
 
   const MlpShape& shape() const { return shape_; }
   int64_t image_size() const;  // H = W
@@ -49,6 +64,5 @@ class MlpAutoencoderImpl : public torch::nn::Module {
  private:
   MlpShape shape_;
 };
-TORCH_MODULE(MlpAutoencoder);
 
 }  // namespace latentkit::trainer

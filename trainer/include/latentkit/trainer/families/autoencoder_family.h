@@ -7,6 +7,7 @@
 //   ae   (ae_family.cpp)   784-512-256-code and mirror, sigmoid output, --loss mse|bce, Adam
 //   dae  (dae_family.cpp)  ae trained on --noise-corrupted inputs against the clean images
 //   sae  (sae_family.cpp)  ae with a ReLU code and a --sparsity l1|l2:WEIGHT penalty on it
+//   conv-ae (conv_ae_family.cpp)  convolutional (conv_autoencoder.h), --upsample transposed|nearest
 //
 // Test figures per epoch, per image: the squared error and the Bernoulli cross-entropy of the
 // reconstruction, each summed over the 784 pixels (the CE of PCA's unbounded output clamped to
@@ -15,6 +16,7 @@
 // Exported as encode (image -> code, role latent), decode (code -> image) and reconstruct.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,6 +34,7 @@ const FamilyDescription& pca_family();
 const FamilyDescription& ae_family();
 const FamilyDescription& dae_family();
 const FamilyDescription& sae_family();
+const FamilyDescription& conv_ae_family();
 
 enum class ReconstructionLoss { mse, bce };
 // "mse" or "bce"; throws std::invalid_argument naming --loss.
@@ -49,7 +52,8 @@ torch::Tensor sparsity_penalty(const torch::Tensor& code, const Sparsity& sparsi
 // What one of the four is, once its options are parsed.
 struct AutoencoderConfig {
   const FamilyDescription* description = nullptr;
-  MlpShape shape;
+  MlpShape shape;  // a dense model's, unless `build` makes another
+  std::function<std::shared_ptr<AutoencoderNet>(int64_t code)> build;
   bool closed_form = false;  // pca: fitted, no optimiser
   ReconstructionLoss loss = ReconstructionLoss::mse;
   std::optional<Noise> noise;  // dae
@@ -59,8 +63,8 @@ struct AutoencoderConfig {
 
 // The reconstruction's error per image, summed over pixels: `output` is the decoder's
 // (decode_output: logits when the model has a sigmoid output), `x` the target.
-torch::Tensor squared_error(MlpAutoencoder& model, const torch::Tensor& output, const torch::Tensor& x);
-torch::Tensor cross_entropy(MlpAutoencoder& model, const torch::Tensor& output, const torch::Tensor& x);
+torch::Tensor squared_error(AutoencoderNet& model, const torch::Tensor& output, const torch::Tensor& x);
+torch::Tensor cross_entropy(AutoencoderNet& model, const torch::Tensor& output, const torch::Tensor& x);
 
 class AutoencoderFamily : public Family {
  public:
@@ -81,7 +85,7 @@ class AutoencoderFamily : public Family {
   ExportReport export_methods(const RunInfo& info, const std::string& output_path,
                               const ExportOptions& options) override;
 
-  MlpAutoencoder& model() { return model_; }
+  const std::shared_ptr<AutoencoderNet>& net() { return net_; }
   const AutoencoderConfig& config() const { return config_; }
   // The loss a training step minimises on `batch` (the mean over its images), with the
   // corruption drawn from libtorch's default generator.
@@ -89,13 +93,13 @@ class AutoencoderFamily : public Family {
 
  private:
   AutoencoderConfig config_;
-  MlpAutoencoder model_;
+  std::shared_ptr<AutoencoderNet> net_;
   std::unique_ptr<torch::optim::Adam> optimizer_;  // none for a closed-form fit
 };
 
 // PCA's fit (pca_family.cpp): the encoder's weight becomes the top `code` eigenvectors of the
 // covariance of `images` (divided by N) as rows, its bias -W mean; the decoder's weight W^T, its
 // bias the mean. Computed in float64.
-void fit_pca(MlpAutoencoder& model, const torch::Tensor& images);
+void fit_pca(MlpAutoencoderImpl& model, const torch::Tensor& images);
 
 }  // namespace latentkit::trainer
