@@ -342,3 +342,27 @@ TEST_CASE("conv-ae: --upsample nearest trains but export names the missing op; m
   CHECK_THROWS_WITH_AS(tr::make_family("conv-ae", settings_of(4, {{"upsample", "bilinear"}})),
                        doctest::Contains("--upsample 'bilinear': expected transposed or nearest"), std::invalid_argument);
 }
+
+TEST_CASE("a resumed autoencoder run keeps its family options and continues") {
+  TempDir dir("resume");
+  torch::set_num_threads(1);
+  tr::TrainOptions o;
+  o.family = "sae";
+  o.family_options = {{"loss", "bce"}, {"sparsity", "l2:0.1"}};
+  o.data_dir = LATENTKIT_MNIST_DIR;
+  o.run_dir = dir.path.string();
+  o.epochs = 1;
+  o.batch_size = 50;
+  o.train_limit = 100;
+  o.test_limit = 50;
+  o.latent_dims = 4;
+  o.binarization = tr::Binarization::none;
+  o.write_report = false;
+  tr::train(o);
+  tr::TrainOptions more = tr::resume_options(dir.path.string());
+  CHECK(more.family_options == tr::FamilyOptions{{"loss", "bce"}, {"sparsity", "l2:0.1"}});
+  CHECK(more.binarization == tr::Binarization::none);
+  more.epochs = 2;
+  more.write_report = false;
+  CHECK(tr::train(more).epochs.size() == 2);
+}
