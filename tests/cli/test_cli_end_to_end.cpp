@@ -305,3 +305,34 @@ TEST_CASE("train, eval and export dispatch on the family: --help lists the regis
   CHECK(r.exit_code == 0);
   CHECK(fs::exists(j.dir / "cvae.lkm"));
 }
+
+TEST_CASE("an autoencoder family on the command line: pca trains, exports and encodes; family flags are checked") {
+  Scratch j("autoencoders");
+  const std::string run_dir = quoted(j.dir / "pca");
+  Run r = run(cli + " train pca --code 8 --data " LATENTKIT_MNIST_DIR " --train-limit 300 --test-limit 100 --epochs 1 "
+                    "--threads 1 --no-report --out " + run_dir);
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("test MSE") != std::string::npos);
+  CHECK(r.output.find("none binarisation") != std::string::npos);  // the family's default: grey levels
+  const std::string model = quoted(j.dir / "pca.lkm");
+  r = run(cli + " export " + run_dir + " -o " + model);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find("encode") != std::string::npos);
+  r = run(sample_cli + " " + model + " info");
+  CHECK(r.output.find("pca") != std::string::npos);
+  const std::string image = std::string(LATENTKIT_MNIST_DIR) + "/t10k-images-idx3-ubyte:0";
+  r = run(sample_cli + " " + model + " encode " + image);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.output.find(image + ": code ") != std::string::npos);
+
+  // A family's flag with a bad value, and another family's flag: refused before any folder exists.
+  r = run(cli + " train dae --noise blur:1 --data " LATENTKIT_MNIST_DIR " --out " + quoted(j.dir / "dae"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("--noise 'blur:1': unknown kind 'blur' (expected mask:FRACTION") != std::string::npos);
+  CHECK(!fs::exists(j.dir / "dae"));
+  r = run(cli + " train ae --sparsity l1:1 --data " LATENTKIT_MNIST_DIR " --out " + quoted(j.dir / "ae"));
+  CHECK(r.exit_code == 1);
+  CHECK(r.output.find("the ae family takes no --sparsity (given 'l1:1'); it takes --loss") != std::string::npos);
+  CHECK(!fs::exists(j.dir / "ae"));
+}

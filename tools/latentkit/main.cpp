@@ -72,6 +72,7 @@ std::string family_help() {
   std::string help = "model family:";
   for (const tr::FamilyDescription* family : tr::families()) {
     help += std::string("\n  ") + family->name + ": " + family->summary;
+    if (*family->options_help != '\0') help += std::string("\n      options: ") + family->options_help;
   }
   return help;
 }
@@ -90,7 +91,7 @@ int main(int argc, char** argv) {
 
   auto* train = app.add_subcommand("train", "train a model");
   tr::TrainOptions options;
-  std::string family = tr::families().front()->name, binarization = "dynamic", schedule = "default", data = "mnist";
+  std::string family = tr::families().front()->name, binarization, schedule = "default", data = "mnist";
   bool no_report = false;
   auto* family_option = train->add_option("family", family, family_help())->check(kKnownFamily)->capture_default_str();
   auto* data_option = train->add_option("--data", data, "dataset: mnist, fashion-mnist, or a folder with the IDX files")->capture_default_str();
@@ -99,13 +100,28 @@ int main(int argc, char** argv) {
   train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
   auto* schedule_option = train->add_option("--schedule", schedule, "default (18 epochs, < 10 min on 2 cores) or long (90 epochs, < 60 min); docs/training.md; --epochs/--batch/--lr override it")
       ->check(CLI::IsMember({"default", "long"}))->capture_default_str();
-  auto* latent_option = train->add_option("--latent", options.latent_dims, "latent size")->check(CLI::Range(1, 4096))->capture_default_str();
+  auto* latent_option = train->add_option("--latent,--code", options.latent_dims, "latent size (an autoencoder's code size)")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* epochs_option = train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   auto* batch_option = train->add_option("--batch", options.batch_size, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   auto* lr_option = train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(kFinitePositive)->capture_default_str();
   auto* seed_option = train->add_option("--seed", options.seed, "random seed")->capture_default_str();
-  auto* binarize_option = train->add_option("--binarize", binarization, "dynamic (Bernoulli draws) or static (threshold 0.5)")
-      ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
+  auto* binarize_option = train->add_option("--binarize", binarization, "dynamic (Bernoulli draws), static (threshold 0.5) or none (grey levels); default: the family's (cvae dynamic, the autoencoders none)")
+      ->check(CLI::IsMember({"dynamic", "static", "none"}));
+  // The families' own options (FamilySettings::options): each family takes some and refuses the
+  // others by name.
+  struct FamilyFlag {
+    const char* flag;
+    const char* help;
+    std::string value;
+    CLI::Option* option = nullptr;
+  };
+  FamilyFlag family_flags[] = {
+      {"loss", "ae, dae, sae: mse (squared error, default) or bce (Bernoulli cross-entropy), summed over pixels", {}},
+      {"noise", "dae: mask:FRACTION, mask-patch:SIZE, gaussian:SIGMA or salt-pepper:FRACTION (default mask:0.5)", {}},
+      {"sparsity", "sae: l1:WEIGHT or l2:WEIGHT, the penalty on the code (default l1:0.01)", {}},
+      {"upsample", "conv-ae: transposed (learned transposed convolutions, default) or nearest (2x2 repetition + convolution; trains, not exportable yet)", {}},
+  };
+  for (FamilyFlag& f : family_flags) f.option = train->add_option(std::string("--") + f.flag, f.value, f.help);
   auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
   auto* test_limit_option = train->add_option("--test-limit", options.test_limit, "use only the first N test images (0: all)")->check(CLI::NonNegativeNumber);
   auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image after the last epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
@@ -113,26 +129,27 @@ int main(int argc, char** argv) {
   train->add_flag("--no-report", no_report, "skip the pictures and index.html");
   add_thread_options(train, options.threads);
   // What a resumed run takes from its checkpoint and may not be given again.
-  const std::vector<CLI::Option*> run_settings = {data_option, overwrite_option, schedule_option, latent_option,
+  std::vector<CLI::Option*> run_settings = {data_option, overwrite_option, schedule_option, latent_option,
                                                   batch_option, lr_option, seed_option, binarize_option,
                                                   train_limit_option, test_limit_option, eval_k_option,
                                                   eval_images_option};
+  for (FamilyFlag& f : family_flags) run_settings.push_back(f.option);
 
   auto* evaluator = app.add_subcommand("eval", "a trained run's test-set figures (the CVAE's: ELBO and importance-weighted log p(x), in nats)");
-  std::string eval_source, eval_data, eval_binarization = "dynamic";
+  std::string eval_source, eval_data, eval_binarization;
   int64_t eval_k = 1000, eval_limit = 0;
   uint64_t eval_seed = 1;
   evaluator->add_option("run", eval_source, "run folder or checkpoint file")->required();
   evaluator->add_option("--k", eval_k, "importance samples per image")->check(CLI::Range(int64_t{1}, int64_t{1000000}))->capture_default_str();
   evaluator->add_option("--limit", eval_limit, "only the first N test images (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
-  evaluator->add_option("--binarize", eval_binarization, "dynamic (Bernoulli draws, fixed seed) or static (threshold 0.5)")
-      ->check(CLI::IsMember({"dynamic", "static"}))->capture_default_str();
+  evaluator->add_option("--binarize", eval_binarization, "dynamic (Bernoulli draws, fixed seed), static (threshold 0.5) or none (grey levels); default: the run's")
+      ->check(CLI::IsMember({"dynamic", "static", "none"}));
   evaluator->add_option("--data", eval_data, "dataset (default: the run's)");
   evaluator->add_option("--seed", eval_seed, "seed of the posterior samples")->capture_default_str();
   tr::ThreadConfig eval_threads;
   add_thread_options(evaluator, eval_threads);
 
-  auto* exporter = app.add_subcommand("export", "write a trained run's methods (the CVAE's: its decoder) to a model file");
+  auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct) to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
@@ -169,8 +186,12 @@ int main(int argc, char** argv) {
         if (batch_option->count() == 0) options.batch_size = chosen.batch_size;
         if (lr_option->count() == 0) options.learning_rate = chosen.learning_rate;
         options.data_dir = tr::resolve_dataset(data);
-        options.binarization = tr::parse_binarization(binarization);
+        options.binarization =
+            tr::parse_binarization(binarization.empty() ? tr::find_family(family)->default_binarization : binarization);
         options.family = family;
+        for (const FamilyFlag& f : family_flags) {
+          if (f.option->count() > 0) options.family_options[f.flag] = f.value;
+        }
       }
       options.write_report = !no_report;
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(options.threads).c_str());
@@ -195,7 +216,8 @@ int main(int argc, char** argv) {
         }
       }
       dir = tr::resolve_dataset(dir);
-      const tr::Binarization mode = tr::parse_binarization(eval_binarization);
+      const tr::Binarization mode =
+          tr::parse_binarization(eval_binarization.empty() ? run.info.binarization : eval_binarization);
       const tr::ImageDataset test_set = tr::load_mnist_dir(dir, tr::Split::test, eval_limit);
       run.family->check_images(test_set, dir);
       const torch::Tensor images = tr::binarized_test_images(test_set, mode);
@@ -206,7 +228,8 @@ int main(int argc, char** argv) {
       std::printf("test set: %lld images of %s, %s binarisation%s; trained %lld epochs with %s binarisation\n",
                   static_cast<long long>(images.size(0)), dir.c_str(), tr::to_string(mode),
                   mode == tr::Binarization::dynamic ? " (pixels ~ Bernoulli(intensity), drawn once with a fixed seed)"
-                                                    : " (threshold 0.5)",
+                  : mode == tr::Binarization::fixed ? " (threshold 0.5)"
+                                                    : " (grey levels)",
                   static_cast<long long>(run.info.epochs_done), run.info.binarization.c_str());
       std::printf("%s", evaluation.report.c_str());
     } else if (*exporter) {

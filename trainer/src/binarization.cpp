@@ -6,12 +6,20 @@
 
 namespace latentkit::trainer {
 
-const char* to_string(Binarization b) { return b == Binarization::dynamic ? "dynamic" : "static"; }
+const char* to_string(Binarization b) {
+  switch (b) {
+    case Binarization::dynamic: return "dynamic";
+    case Binarization::fixed: return "static";
+    case Binarization::none: return "none";
+  }
+  return "?";
+}
 
 Binarization parse_binarization(const std::string& name) {
   if (name == "dynamic") return Binarization::dynamic;
   if (name == "static") return Binarization::fixed;
-  throw std::invalid_argument("unknown binarization '" + name + "' (expected 'dynamic' or 'static')");
+  if (name == "none") return Binarization::none;
+  throw std::invalid_argument("unknown binarization '" + name + "' (expected 'dynamic', 'static' or 'none')");
 }
 
 torch::Tensor to_tensor(const ImageDataset& data) {
@@ -21,6 +29,7 @@ torch::Tensor to_tensor(const ImageDataset& data) {
 }
 
 torch::Tensor binarize(const torch::Tensor& grey, Binarization mode, at::Generator& generator) {
+  if (mode == Binarization::none) return grey;
   if (mode == Binarization::fixed) return (grey >= 0.5f).to(torch::kFloat32);
   return at::bernoulli(grey, generator);
 }

@@ -45,6 +45,10 @@ void write_resume_state(torch::serialize::OutputArchive& archive, const ResumeSt
 void save_checkpoint(const std::string& path, Family& family, const RunInfo& info, const ResumeState* resume) {
   torch::serialize::OutputArchive archive;
   archive.write("family", c10::IValue(std::string(family.description().name)));
+  // The family's own options as "flag=value" lines (none for the CVAE, which has none).
+  std::string options;
+  for (const auto& [flag, value] : family.options()) options += flag + "=" + value + "\n";
+  if (!options.empty()) archive.write("family_options", c10::IValue(options));
   for (const NamedModule& named : family.modules()) {
     torch::serialize::OutputArchive module_archive;
     named.module->save(module_archive);
@@ -104,6 +108,18 @@ LoadedCheckpoint load_checkpoint(const std::string& path) {
     loaded.info.binarization = value.toStringRef();
     FamilySettings settings;
     settings.latent_dims = loaded.info.latent_dims;
+    if (archive.try_read("family_options", value)) {
+      const std::string text = value.toStringRef();
+      std::size_t begin = 0;
+      while (begin < text.size()) {
+        const std::size_t end = text.find('\n', begin), equals = text.find('=', begin);
+        if (end == std::string::npos || equals == std::string::npos || equals > end) {
+          throw std::runtime_error("checkpoint '" + path + "' has a malformed family_options entry");
+        }
+        settings.options[text.substr(begin, equals - begin)] = text.substr(equals + 1, end - equals - 1);
+        begin = end + 1;
+      }
+    }
     loaded.family = family->create(settings);
     for (const NamedModule& named : loaded.family->modules()) {
       torch::serialize::InputArchive module_archive;

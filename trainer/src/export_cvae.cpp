@@ -2,34 +2,21 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <limits>
 #include <stdexcept>
 
 #include "latentkit/decoder.h"
 #include "latentkit/method_runner.h"
 #include "latentkit/trainer/cvae_methods.h"
+#include "latentkit/trainer/export_checks.h"
 #include "latentkit/latents.h"
 #include "latentkit/calibration.h"
 #include "latentkit/trainer/layout.h"
 #include "latentkit/trainer/mnist.h"
 
-#ifndef LATENTKIT_VERSION
-#define LATENTKIT_VERSION "unknown"
-#endif
-
 namespace latentkit::trainer {
 
 namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
 
 Op unary(OpKind kind, int x, int y) {
   Op op;
@@ -37,12 +24,6 @@ Op unary(OpKind kind, int x, int y) {
   op.inputs = {x};
   op.outputs = {y};
   return op;
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(double{a[i]} - b[i]));
-  return worst;
 }
 
 }  // namespace
@@ -96,17 +77,10 @@ ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(latent), 1, {}});
   d.image = {static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
   Provenance& p = d.provenance;
-  p.model_family = "cvae";
-  p.dataset = info.dataset;
-  p.epochs = static_cast<int>(info.epochs_done);
-  p.trainer_version = "latentkit " LATENTKIT_VERSION;
-  p.created_utc = utc_now();
+  fill_provenance(p, "cvae", info);
   p.metrics = {{"test_elbo_nats", info.test_figure("test_elbo")},
                {"test_reconstruction_nats", info.test_figure("test_reconstruction")},
                {"test_kl_nats", info.test_figure("test_kl")}};
-  if (info.dataset == "mnist") {
-    for (int digit = 0; digit < 10; ++digit) p.labels.push_back(std::to_string(digit));
-  }
   return d;
 }
 
@@ -213,32 +187,12 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
   report.format = format;
   report.latents_checked = count;
   report.fp32_file_bytes = bytes.size();
-  struct Check {
-    const char* method;
-    const std::vector<float>* input;
-    std::vector<const std::vector<float>*> outputs;
+  const ExpectedMethod checks[] = {
+      {methods::decode, count, {latents}, {expected.images}},
+      {methods::encode, count, {expected.images}, {expected.means, expected.log_variances}},
+      {methods::reconstruct, count, {expected.images}, {expected.reconstructions}},
   };
-  const Check checks[] = {
-      {methods::decode, &latents, {&expected.images}},
-      {methods::encode, &expected.images, {&expected.means, &expected.log_variances}},
-      {methods::reconstruct, &expected.images, {&expected.reconstructions}},
-  };
-  for (const Check& check : checks) {
-    MethodCheck result{check.method, count, 0, -1};
-    for (BackendKind kind : {BackendKind::reference, BackendKind::xnnpack}) {
-      if (!backend_available(kind)) continue;
-      const auto outputs = MethodRunner(model, check.method, kind).run({*check.input}, count);
-      double diff = 0;
-      for (std::size_t i = 0; i < outputs.size(); ++i) diff = std::max(diff, max_abs_diff(outputs[i], *check.outputs[i]));
-      (kind == BackendKind::reference ? result.reference : result.xnnpack) = diff;
-      if (!(diff <= kExportTolerance)) {
-        throw std::runtime_error(std::string("export check failed: the runtime's ") + to_string(kind) + " backend's " +
-                                 check.method + " differs from libtorch by " + std::to_string(diff) + " (tolerance " +
-                                 std::to_string(kExportTolerance) + "); nothing was written");
-      }
-    }
-    report.methods_checked.push_back(result);
-  }
+  for (const ExpectedMethod& check : checks) report.methods_checked.push_back(check_method(model, check));
   report.max_abs_diff_reference = report.methods_checked[0].reference;
   report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
 
@@ -253,19 +207,7 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
       quantize_weights(decoder, format);
     }
     description = with_methods(decoder, checkpoint_model, format);
-    description.provenance.quantization = to_string(format);
-    const std::vector<uint8_t> measured = serialize_model(description);
-    report.accuracy = measure_accuracy(model, Model::load_bytes(measured.data(), measured.size()));
-    // The size ratio describes the file that holds it. FlatBuffers leaves out a field equal to
-    // its default (0), so a placeholder must be non-zero to keep the size when it is filled in.
-    std::vector<Metric>& metrics = description.provenance.metrics;
-    metrics.push_back({"quant_psnr_db", report.accuracy.psnr_db});
-    metrics.push_back({"quant_max_abs_error", report.accuracy.max_abs_error});
-    metrics.push_back({"quant_size_ratio", 1.0});
-    report.accuracy.size_ratio =
-        static_cast<double>(serialize_model(description).size()) / static_cast<double>(report.fp32_file_bytes);
-    metrics.back().value = report.accuracy.size_ratio;
-    bytes = serialize_model(description);
+    bytes = record_accuracy(description, model, report);
   }
   report.file_bytes = bytes.size();
   write_file_atomically(output_path, bytes);

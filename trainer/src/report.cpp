@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -87,7 +88,8 @@ std::string run_page(const Family& family, const ReportInputs& in) {
   row("binarisation", std::string(to_string(o.binarization)) +
                           (o.binarization == Binarization::dynamic
                                ? " (pixels ~ Bernoulli(intensity); test set drawn once, fixed seed)"
-                               : " (threshold 0.5)"));
+                               : o.binarization == Binarization::fixed ? " (threshold 0.5)" : " (grey levels in [0, 1])"));
+  for (const auto& [flag, value] : family.options()) row("--" + flag, value);
   row("training images", o.train_limit > 0 ? "first " + std::to_string(o.train_limit) : std::string("all"));
   row("test images", std::to_string(in.test_images.size(0)));
   html << "</table>\n";
@@ -154,9 +156,38 @@ void write_png(const std::string& path, const Picture& picture) {
   write_file_atomically(path, encoded);
 }
 
+void plot_and_note(const ReportInputs& in, const std::string& name, ReportSummary& summary) {
+  const std::string error = plot_into_run(in, name);
+  if (error.empty()) {
+    summary.written.push_back(name);
+  } else {
+    summary.warnings.push_back(name + " left out: " + error);
+  }
+}
+
+void write_pairs_png(const std::string& path, const torch::Tensor& left, const torch::Tensor& right) {
+  const int64_t pairs = std::min<int64_t>({kTileRows * kTileColumns, left.size(0), right.size(0)});
+  const int64_t c = left.size(1), h = left.size(2), w = left.size(3);
+  auto tiles = torch::zeros({kTileRows * kTileColumns * 2, c, h, w});
+  tiles.slice(0, 0, 2 * pairs)
+      .copy_(torch::stack({left.slice(0, 0, pairs), right.slice(0, 0, pairs)}, 1).reshape({2 * pairs, c, h, w}));
+  const torch::Tensor hwc = tiles.permute({0, 2, 3, 1}).contiguous().to(torch::kFloat32);
+  const ImageSpec spec{static_cast<int>(h), static_cast<int>(w), static_cast<int>(c), ValueRange::unit};
+  write_png(path, tile_images(hwc.data_ptr<float>(), spec, kTileRows, 2 * kTileColumns));
+}
+
 std::string format_number(double value, const char* format) {
   char text[64];
   std::snprintf(text, sizeof text, format, value);
+  return text;
+}
+
+std::string format_text(const char* format, ...) {
+  char text[512];
+  va_list args;
+  va_start(args, format);
+  std::vsnprintf(text, sizeof text, format, args);
+  va_end(args);
   return text;
 }
 

@@ -92,6 +92,14 @@ std::string dataset_name(const std::string& data_dir) {
   return dir.filename().string();
 }
 
+FamilySettings family_settings(const TrainOptions& options) {
+  FamilySettings settings;
+  settings.latent_dims = options.latent_dims;
+  settings.learning_rate = options.learning_rate;
+  settings.options = options.family_options;
+  return settings;
+}
+
 TrainResult run_training(const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
   prepare_run_dir(options);
   InterruptHandler interrupt_handler;
@@ -114,10 +122,7 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
   } else {
     // The model's initial weights are the seed's first draws.
     torch::manual_seed(options.seed);
-    FamilySettings settings;
-    settings.latent_dims = options.latent_dims;
-    settings.learning_rate = options.learning_rate;
-    family = make_family(options.family, settings);
+    family = make_family(options.family, family_settings(options));
     info.latent_dims = options.latent_dims;
     info.dataset = dataset_name(options.data_dir);
     info.binarization = to_string(options.binarization);
@@ -156,6 +161,9 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     }
     const auto order = torch::randperm(n, data_generator, torch::kLong);
     const bool continuing = options.resume && epoch == first_epoch && state.epoch_step > 0;
+    // A closed-form family is fitted once, on what its first epoch sees; a resumed run has its fit
+    // in the checkpoint.
+    if (epoch == 1 && !options.resume) family->fit(train_images);
     int64_t epoch_step = continuing ? state.epoch_step : 0;
     double loss_sum = continuing ? state.epoch_loss_sum : 0;
     const double earlier_seconds = continuing ? state.epoch_seconds : 0;
@@ -262,6 +270,7 @@ TrainOptions resume_options(const std::string& run_dir) {
   options.resume = true;
   options.latent_dims = loaded.info.latent_dims;
   options.binarization = parse_binarization(loaded.info.binarization);
+  options.family_options = loaded.family->options();
   return options;
 }
 
@@ -273,6 +282,8 @@ TrainResult train(const TrainOptions& options, const std::function<void(const Ep
   if (find_family(options.family) == nullptr) {
     throw std::invalid_argument("unknown model family '" + options.family + "' (known: " + known_families() + ")");
   }
+  // The family's own options are checked before anything is created (a model is cheap to build).
+  if (!options.resume) make_family(options.family, family_settings(options));
   const fs::path created = first_missing_folder(options.run_dir);
   try {
     return run_training(options, on_epoch);

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdarg>
 #include <cstdio>
 #include <stdexcept>
 
 #include "latentkit/trainer/evaluation.h"
 #include "latentkit/trainer/export_cvae.h"
+#include "latentkit/trainer/family_registry.h"
 #include "cvae_columns.h"
 
 namespace latentkit::trainer {
@@ -16,17 +16,12 @@ namespace {
 
 using namespace cvae_columns;
 
-std::unique_ptr<Family> create(const FamilySettings& settings) { return std::make_unique<CvaeFamily>(settings); }
-
-std::string printed(const char* format, ...) __attribute__((format(printf, 1, 2)));
-std::string printed(const char* format, ...) {
-  char text[256];
-  va_list args;
-  va_start(args, format);
-  std::vsnprintf(text, sizeof text, format, args);
-  va_end(args);
-  return text;
+std::unique_ptr<Family> create(const FamilySettings& settings) {
+  refuse_other_options(settings, "cvae", {});
+  return std::make_unique<CvaeFamily>(settings);
 }
+
+const auto printed = format_text;
 
 }  // namespace
 

@@ -24,24 +24,9 @@ namespace {
 
 const ImageSpec kImage{static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
 
-// [B, 1, 28, 28] NCHW -> HWC floats, row-major images.
-std::vector<float> to_hwc(const torch::Tensor& images) {
-  auto t = images.permute({0, 2, 3, 1}).contiguous().to(torch::kFloat32);
-  return std::vector<float>(t.data_ptr<float>(), t.data_ptr<float>() + t.numel());
-}
-
 // A 10-colour qualitative palette (Tableau 10).
 const char* const kColours[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                   "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-
-void note_plot(const ReportInputs& in, const std::string& name, ReportSummary& summary) {
-  const std::string error = plot_into_run(in, name);
-  if (error.empty()) {
-    summary.written.push_back(name);
-  } else {
-    summary.warnings.push_back(name + " left out: " + error);
-  }
-}
 
 // Restores the model's mode on scope exit.
 class EvalModeGuard {
@@ -93,7 +78,7 @@ void CvaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary) 
     }
     gp << "\n";
   }
-  note_plot(in, "loss.png", summary);
+  plot_and_note(in, "loss.png", summary);
 
   // Latent scatter: posterior means of the test set (2-D PCA projection beyond 2 dimensions).
   auto images = in.test_images;
@@ -143,17 +128,14 @@ void CvaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary) 
     gp << ")\nplot " << gnuplot_quote((work / "latent.dat").string())
        << " using 1:2:3 with points pt 7 ps 0.5 lc palette\n";
   }
-  note_plot(in, "latent_scatter.png", summary);
+  plot_and_note(in, "latent_scatter.png", summary);
 
   // Reconstructions next to their inputs.
   const int64_t pairs = std::min<int64_t>(kTileRows * kTileColumns, images.size(0));
   if (pairs > 0) {
     auto x = images.slice(0, 0, pairs);
     auto reconstruction = torch::sigmoid(model->decode_logits(model->encode(x).mean));
-    auto tiles = torch::zeros({kTileRows * kTileColumns * 2, 1, kImageSize, kImageSize});
-    tiles.slice(0, 0, 2 * pairs).copy_(torch::stack({x, reconstruction}, 1).reshape({2 * pairs, 1, kImageSize, kImageSize}));
-    const std::vector<float> hwc = to_hwc(tiles);
-    write_png((dir / "reconstructions.png").string(), tile_images(hwc.data(), kImage, kTileRows, 2 * kTileColumns));
+    write_pairs_png((dir / "reconstructions.png").string(), x, reconstruction);
     summary.written.push_back("reconstructions.png");
   }
 

@@ -16,9 +16,10 @@ enum class Binarization {
   dynamic,  // each pixel ~ Bernoulli(intensity): redrawn every epoch in training, drawn once
             // with a fixed seed for the test set. What papers report; the default.
   fixed,    // threshold at 0.5, as in the seed-000 tutorial
+  none,     // the grey levels in [0, 1] as they are: what an autoencoder reconstructs
 };
 const char* to_string(Binarization b);
-Binarization parse_binarization(const std::string& name);  // "dynamic" or "static"
+Binarization parse_binarization(const std::string& name);  // "dynamic", "static" or "none"
 
 // The seed of the one dynamic binarisation of a test set: every epoch, every run and `latentkit
 // eval` measure the same observations.

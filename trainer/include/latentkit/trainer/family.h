@@ -11,8 +11,11 @@
 //   every epoch   evaluate(test images)      one figure per description().test_metrics column
 //   at the end    write_pictures(...)        description().figures, into the run folder
 //
-// The checkpoint saves modules() and optimizers() under their names and, on loading, builds the
-// family its "family" entry names. `latentkit export` calls export_methods().
+// A family fitted in closed form (PCA) does it in fit(), which the loop calls once, before the first
+// step of a new run, with the images of its first epoch; its steps then change nothing.
+//
+// The checkpoint saves modules(), optimizers() and options() under their names and, on loading,
+// builds the family its "family" entry names with those options. `latentkit export` calls export_methods().
 #pragma once
 
 #include <cstdint>
@@ -62,9 +65,16 @@ class Family {
 
   virtual const FamilyDescription& description() const = 0;
 
-  // What is trained and saved.
+  // What is trained and saved. A family fitted in closed form has no optimiser.
   virtual std::vector<NamedModule> modules() = 0;
   virtual std::vector<NamedOptimizer> optimizers() = 0;
+  // Its own choices (FamilySettings::options) with every default filled in: what the checkpoint
+  // keeps and the run page shows.
+  virtual FamilyOptions options() const { return {}; }
+
+  // The closed-form fit on `train_images` ([N, 1, H, W], as the first epoch sees them). Families
+  // trained by gradient steps do nothing.
+  virtual void fit(const torch::Tensor& train_images) { (void)train_images; }
 
   // Throws std::runtime_error naming `dir` unless the family can take these images.
   virtual void check_images(const ImageDataset& images, const std::string& dir) const = 0;

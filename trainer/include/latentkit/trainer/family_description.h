@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "latentkit/trainer/run_settings.h"
@@ -26,11 +28,17 @@ struct Figure {
   int display_width;  // pixels on the page; 0: the picture's own size
 };
 
+// A family's own choices, by the name of their `latentkit train` flag without its dashes ("loss",
+// "noise", "sparsity", "upsample") and their text as given. Each family parses the ones it takes and
+// refuses the others by name; the checkpoint keeps them, so that a loaded run is the same model.
+using FamilyOptions = std::map<std::string, std::string>;
+
 // What a family's model is built from. The rate only initialises the optimisers: the training loop
 // sets it before every step (the schedule), and a loaded checkpoint restores the optimisers' own.
 struct FamilySettings {
-  int64_t latent_dims = 2;
+  int64_t latent_dims = 2;  // the latent size; for a deterministic autoencoder, its code size
   double learning_rate = kDefaultSchedule.learning_rate;
+  FamilyOptions options;
 };
 
 struct FamilyDescription {
@@ -39,7 +47,14 @@ struct FamilyDescription {
   // metrics.csv is: epoch, train_loss, these, images_per_second, seconds.
   std::vector<MetricColumn> test_metrics;
   std::vector<Figure> figures;
+  // Throws std::invalid_argument naming the flag and its value when settings.options holds one the
+  // family does not take or cannot parse.
   std::unique_ptr<Family> (*create)(const FamilySettings& settings);
+  // How its training images are binarised when `latentkit train` is not told (binarization.h): the
+  // CVAE's Bernoulli likelihood wants 0/1 pixels, an autoencoder reconstructs grey levels.
+  const char* default_binarization = "dynamic";
+  // Its own flags, for --help ("" when none).
+  const char* options_help = "";
 };
 
 }  // namespace latentkit::trainer

@@ -23,4 +23,8 @@ const FamilyDescription* find_family(const std::string& name);
 // naming `name` and the known families when there is no such family.
 std::unique_ptr<Family> make_family(const std::string& name, const FamilySettings& settings);
 
+// For a family's create(): throws std::invalid_argument unless every option in `settings` is one of
+// `accepted`, naming the family, the flag and what it takes.
+void refuse_other_options(const FamilySettings& settings, const char* family, const std::vector<std::string>& accepted);
+
 }  // namespace latentkit::trainer

@@ -64,9 +64,17 @@ std::string gnuplot_quote(const std::string& text);
 // Runs the gnuplot script `<work_dir>/<stem of name>.gp`, which draws `<work_dir>/<name>`, and
 // renames the picture into the run folder; returns "" or what went wrong.
 std::string plot_into_run(const ReportInputs& inputs, const std::string& name);
+// plot_into_run, then the picture's name in summary.written or why it was left out in
+// summary.warnings.
+void plot_and_note(const ReportInputs& inputs, const std::string& name, ReportSummary& summary);
 // Encodes `picture` as a PNG and writes it atomically.
 void write_png(const std::string& path, const Picture& picture);
+// The first kTileRows x kTileColumns images of `left` each followed by the same image of `right`
+// ([N, C, H, W] in [0, 1]; inputs and their reconstructions), as a PNG; missing pairs stay black.
+void write_pairs_png(const std::string& path, const torch::Tensor& left, const torch::Tensor& right);
 // printf-style formatting of one number.
 std::string format_number(double value, const char* format = "%.2f");
+// printf-style formatting of a line (at most 511 bytes).
+std::string format_text(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace latentkit::trainer

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "latentkit/trainer/binarization.h"
+#include "latentkit/trainer/family_description.h"
 #include "latentkit/trainer/run_settings.h"
 #include "latentkit/trainer/thread_config.h"
 
@@ -19,6 +20,7 @@ struct TrainOptions : RunSettings {
   bool resume = false;      // continue the run in run_dir (see resume_options)
   int64_t latent_dims = 2;  // stored in the checkpoint's RunInfo, like the binarisation
   Binarization binarization = Binarization::dynamic;
+  FamilyOptions family_options;  // the family's own flags (family_description.h); kept by the checkpoint
   bool write_report = true;  // pictures and index.html at the end (needs gnuplot for the plots)
   ThreadConfig threads;      // the caller applies them (apply_thread_config)
 

@@ -1,0 +1,41 @@
+// What every family's exporter does around its own graphs: check each method of the float32 file
+// against libtorch on every backend this build has, fill the provenance every file carries, and
+// measure and record a quantised file's accuracy. export_cvae.cpp and export_autoencoder.cpp use
+// it; a new family's exporter describes its graphs and calls these.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "latentkit/model.h"
+#include "latentkit/model_writer.h"
+#include "latentkit/trainer/export.h"
+#include "latentkit/trainer/run_info.h"
+
+namespace latentkit::trainer {
+
+// One method run on `count` examples (`inputs`, one vector per method input) and the libtorch
+// outputs it must reproduce (one vector per method output).
+struct ExpectedMethod {
+  const char* method;
+  int count = 0;
+  std::vector<std::vector<float>> inputs;
+  std::vector<std::vector<float>> outputs;
+};
+
+// Runs the method on the reference backend and on XNNPACK (when built) and returns the largest
+// differences. Throws std::runtime_error naming the method, the backend and the difference when
+// it is above kExportTolerance ("nothing was written": callers check before writing).
+MethodCheck check_method(const Model& model, const ExpectedMethod& expected);
+
+// Family, dataset, epochs, trainer version, time of export and the dataset's labels; the family's
+// test metrics are the caller's.
+void fill_provenance(Provenance& provenance, const char* family, const RunInfo& info);
+
+// For a quantised `description` (weights already in `report.format`): measures it against the
+// float32 model (measure_accuracy) into report.accuracy and stores the figures in the file's
+// provenance metrics (quant_psnr_db, quant_max_abs_error, quant_size_ratio). Returns the bytes to
+// write.
+std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report);
+
+}  // namespace latentkit::trainer

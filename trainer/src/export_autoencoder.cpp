@@ -1,0 +1,142 @@
+#include "latentkit/trainer/export_autoencoder.h"
+
+#include <stdexcept>
+
+#include "latentkit/latents.h"
+#include "latentkit/quantize.h"
+#include "latentkit/trainer/conv_autoencoder.h"
+#include "latentkit/trainer/export_checks.h"
+#include "latentkit/trainer/layout.h"
+
+namespace latentkit::trainer {
+
+namespace {
+
+Op make_op(OpKind kind, std::vector<int> inputs, int output) {
+  Op op;
+  op.kind = kind;
+  op.inputs = std::move(inputs);
+  op.outputs = {output};
+  return op;
+}
+
+// Appends `layers` (dense, a ReLU after each but the last, and after the last too when
+// `relu_last`) reading tensor `x`; returns the last output.
+int add_dense_stack(ModelDescription& d, std::vector<Op>& ops, const std::vector<torch::nn::Linear>& layers,
+                    const std::string& prefix, int x, bool relu_last, const std::string& last_name) {
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const torch::nn::Linear& layer = layers[i];
+    const int64_t out = layer->options.out_features(), in = layer->options.in_features();
+    const std::string name = prefix + std::to_string(i);
+    const int w = d.add_constant(name + ".weight", {out, in}, to_vector(layer->weight));
+    const int b = d.add_constant(name + ".bias", {out}, to_vector(layer->bias));
+    const bool last = i + 1 == layers.size();
+    const int y = d.add_activation(last && !relu_last ? last_name : name, {out});
+    ops.push_back(make_op(OpKind::fully_connected, {x, w, b}, y));
+    x = y;
+    if (!last || relu_last) {
+      const int r = d.add_activation(last ? last_name : name + "_relu", {out});
+      ops.push_back(make_op(OpKind::relu, {y}, r));
+      x = r;
+    }
+  }
+  return x;
+}
+
+// libtorch's images ([N, 1, H, W] = HWC for one channel) as the runtime's floats.
+torch::Tensor as_images(const std::vector<float>& values, int64_t side) {
+  return torch::from_blob(const_cast<float*>(values.data()), {static_cast<int64_t>(values.size()) / (side * side), 1, side, side},
+                          torch::kFloat32);
+}
+
+}  // namespace
+
+ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char* family, const RunInfo& info) {
+  ModelDescription d;
+  const int64_t side = model.image_size(), pixels = model.shape().image_pixels, code_size = model.shape().code;
+  std::vector<Op> encode_ops, decode_ops;
+  const int image_in = d.add_activation("x", {side, side, 1});
+  const int flat = d.add_activation("x_flat", {pixels});
+  encode_ops.push_back(make_op(OpKind::reshape, {image_in}, flat));
+  const int code = add_dense_stack(d, encode_ops, model.encoder, "encoder", flat, model.shape().relu_code, "code");
+  const bool sigmoid = model.shape().sigmoid_output;
+  const int out_flat = add_dense_stack(d, decode_ops, model.decoder, "decoder", code, false, sigmoid ? "logits" : "image_flat");
+  const int shaped = d.add_activation(sigmoid ? "logits_image" : "image", {side, side, 1});
+  decode_ops.push_back(make_op(OpKind::reshape, {out_flat}, shaped));
+  int image_out = shaped;
+  if (sigmoid) {
+    image_out = d.add_activation("image", {side, side, 1});
+    decode_ops.push_back(make_op(OpKind::sigmoid, {shaped}, image_out));
+  }
+
+  MethodDescription decode{methods::decode, decode_ops, {code}, {image_out}, {Role::latent}, {Role::image}};
+  MethodDescription encode{methods::encode, encode_ops, {image_in}, {code}, {Role::image}, {Role::latent}};
+  MethodDescription reconstruct{methods::reconstruct, encode_ops, {image_in}, {image_out}, {Role::image}, {Role::image}};
+  reconstruct.ops.insert(reconstruct.ops.end(), decode_ops.begin(), decode_ops.end());
+  d.methods = {std::move(decode), std::move(encode), std::move(reconstruct)};
+
+  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}});
+  d.image = {static_cast<int>(side), static_cast<int>(side), 1, ValueRange::unit};
+  fill_provenance(d.provenance, family, info);
+  d.provenance.quantization = to_string(QuantMode::fp32);
+  return d;
+}
+
+ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const RunInfo& info,
+                                const std::vector<Metric>& metrics, const std::string& output_path,
+                                const ExportOptions& options) {
+  const QuantMode format = options.format;
+  if (format == QuantMode::int8) {
+    throw std::invalid_argument(std::string("--quant int8 (integer activations) is not available for the ") + family +
+                                " family yet (its activation calibration is the CVAE's alone); use int8-weights or "
+                                "fp16; nothing was written");
+  }
+  model.eval();
+  torch::NoGradGuard no_grad;
+  ModelDescription description;
+  if (auto* dense = dynamic_cast<MlpAutoencoderImpl*>(&model)) {
+    description = describe_mlp_autoencoder(*dense, family, info);
+  } else {
+    description = describe_conv_autoencoder(dynamic_cast<ConvAutoencoderImpl&>(model), family, info);
+  }
+  description.provenance.metrics = metrics;
+  std::vector<uint8_t> bytes = serialize_model(description);
+  const Model file = Model::load_bytes(bytes.data(), bytes.size());
+
+  // The check inputs: codes (the 5 x 5 grid of the first two, and N(0, I) samples), the libtorch
+  // decoder's images of them, and those images' codes: no dataset needed.
+  const LatentSpec& spec = file.latent();
+  std::vector<float> codes;
+  if (spec.dims() >= 2) codes = grid_latents(spec, 5, 5, default_grid_range(), default_grid_range());
+  const std::vector<float> samples = sample_latents(spec, 100, 0);
+  codes.insert(codes.end(), samples.begin(), samples.end());
+  const int count = static_cast<int>(codes.size() / spec.dims());
+  const torch::Tensor z =
+      torch::from_blob(codes.data(), {static_cast<int64_t>(count), static_cast<int64_t>(spec.dims())}, torch::kFloat32);
+  const std::vector<float> images = to_vector(model.decode(z));
+  const torch::Tensor image_codes = model.encode(as_images(images, description.image.height));
+  const std::vector<float> reconstructions = to_vector(model.decode(image_codes));
+
+  ExportReport report;
+  report.format = format;
+  report.latents_checked = count;
+  report.fp32_file_bytes = bytes.size();
+  const ExpectedMethod checks[] = {
+      {methods::decode, count, {codes}, {images}},
+      {methods::encode, count, {images}, {to_vector(image_codes)}},
+      {methods::reconstruct, count, {images}, {reconstructions}},
+  };
+  for (const ExpectedMethod& check : checks) report.methods_checked.push_back(check_method(file, check));
+  report.max_abs_diff_reference = report.methods_checked[0].reference;
+  report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
+
+  if (format != QuantMode::fp32) {
+    quantize_weights(description, format);
+    bytes = record_accuracy(description, file, report);
+  }
+  report.file_bytes = bytes.size();
+  write_file_atomically(output_path, bytes);
+  return report;
+}
+
+}  // namespace latentkit::trainer

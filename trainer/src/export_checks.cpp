@@ -1,0 +1,83 @@
+#include "latentkit/trainer/export_checks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <stdexcept>
+
+#include "latentkit/backend.h"
+#include "latentkit/method_runner.h"
+
+#ifndef LATENTKIT_VERSION
+#define LATENTKIT_VERSION "unknown"
+#endif
+
+namespace latentkit::trainer {
+
+namespace {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size()) return HUGE_VAL;
+  double worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(double{a[i]} - b[i]));
+  return worst;
+}
+
+}  // namespace
+
+MethodCheck check_method(const Model& model, const ExpectedMethod& expected) {
+  MethodCheck result{expected.method, expected.count, 0, -1};
+  for (BackendKind kind : {BackendKind::reference, BackendKind::xnnpack}) {
+    if (!backend_available(kind)) continue;
+    const auto outputs = MethodRunner(model, expected.method, kind).run(expected.inputs, expected.count);
+    double diff = outputs.size() == expected.outputs.size() ? 0 : HUGE_VAL;
+    for (std::size_t i = 0; i < outputs.size() && i < expected.outputs.size(); ++i) {
+      diff = std::max(diff, max_abs_diff(outputs[i], expected.outputs[i]));
+    }
+    (kind == BackendKind::reference ? result.reference : result.xnnpack) = diff;
+    if (!(diff <= kExportTolerance)) {
+      throw std::runtime_error(std::string("export check failed: the runtime's ") + to_string(kind) + " backend's " +
+                               expected.method + " differs from libtorch by " + std::to_string(diff) +
+                               " (tolerance " + std::to_string(kExportTolerance) + "); nothing was written");
+    }
+  }
+  return result;
+}
+
+void fill_provenance(Provenance& p, const char* family, const RunInfo& info) {
+  p.model_family = family;
+  p.dataset = info.dataset;
+  p.epochs = static_cast<int>(info.epochs_done);
+  p.trainer_version = "latentkit " LATENTKIT_VERSION;
+  p.created_utc = utc_now();
+  if (info.dataset == "mnist") {
+    for (int digit = 0; digit < 10; ++digit) p.labels.push_back(std::to_string(digit));
+  }
+}
+
+std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report) {
+  description.provenance.quantization = to_string(report.format);
+  const std::vector<uint8_t> measured = serialize_model(description);
+  report.accuracy = measure_accuracy(float_model, Model::load_bytes(measured.data(), measured.size()));
+  // The size ratio describes the file that holds it. FlatBuffers leaves out a field equal to
+  // its default (0), so a placeholder must be non-zero to keep the size when it is filled in.
+  std::vector<Metric>& metrics = description.provenance.metrics;
+  metrics.push_back({"quant_psnr_db", report.accuracy.psnr_db});
+  metrics.push_back({"quant_max_abs_error", report.accuracy.max_abs_error});
+  metrics.push_back({"quant_size_ratio", 1.0});
+  report.accuracy.size_ratio =
+      static_cast<double>(serialize_model(description).size()) / static_cast<double>(report.fp32_file_bytes);
+  metrics.back().value = report.accuracy.size_ratio;
+  return serialize_model(description);
+}
+
+}  // namespace latentkit::trainer

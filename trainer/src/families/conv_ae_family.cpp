@@ -1,0 +1,42 @@
+// The convolutional autoencoder of seed 003 (conv_autoencoder.h): the ae's losses and figures with
+// convolutions, its decoder upsampling by --upsample (transposed, the default, or nearest).
+#include "latentkit/trainer/conv_autoencoder.h"
+#include "latentkit/trainer/families/autoencoder_family.h"
+#include "latentkit/trainer/family_registry.h"
+#include "autoencoder_columns.h"
+
+namespace latentkit::trainer {
+
+namespace {
+
+std::unique_ptr<Family> create(const FamilySettings& settings) {
+  refuse_other_options(settings, "conv-ae", {"loss", "upsample"});
+  AutoencoderConfig config;
+  config.description = &conv_ae_family();
+  const auto loss = settings.options.find("loss");
+  config.loss = parse_reconstruction_loss(loss == settings.options.end() ? "mse" : loss->second);
+  const auto upsample_option = settings.options.find("upsample");
+  const Upsample upsample =
+      parse_upsample(upsample_option == settings.options.end() ? "transposed" : upsample_option->second);
+  config.build = [upsample](int64_t code) { return std::make_shared<ConvAutoencoderImpl>(code, upsample); };
+  config.options["loss"] = config.loss == ReconstructionLoss::mse ? "mse" : "bce";
+  config.options["upsample"] = to_string(upsample);
+  return std::make_unique<AutoencoderFamily>(config, settings);
+}
+
+}  // namespace
+
+const FamilyDescription& conv_ae_family() {
+  static const FamilyDescription description{
+      "conv-ae",
+      "convolutional autoencoder: Conv 32, 64 (stride 2) -> code -> dense -> 2 upsamplings (--upsample)",
+      autoencoder_columns::columns(false),
+      autoencoder_columns::figures(false),
+      create,
+      "none",
+      "--loss mse|bce, --upsample transposed|nearest (transposed; max-unpool not yet)",
+  };
+  return description;
+}
+
+}  // namespace latentkit::trainer
