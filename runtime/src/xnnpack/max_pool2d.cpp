@@ -104,16 +104,24 @@ OpCost cost(const CostModel& m, const Graph& graph, const Op& op) {
   OpCost c = one_node(m, graph, op);
   const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
   const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
-  const int64_t taps = detail::saturating_product({op.kernel_h, op.kernel_w});
   const int64_t out_pixels = detail::saturating_product({y.shape[0], y.shape[1]});
-  c.bytes = detail::saturating_add(c.bytes, m.indirection(out_pixels, taps));
-  if (op.outputs.size() == 2) {
-    // The second argmax pooling, the row maxima and both index values, its indirection buffer.
-    const int64_t row_elements = detail::saturating_product({x.shape[0], y.shape[1], x.shape[2]});
-    c.bytes = detail::saturating_add(c.bytes, CostModel::kNodeBytes);
-    c.bytes = detail::saturating_add(c.bytes, m.values(detail::saturating_product({row_elements, 2}), 4));
-    c.bytes = detail::saturating_add(c.bytes, m.values(y.elements(), 4));
-    c.bytes = detail::saturating_add(c.bytes, m.indirection(detail::saturating_product({x.shape[0], y.shape[1]}), op.kernel_w));
+  if (op.outputs.size() == 1) {
+    c.bytes = detail::saturating_add(c.bytes, m.indirection(out_pixels, detail::saturating_product({op.kernel_h, op.kernel_w})));
+    return c;
+  }
+  // The argmax poolings that define_with_indices makes: along rows (kernel_w > 1) into the row
+  // maxima and the column indices, then along columns (kernel_h > 1) into the row indices, which
+  // take the place of the file's int32 indices (counted with the activations).
+  const int64_t row_pixels = detail::saturating_product({x.shape[0], y.shape[1]});
+  const int64_t row_elements = detail::saturating_product({row_pixels, x.shape[2]});
+  if (op.kernel_w > 1) {
+    c.bytes = detail::saturating_add(c.bytes, m.indirection(row_pixels, op.kernel_w));
+    c.bytes = detail::saturating_add(c.bytes, m.values(row_elements, 4));  // column indices
+    if (op.kernel_h > 1) c.bytes = detail::saturating_add(c.bytes, m.values(row_elements, 4));  // row maxima
+  }
+  if (op.kernel_h > 1) {
+    if (op.kernel_w > 1) c.bytes = detail::saturating_add(c.bytes, CostModel::kNodeBytes);
+    c.bytes = detail::saturating_add(c.bytes, m.indirection(out_pixels, op.kernel_h));
   }
   return c;
 }

@@ -13,6 +13,8 @@
 // only max_pool2d writes int32 activations and its lowering declines first), and an output plane
 // other than that max_pool2d's input plane: the file places values by plane position
 // i / width, i % width, which for another width is not a window's position.
+#include <algorithm>
+
 #include "latentkit/error.h"
 #include "xnnpack/subgraph_builder.h"
 
@@ -83,16 +85,37 @@ void define(SubgraphBuilder& b, int op_index, const Op& op) {
   if (pad_columns) pad_zeros(b, name, unpooled, output, 0, w - ow * kw);
 }
 
-// Up to four nodes, their intermediates (at most the output's size each) and the unpoolings'
-// indirection buffers (one pointer per output position).
+// The nodes define() makes, their intermediates, and each unpooling's indirection buffer (one
+// pointer per position it writes).
 OpCost cost(const CostModel& m, const Graph& graph, const Op& op) {
   OpCost c = one_node(m, graph, op);
+  const Tensor& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])];
   const Tensor& y = graph.tensors[static_cast<std::size_t>(op.outputs[0])];
-  const int64_t pixels = detail::saturating_product({y.shape[0], y.shape[1]});
-  c.bytes = detail::saturating_add(c.bytes, 3 * CostModel::kNodeBytes);
-  c.bytes = detail::saturating_add(c.bytes, m.values(detail::saturating_product({y.elements(), 3}), 4));
-  c.bytes = detail::saturating_add(c.bytes, detail::saturating_product({m.indirection(pixels, 1), 2}));
-  c.work = detail::saturating_product({y.elements(), 4});
+  const Op* pool = nullptr;
+  for (const Op& o : graph.ops) {
+    if (o.outputs.size() == 2 && o.outputs[1] == op.inputs[1]) pool = &o;
+  }
+  if (pool == nullptr) return c;  // define() declines
+  const int64_t kh = pool->kernel_h, kw = pool->kernel_w;
+  const int64_t h = y.shape[0], w = y.shape[1], oh = x.shape[0], ow = x.shape[1], channels = x.shape[2];
+  const bool pad_rows = oh * kh < h, pad_columns = ow * kw < w;
+  int64_t nodes = 0;
+  const auto stage = [&](int64_t rows, int64_t columns, bool last) {
+    ++nodes;
+    if (!last) c.bytes = detail::saturating_add(c.bytes, m.values(detail::saturating_product({rows, columns, channels}), 4));
+  };
+  if (kh > 1) {
+    stage(oh * kh, ow, kw == 1 && !pad_rows);
+    c.bytes = detail::saturating_add(c.bytes, m.indirection(oh * kh * ow, 1));
+  }
+  if (pad_rows) stage(h, ow, kw == 1);
+  if (kw > 1) {
+    stage(h, ow * kw, !pad_columns);
+    c.bytes = detail::saturating_add(c.bytes, m.indirection(h * ow * kw, 1));
+  }
+  if (pad_columns) stage(h, w, true);
+  c.bytes = detail::saturating_add(c.bytes, detail::saturating_product({std::max<int64_t>(nodes - 1, 0), CostModel::kNodeBytes}));
+  c.work = detail::saturating_product({y.elements(), std::max<int64_t>(nodes, 1)});
   return c;
 }
 
