@@ -117,7 +117,8 @@ std::vector<TensorRange> observe_ranges(const Model& model, const std::vector<fl
   };
   for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
     const Tensor& tensor = graph.tensors[t];
-    if (tensor.dtype != DType::float32 && !tensor.is_constant()) {
+    // int32 activations are max_pool2d's indices: positions, not values, and never quantised.
+    if (tensor.dtype != DType::float32 && tensor.dtype != DType::int32 && !tensor.is_constant()) {
       throw Error(ErrorCode::invalid_argument, "calibration needs a float model; tensor '" + tensor.name + "' is " +
                                                    to_string(tensor.dtype));
     }
@@ -133,7 +134,7 @@ std::vector<TensorRange> observe_ranges(const Model& model, const std::vector<fl
     backend.run(latents.data() + static_cast<std::size_t>(start) * dims, images.data());
     for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
       const Tensor& tensor = graph.tensors[t];
-      if (!tensor.is_constant()) {
+      if (!tensor.is_constant() && tensor.dtype == DType::float32) {
         widen(t, static_cast<const float*>(backend.buffer(static_cast<int>(t))), tensor.elements() * batch);
       }
     }

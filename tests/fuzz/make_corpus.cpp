@@ -1,6 +1,7 @@
 // fuzz_make_corpus OUT_DIR: writes the seed corpora of the fuzz targets.
 //
-//   OUT_DIR/fuzz_model/  valid model files: random decoders (tests/runtime/random_model.h) and
+//   OUT_DIR/fuzz_model/  valid model files: random decoders (tests/runtime/random_model.h: every
+//                        op kind, max pooling with indices, unpooling and upsampling included) and
 //                        the seed-000 decoder, each as fp32, fp16, int8-weights and int8; models
 //                        with a categorical latent group, alone and after a Gaussian one
 //   OUT_DIR/fuzz_idx/    small valid IDX files (labels, images, 2 and 4 dimensions), raw,

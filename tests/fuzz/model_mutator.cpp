@@ -314,8 +314,22 @@ struct Mutator {
       *fields[r.below(8)] = boundary_int(r);
       return;
     }
+    if (auto* p = u.AsMaxPool2D(); p != nullptr && r.percent(85)) {
+      int32_t* fields[] = {&p->kernel_h, &p->kernel_w, &p->stride_h, &p->stride_w,
+                           &p->pad_top,  &p->pad_left, &p->pad_bottom, &p->pad_right};
+      *fields[r.below(8)] = boundary_int(r);
+      return;
+    }
+    if (auto* p = u.AsMaxUnpool2D(); p != nullptr && r.percent(85)) {
+      *(r.percent(50) ? &p->height : &p->width) = boundary_int(r);
+      return;
+    }
+    if (auto* p = u.AsUpsampleNearest2D(); p != nullptr && r.percent(85)) {
+      *(r.percent(50) ? &p->scale_h : &p->scale_w) = boundary_int(r);
+      return;
+    }
     // Another op kind (default options), no options, or a kind outside the enum.
-    switch (r.below(12)) {
+    switch (r.below(15)) {
       case 0: u.Set(fb::FullyConnectedT()); break;
       case 1: u.Set(fb::ReshapeT()); break;
       case 2: u.Set(fb::Conv2DT()); break;
@@ -325,10 +339,13 @@ struct Mutator {
       case 6: u.Set(fb::TanhT()); break;
       case 7: u.Set(fb::QuantizeT()); break;
       case 8: u.Set(fb::DequantizeT()); break;
-      case 9: u.Reset(); break;
+      case 9: u.Set(fb::MaxPool2DT()); break;
+      case 10: u.Set(fb::MaxUnpool2DT()); break;
+      case 11: u.Set(fb::UpsampleNearest2DT()); break;
+      case 12: u.Reset(); break;
       default:
         u.Reset();
-        u.type = static_cast<fb::OpOptions>(r.pick<uint8_t>({10, 11, 127, 128, 255}));
+        u.type = static_cast<fb::OpOptions>(r.pick<uint8_t>({13, 14, 127, 128, 255}));
     }
   }
 
@@ -645,7 +662,11 @@ struct Mutator {
   }
   void repair() {
     for (auto& op : ops()) {
-      if (!op || op->inputs.empty() || op->outputs.size() != 1) continue;
+      // One output; max_pool2d's indices (a second) get the shape of its values.
+      if (!op || op->inputs.empty() || op->outputs.empty() ||
+          op->outputs.size() > (op->options.AsMaxPool2D() != nullptr ? 2u : 1u)) {
+        continue;
+      }
       const std::vector<int32_t>* in = shape_of(op->inputs[0]);
       std::vector<int32_t>* out = shape_of(op->outputs[0]);
       if (in == nullptr || out == nullptr || in == out) continue;
@@ -670,6 +691,18 @@ struct Mutator {
           ow = int64_t{t->stride_w} * (iw - 1) + kw - t->pad_left - t->pad_right + t->adjustment_w;
         }
         *out = {clamp32(oh), clamp32(ow), (*w)[0]};
+      } else if (const auto* p = op->options.AsMaxPool2D()) {
+        if (in->size() != 3 || p->stride_h <= 0 || p->stride_w <= 0) continue;
+        const int64_t oh = ((*in)[0] + int64_t{p->pad_top} + p->pad_bottom - p->kernel_h) / p->stride_h + 1;
+        const int64_t ow = ((*in)[1] + int64_t{p->pad_left} + p->pad_right - p->kernel_w) / p->stride_w + 1;
+        *out = {clamp32(oh), clamp32(ow), (*in)[2]};
+        if (op->outputs.size() == 2) {
+          if (std::vector<int32_t>* indices = shape_of(op->outputs[1]); indices != nullptr && indices != in) *indices = *out;
+        }
+      } else if (const auto* u = op->options.AsMaxUnpool2D()) {
+        if (in->size() == 3) *out = {u->height, u->width, (*in)[2]};
+      } else if (const auto* u = op->options.AsUpsampleNearest2D()) {
+        if (in->size() == 3) *out = {clamp32(int64_t{(*in)[0]} * u->scale_h), clamp32(int64_t{(*in)[1]} * u->scale_w), (*in)[2]};
       } else if (kind == fb::OpOptions::Reshape) {
         const int64_t n = product(*in);
         if (n <= 0 || n > INT32_MAX || product(*out) == n) continue;

@@ -5,6 +5,7 @@
 #include "latentkit/latents.h"
 #include "latentkit/quantize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <utility>
@@ -124,6 +125,55 @@ void DecoderBuilder::activation(OpKind kind) {
   op.kind = kind;
   op.inputs = {current_};
   current_ = next_activation(shape());
+  op.outputs = {current_};
+  description_.ops.push_back(op);
+}
+
+int DecoderBuilder::max_pool2d(int kernel_h, int kernel_w, const Window& window, bool with_indices) {
+  if (shape().size() != 3) throw std::logic_error("max_pool2d needs an [H, W, C] input");
+  const Window& s = window;
+  const int64_t oh = conv2d_output_size(shape()[0], kernel_h, s.stride_h, 1, s.pad_top, s.pad_bottom);
+  const int64_t ow = conv2d_output_size(shape()[1], kernel_w, s.stride_w, 1, s.pad_left, s.pad_right);
+  if (oh < 1 || ow < 1) throw std::logic_error("pooling window leaves an empty output");
+  Op op;
+  op.kind = OpKind::max_pool2d;
+  op.window = window;
+  op.kernel_h = kernel_h;
+  op.kernel_w = kernel_w;
+  op.inputs = {current_};
+  const std::vector<int64_t> out{oh, ow, shape()[2]};
+  current_ = next_activation(out);
+  op.outputs = {current_};
+  int indices = -1;
+  if (with_indices) {
+    indices = static_cast<int>(description_.tensors.size());
+    description_.tensors.push_back({next_name("indices"), out, DType::int32, {}, {}});
+    op.outputs.push_back(indices);
+  }
+  description_.ops.push_back(op);
+  return indices;
+}
+
+void DecoderBuilder::max_unpool2d(int indices, int height, int width) {
+  if (shape().size() != 3) throw std::logic_error("max_unpool2d needs an [H, W, C] input");
+  Op op;
+  op.kind = OpKind::max_unpool2d;
+  op.height = height;
+  op.width = width;
+  op.inputs = {current_, indices};
+  current_ = next_activation({height, width, shape()[2]});
+  op.outputs = {current_};
+  description_.ops.push_back(op);
+}
+
+void DecoderBuilder::upsample_nearest2d(int scale_h, int scale_w) {
+  if (shape().size() != 3) throw std::logic_error("upsample_nearest2d needs an [H, W, C] input");
+  Op op;
+  op.kind = OpKind::upsample_nearest2d;
+  op.scale_h = scale_h;
+  op.scale_w = scale_w;
+  op.inputs = {current_};
+  current_ = next_activation({shape()[0] * scale_h, shape()[1] * scale_w, shape()[2]});
   op.outputs = {current_};
   description_.ops.push_back(op);
 }
@@ -250,6 +300,59 @@ void add_random_window_op(DecoderBuilder& b, std::mt19937_64& rng, bool transpos
   }
 }
 
+// Max pooling without indices: kernel 1..3 per axis (not 1x1, which XNNPACK refuses), stride
+// 1..kernel, padding up to half the kernel (as PyTorch allows), output at least 1.
+void add_random_max_pool(DecoderBuilder& b, std::mt19937_64& rng) {
+  const int64_t h = b.shape()[0], w = b.shape()[1];
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int kh = uniform_int(rng, 1, 3), kw = uniform_int(rng, 1, 3);
+    if (kh == 1 && kw == 1) continue;
+    Window s;
+    s.stride_h = uniform_int(rng, 1, kh);
+    s.stride_w = uniform_int(rng, 1, kw);
+    s.pad_top = uniform_int(rng, 0, kh / 2);
+    s.pad_bottom = uniform_int(rng, 0, kh / 2);
+    s.pad_left = uniform_int(rng, 0, kw / 2);
+    s.pad_right = uniform_int(rng, 0, kw / 2);
+    if (conv2d_output_size(h, kh, s.stride_h, 1, s.pad_top, s.pad_bottom) >= 1 &&
+        conv2d_output_size(w, kw, s.stride_w, 1, s.pad_left, s.pad_right) >= 1) {
+      b.max_pool2d(kh, kw, s, false);
+      return;
+    }
+  }
+  // A 1-pixel-wide input and no padding that fits: pad the narrow axis by one on each side.
+  Window s;
+  s.pad_top = s.pad_bottom = s.pad_left = s.pad_right = 1;
+  b.max_pool2d(2, 2, s, false);
+}
+
+// Nearest upsampling by 1..3 per axis, keeping the image within kMaxSide.
+void add_random_upsample(DecoderBuilder& b, std::mt19937_64& rng) {
+  const int64_t h = b.shape()[0], w = b.shape()[1];
+  const int sh = uniform_int(rng, 1, 3), sw = uniform_int(rng, 1, 3);
+  b.upsample_nearest2d(h * sh <= kMaxSide ? sh : 1, w * sw <= kMaxSide ? sw : 1);
+}
+
+// Max pooling with indices in the form XNNPACK computes exactly (stride = kernel, no padding,
+// not 1x1), something in between, and the unpooling back to the pooled input's size (the
+// plane its indices count in); sizes that the kernel does not divide exercise the rows and
+// columns no window covers.
+void add_random_pool_unpool(DecoderBuilder& b, std::mt19937_64& rng) {
+  if (b.shape()[0] < 2 && b.shape()[1] < 2) b.upsample_nearest2d(2, 2);
+  const int64_t h = b.shape()[0], w = b.shape()[1];
+  int kh = 1, kw = 1;
+  while (kh == 1 && kw == 1) {
+    kh = uniform_int(rng, 1, static_cast<int>(std::min<int64_t>(h, 3)));
+    kw = uniform_int(rng, 1, static_cast<int>(std::min<int64_t>(w, 3)));
+  }
+  Window s;
+  s.stride_h = kh;
+  s.stride_w = kw;
+  const int indices = b.max_pool2d(kh, kw, s, true);
+  if (uniform_int(rng, 0, 1) == 0) b.activation(OpKind::relu);
+  b.max_unpool2d(indices, static_cast<int>(h), static_cast<int>(w));
+}
+
 // One random decoder; it may happen not to depend on its latents (see random_model).
 ModelDescription random_candidate(std::mt19937_64& rng) {
   DecoderBuilder b(uniform_int(rng, 1, 6));
@@ -278,9 +381,13 @@ ModelDescription random_candidate(std::mt19937_64& rng) {
   int tconv_at = uniform_int(rng, 0, count - 2);
   if (tconv_at >= conv_at) ++tconv_at;
   const int detour_after = uniform_int(rng, -1, count - 1);  // -1: no detour
+  const int pool_after = uniform_int(rng, 0, count - 1), upsample_after = uniform_int(rng, 0, count - 1);
   for (int i = 0; i < count; ++i) {
     const bool transposed = i == tconv_at || (i != conv_at && uniform_int(rng, 0, 1) == 0);
     add_random_window_op(b, rng, transposed);
+    // Straight after a window op, so that in the int8 form they run on int8.
+    if (i == upsample_after) add_random_upsample(b, rng);
+    if (i == pool_after) add_random_max_pool(b, rng);
     maybe_activation();
     if (i == detour_after && i + 1 < count) {
       // Flatten, mix the pixels through a fully connected layer, and reshape back.
@@ -295,6 +402,14 @@ ModelDescription random_candidate(std::mt19937_64& rng) {
       }
     }
   }
+
+  // A float activation first: the int8 form keeps the pooling with indices float (XNNPACK's
+  // argmax pooling is float32 only).
+  const OpKind squash = uniform_int(rng, 0, 1) == 0 ? OpKind::sigmoid : OpKind::tanh;
+  used_sigmoid |= squash == OpKind::sigmoid;
+  used_tanh |= squash == OpKind::tanh;
+  b.activation(squash);
+  add_random_pool_unpool(b, rng);
 
   if (!used_relu) b.activation(OpKind::relu);
   if (!used_tanh) b.activation(OpKind::tanh);
@@ -372,6 +487,9 @@ std::string describe(const ModelDescription& d) {
     const auto& out = d.tensors[static_cast<std::size_t>(op.outputs[0])].shape;
     s += std::to_string(i) + ": " + to_string(op.kind) + " " + shape_string(in) + " -> " +
          shape_string(out);
+    if (op.kind == OpKind::max_pool2d || op.kind == OpKind::upsample_nearest2d || op.kind == OpKind::max_unpool2d) {
+      s += " " + describe_options(op);
+    }
     if (op.kind == OpKind::conv2d || op.kind == OpKind::transpose_conv2d) {
       const auto& k = d.tensors[static_cast<std::size_t>(op.inputs[1])].shape;
       const Window& w = op.window;

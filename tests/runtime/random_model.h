@@ -37,6 +37,12 @@ class DecoderBuilder {
   void transpose_conv2d(int out_channels, int kernel_h, int kernel_w, const Window& window,
                         const std::vector<float>& weights, const std::vector<float>& bias = {});
   void activation(OpKind kind);  // relu, sigmoid or tanh
+  // Max pooling over a kernel_h x kernel_w window (stride and padding from `window`); with
+  // indices, returns the tensor index of its int32 indices (for max_unpool2d), else -1.
+  int max_pool2d(int kernel_h, int kernel_w, const Window& window, bool with_indices);
+  // Scatters the current activation by `indices` into a zeroed [height, width, C] plane.
+  void max_unpool2d(int indices, int height, int width);
+  void upsample_nearest2d(int scale_h, int scale_w);
 
   // The current activation (which must be [H, W, C]) becomes the image.
   ModelDescription finish(ValueRange range = ValueRange::unit);
@@ -62,7 +68,11 @@ std::vector<float> random_weights(std::mt19937_64& rng, int64_t count, int64_t f
 // -> 2 to 4 convolutions and transposed convolutions (at least one of each; kernels 1..4,
 // strides 1..3, dilation 1..2, asymmetric padding, adjustment below the stride, with and
 // without bias) -> maybe a flatten / fully connected / reshape detour, with relu, sigmoid and
-// tanh each used at least once. Sizes are small and odd on purpose (latents 1..6, 1..5
+// tanh each used at least once; then max pooling (kernels 1..3, strides up to the kernel, padding
+// up to half the kernel) after one window op and nearest upsampling (scales 1..3 per axis) after
+// one, and at the end a max pooling with indices (stride = kernel, no padding: the form XNNPACK
+// computes exactly, on a sigmoid's or tanh's float output so that the int8 form keeps it float)
+// and the max unpooling back to its input's size. Sizes are small and odd on purpose (latents 1..6, 1..5
 // channels, images up to about 24 x 24). Candidates whose image does not depend on the latents
 // (all ReLUs dead, saturated sigmoids), judged by running the reference backend, are drawn
 // again, so that comparing backends on the result is never vacuous.

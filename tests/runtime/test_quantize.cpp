@@ -204,7 +204,7 @@ TEST_CASE("malformed quantisation is refused with a message") {
 
   lk::ModelDescription activation = seed000_decoder(22);
   activation.tensors[activation.ops[0].outputs[0]].dtype = lk::DType::float16;
-  CHECK(refusal(activation).find("activations are float32 or int8") != std::string::npos);
+  CHECK(refusal(activation).find("activations are float32, int8 or int32 (indices)") != std::string::npos);
 }
 
 TEST_CASE("calibration observes the ranges a model's activations take") {

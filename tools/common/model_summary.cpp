@@ -73,7 +73,8 @@ void print_graph(std::ostream& out, const Graph& g) {
     const Op& op = g.ops[i];
     out << "  " << std::setw(3) << i << "  " << std::left << std::setw(17) << to_string(op.kind) << std::right;
     for (int input : op.inputs) out << ' ' << input;
-    out << " -> " << op.outputs[0];
+    out << " ->";
+    for (int output : op.outputs) out << ' ' << output;
     const std::string options = describe_options(op);  // the op's own (runtime/src/ops/)
     if (!options.empty()) out << "  " << options;
     out << '\n';

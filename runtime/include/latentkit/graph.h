@@ -53,6 +53,9 @@ enum class OpKind {
   tanh,
   quantize,    // float32 -> int8 activations
   dequantize,  // int8 -> float32 activations
+  max_pool2d,          // optional second output: int32 indices in the input plane
+  max_unpool2d,        // values and a max_pool2d's int32 indices -> a zeroed plane
+  upsample_nearest2d,  // whole scale factors per axis
 };
 
 // Every op kind the runtime knows, in the order of the file format's OpOptions union. Tests and
@@ -84,17 +87,24 @@ int64_t transpose_conv2d_output_size(int64_t in, int64_t kernel, int stride, int
 struct Op {
   OpKind kind = OpKind::relu;
   std::vector<int> inputs;   // tensor indices; -1 marks an absent optional input (bias)
-  std::vector<int> outputs;
-  Window window;             // conv2d and transpose_conv2d only
+  std::vector<int> outputs;  // one, or for max_pool2d two (values, indices) when it has indices
+  Window window;             // conv2d, transpose_conv2d, max_pool2d (strides and paddings)
+  // max_pool2d: the window's size (the convolutions take theirs from their weights).
+  int kernel_h = 1, kernel_w = 1;
+  // upsample_nearest2d: the scale factors.
+  int scale_h = 1, scale_w = 1;
+  // max_unpool2d: the output's height and width (the plane its indices count in).
+  int height = 0, width = 0;
 };
 
 // What Model::load guarantees of every Graph it hands out, so that backends need not check
 // again (the loader is the one place that validates):
 // - one input (the latents, shape [L]) and one output (the image, [H, W, C]), both activations;
-// - ops in topological order, each with exactly one output, an activation written by no other
-//   op; tensor indices in range;
+// - ops in topological order, each with one output (max_pool2d: one or two), activations written
+//   by no other op; tensor indices in range;
 // - fully_connected, conv2d and transpose_conv2d have exactly 3 inputs: the activation, the
-//   constant weights and the constant bias, or -1 for no bias; other ops have 1 input;
+//   constant weights and the constant bias, or -1 for no bias; max_unpool2d has 2 activations
+//   (values, int32 indices); other ops have 1 input;
 // - shapes consistent op to op: fully connected [in] -> [out] with weights [out, in];
 //   convolutions [H, W, Cin] -> [OH, OW, Cout] with OHWI weights and the output size of
 //   conv2d_output_size / transpose_conv2d_output_size (at least 1); element-wise ops keep the
@@ -104,8 +114,11 @@ struct Op {
 //   and every constant's float32 values are in `values` (float16, int8 and int32 ones widened
 //   at load);
 // - activations are float32, or int8 quantised per tensor; the graph's input and output are
-//   float32; quantize / dequantize go between the two; sigmoid and tanh are float32 only; relu
-//   and reshape keep their input's encoding;
+//   float32; quantize / dequantize go between the two; sigmoid and tanh are float32 only; relu,
+//   reshape, max_pool2d and upsample_nearest2d keep their input's encoding; int32 activations
+//   are max_pool2d's indices, which only max_unpool2d reads (float32 values, float32 output);
+// - max_pool2d windows hold at least one input position each; max_unpool2d's output is
+//   [height, width, C]; its indices are checked against that plane when it runs, not at load;
 // - a weighted op is either float (float32 activations; weights of any dtype, used through
 //   `values`) or integer (int8 activations, int8 symmetric weights per output channel or per
 //   tensor, int32 bias of scale s_x * s_w[c]), with the arithmetic of schema/latentkit.fbs.

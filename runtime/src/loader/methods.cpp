@@ -152,7 +152,9 @@ void check_roles(Context& c, const MethodDraft& d, const LatentSpec& latent, con
     const std::string what = v1 ? output : output + " " + std::to_string(i);
     check_value(d.outputs[i], d.output_roles[i], what);
     bool produced = false;
-    for (const Op& op : d.ops) produced = produced || op.outputs[0] == d.outputs[i];
+    for (const Op& op : d.ops) {
+      produced = produced || std::find(op.outputs.begin(), op.outputs.end(), d.outputs[i]) != op.outputs.end();
+    }
     if (!produced) malformed(what + " '" + c.shared[d.outputs[i]].name + "' is not written by any operator");
   }
   std::vector<int> all = d.inputs;
@@ -194,7 +196,7 @@ Method compact(Context& c, const MethodDraft& d) {
   };
   for (const Op& op : d.ops) {
     for (int i : op.inputs) use(i);
-    use(op.outputs[0]);
+    for (int i : op.outputs) use(i);
   }
   for (int i : d.inputs) use(i);
   Method method;
@@ -233,7 +235,7 @@ void check_every_tensor_used(Context& c, const std::vector<MethodDraft>& drafts)
       for (int i : op.inputs) {
         if (i >= 0) used[static_cast<std::size_t>(i)] = true;
       }
-      used[static_cast<std::size_t>(op.outputs[0])] = true;
+      for (int i : op.outputs) used[static_cast<std::size_t>(i)] = true;
     }
   }
   for (std::size_t t = 0; t < c.shared.size(); ++t) {
@@ -254,11 +256,13 @@ void check_every_value_used(Context& c, const MethodDraft& d) {
   for (int i : d.outputs) output[static_cast<std::size_t>(i)] = true;
   const std::string prefix = d.prefix();
   for (std::size_t i = 0; i < d.ops.size(); ++i) {
-    const auto y = static_cast<std::size_t>(d.ops[i].outputs[0]);
-    if (!read[y] && !output[y]) {
-      malformed(prefix + "operator " + std::to_string(i) + " (" + to_string(d.ops[i].kind) + ") writes tensor " +
-                std::to_string(y) + " '" + c.shared[y].name + "', which no operator reads and which is not " +
-                (d.version_1 ? std::string("the graph output") : "an output of " + d.what));
+    for (int written : d.ops[i].outputs) {  // every output: max_pool2d's indices too
+      const auto y = static_cast<std::size_t>(written);
+      if (!read[y] && !output[y]) {
+        malformed(prefix + "operator " + std::to_string(i) + " (" + to_string(d.ops[i].kind) + ") writes tensor " +
+                  std::to_string(y) + " '" + c.shared[y].name + "', which no operator reads and which is not " +
+                  (d.version_1 ? std::string("the graph output") : "an output of " + d.what));
+      }
     }
   }
   for (int i : d.inputs) {

@@ -36,16 +36,17 @@ const ops::OpDef& read_op(Context& c, const fb::Operator& op, uint32_t index, Op
   return *def;
 }
 
-void check_arity(const Op& op, const std::string& what) {
-  const bool weighted = is_weighted(op.kind);
-  const bool ok_inputs = weighted ? (op.inputs.size() == 2 || op.inputs.size() == 3)
-                                  : op.inputs.size() == 1;
+void check_arity(const ops::OpDef& def, const Op& op, const std::string& what) {
+  const std::size_t inputs = op.inputs.size(), outputs = op.outputs.size();
+  const auto wanted = static_cast<std::size_t>(def.inputs);
+  const bool ok_inputs = def.weighted ? (inputs == 2 || inputs == 3) : inputs == wanted;
   if (!ok_inputs) {
-    malformed(what + " has " + std::to_string(op.inputs.size()) + " inputs (expected " +
-              (weighted ? "2 or 3" : "1") + ")");
+    malformed(what + " has " + std::to_string(inputs) + " inputs (expected " +
+              (def.weighted ? "2 or 3" : std::to_string(wanted)) + ")");
   }
-  if (op.outputs.size() != 1) {
-    malformed(what + " has " + std::to_string(op.outputs.size()) + " outputs (expected 1)");
+  if (outputs < 1 || outputs > static_cast<std::size_t>(def.max_outputs)) {
+    malformed(what + " has " + std::to_string(outputs) + " outputs (expected " +
+              (def.max_outputs == 1 ? std::string("1") : "1 to " + std::to_string(def.max_outputs)) + ")");
   }
 }
 
@@ -77,7 +78,7 @@ void read_ops(Context& c, const OperatorList* ops, std::vector<Tensor>& tensors,
     parsed.outputs = indices(op.outputs());
     const ops::OpDef& def = read_op(c, op, i, parsed);
     const std::string what = prefix + "operator " + std::to_string(i) + " (" + to_string(parsed.kind) + ")";
-    check_arity(parsed, what);
+    check_arity(def, parsed, what);
     for (std::size_t k = 0; k < parsed.inputs.size(); ++k) {
       int index = parsed.inputs[k];
       if (index == -1 && k == 2) continue;  // absent bias
@@ -87,15 +88,21 @@ void read_ops(Context& c, const OperatorList* ops, std::vector<Tensor>& tensors,
                   "' before any operator writes it (operators must be in topological order)");
       }
     }
-    int y = parsed.outputs[0];
-    const Tensor& output = tensor_at(tensors, y, what + " output");
-    if (output.is_constant() || defined[y]) {
-      malformed(what + " writes tensor " + std::to_string(y) + " '" + output.name +
-                "', which is a constant or already written");
+    // Each output once: an op with two outputs (max_pool2d's values and indices) may not name
+    // one tensor twice.
+    std::vector<bool> written(tensors.size(), false);
+    for (std::size_t k = 0; k < parsed.outputs.size(); ++k) {
+      const int y = parsed.outputs[k];
+      const Tensor& output = tensor_at(tensors, y, what + " output" + (k == 0 ? "" : " " + std::to_string(k)));
+      if (output.is_constant() || defined[static_cast<std::size_t>(y)] || written[static_cast<std::size_t>(y)]) {
+        malformed(what + " writes tensor " + std::to_string(y) + " '" + output.name +
+                  "', which is a constant or already written");
+      }
+      written[static_cast<std::size_t>(y)] = true;
     }
     ops::expect_constant(tensors[static_cast<std::size_t>(parsed.inputs[0])], false, what, "input");
     def.check(tensors, parsed, what);  // the op's own rule (ops/<op>.cpp)
-    defined[static_cast<std::size_t>(y)] = true;
+    for (int y : parsed.outputs) defined[static_cast<std::size_t>(y)] = true;
     draft.ops.push_back(std::move(parsed));
   }
 }

@@ -158,11 +158,15 @@ void read_tensors(Context& c, const TensorList* tensors, const std::string& wher
       malformed(what + " is " + to_string(tensor.dtype) + " but has quantization parameters");
     }
     if (t.buffer() == 0 && tensor.dtype != DType::float32) {
-      if (tensor.dtype != DType::int8) {
+      // int32 activations are max_pool2d's indices (ops/max_pool2d.cpp): plain integers.
+      if (tensor.dtype == DType::int32) {
+        if (t.quantization() != nullptr) malformed(what + " is an int32 activation (indices) with quantization parameters");
+      } else if (tensor.dtype != DType::int8) {
         fail(ErrorCode::unsupported_model,
-             what + " is a " + to_string(tensor.dtype) + " activation; activations are float32 or int8");
+             what + " is a " + to_string(tensor.dtype) + " activation; activations are float32, int8 or int32 (indices)");
+      } else if (tensor.quantization.axis != -1) {
+        malformed(what + " is an int8 activation quantised per channel; activations are quantised per tensor");
       }
-      if (tensor.quantization.axis != -1) malformed(what + " is an int8 activation quantised per channel; activations are quantised per tensor");
     }
     if (tensor.dtype == DType::int32) {
       for (int64_t z : tensor.quantization.zero_points) {

@@ -59,6 +59,8 @@ const OpDef conv2d_op = {
     "conv2d",                          // name
     fb::OpOptions::Conv2D,             // options_type
     true,                              // weighted
+    1,                                 // inputs
+    1,                                 // max_outputs
     Int8Form::weighted,                // int8
     read_options,                      // read_options
     write_options,                     // write_options

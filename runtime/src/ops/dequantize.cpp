@@ -31,6 +31,8 @@ const OpDef dequantize_op = {
     "dequantize",               // name
     fb::OpOptions::Dequantize,  // options_type
     false,                      // weighted
+    1,                          // inputs
+    1,                          // max_outputs
     Int8Form::conversion,       // int8
     no_options,                 // read_options
     write_options,              // write_options

@@ -77,6 +77,8 @@ const OpDef fully_connected_op = {
     "fully_connected",              // name
     fb::OpOptions::FullyConnected,  // options_type
     true,                           // weighted
+    1,                              // inputs
+    1,                              // max_outputs
     Int8Form::weighted,             // int8
     no_options,                     // read_options
     write_options,                  // write_options

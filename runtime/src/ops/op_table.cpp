@@ -16,6 +16,9 @@ extern const OpDef sigmoid_op;
 extern const OpDef tanh_op;
 extern const OpDef quantize_op;
 extern const OpDef dequantize_op;
+extern const OpDef max_pool2d_op;
+extern const OpDef max_unpool2d_op;
+extern const OpDef upsample_nearest2d_op;
 
 // Without a default branch, a new OpKind that is missing here is a compiler warning (-Wswitch).
 const OpDef& op_def(OpKind kind) {
@@ -29,6 +32,9 @@ const OpDef& op_def(OpKind kind) {
     case OpKind::tanh: return tanh_op;
     case OpKind::quantize: return quantize_op;
     case OpKind::dequantize: return dequantize_op;
+    case OpKind::max_pool2d: return max_pool2d_op;
+    case OpKind::max_unpool2d: return max_unpool2d_op;
+    case OpKind::upsample_nearest2d: return upsample_nearest2d_op;
   }
   return relu_op;  // not reached for a valid OpKind
 }
@@ -38,8 +44,9 @@ namespace {
 // Every op, in the order of the schema's OpOptions union. The schema's union and this list must
 // have the same ops: an op added to the schema and not here fails to compile.
 constexpr OpKind kAllOpKinds[] = {
-    OpKind::fully_connected, OpKind::reshape, OpKind::conv2d,   OpKind::transpose_conv2d, OpKind::relu,
-    OpKind::sigmoid,         OpKind::tanh,    OpKind::quantize, OpKind::dequantize,
+    OpKind::fully_connected, OpKind::reshape,    OpKind::conv2d,       OpKind::transpose_conv2d,   OpKind::relu,
+    OpKind::sigmoid,         OpKind::tanh,       OpKind::quantize,     OpKind::dequantize,         OpKind::max_pool2d,
+    OpKind::max_unpool2d,    OpKind::upsample_nearest2d,
 };
 constexpr std::size_t kSchemaOps = std::extent_v<std::remove_reference_t<decltype(fb::EnumValuesOpOptions())>> - 1;
 static_assert(std::size(kAllOpKinds) == kSchemaOps,

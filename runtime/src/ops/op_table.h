@@ -11,7 +11,7 @@
 // Adding an op: its table in schema/latentkit.fbs (OpOptions union) and its OpKind in graph.h;
 // its file here and its line in op_table.cpp; its file in ../xnnpack/ and its line in
 // ../xnnpack/lowerings.cpp; both files in runtime/CMakeLists.txt; its test; the exporter's
-// mapping. The compiler names a missing line (switches without a default; a static_assert ties
+// mapping. (max_pool2d, max_unpool2d and upsample_nearest2d were added this way: see their files.) The compiler names a missing line (switches without a default; a static_assert ties
 // the table's length to the schema's union), and tests/runtime/test_backends_agree.cpp fails
 // until the random decoders use the op. Nothing else enumerates ops: the loader, the writer,
 // quantisation, the backends, the tools and the tests take them from here (all_op_kinds()).
@@ -58,8 +58,10 @@ struct OpDef {
   OpKind kind;
   const char* name;              // to_string(OpKind), and how messages name the op
   fb::OpOptions options_type;    // its table in the file's OpOptions union
-  // Inputs: [x, weights, bias (optional)] when weighted, else [x]; one output always.
+  // Inputs: [x, weights, bias (optional)] when weighted, else `inputs` activations, x first.
   bool weighted;
+  int inputs;       // when not weighted: 1, or 2 (max_unpool2d: values and indices)
+  int max_outputs;  // 1, or 2 (max_pool2d: values and, optionally, indices); the first is required
   Int8Form int8;
   // Reads the options table into op.window and refuses values out of range; `index` is the
   // operator's position, which refusals name. The table is present (the loader checked).

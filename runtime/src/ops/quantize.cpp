@@ -38,6 +38,8 @@ const OpDef quantize_op = {
     "quantize",               // name
     fb::OpOptions::Quantize,  // options_type
     false,                    // weighted
+    1,                        // inputs
+    1,                        // max_outputs
     Int8Form::conversion,     // int8
     no_options,               // read_options
     write_options,            // write_options

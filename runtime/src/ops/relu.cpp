@@ -45,6 +45,8 @@ const OpDef relu_op = {
     "relu",                    // name
     fb::OpOptions::Relu,       // options_type
     false,                     // weighted
+    1,                         // inputs
+    1,                         // max_outputs
     Int8Form::keeps_encoding,  // int8
     no_options,                // read_options
     write_options,             // write_options

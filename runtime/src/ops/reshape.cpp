@@ -41,6 +41,8 @@ const OpDef reshape_op = {
     "reshape",                 // name
     fb::OpOptions::Reshape,    // options_type
     false,                     // weighted
+    1,                         // inputs
+    1,                         // max_outputs
     Int8Form::keeps_encoding,  // int8
     no_options,                // read_options
     write_options,             // write_options

@@ -22,8 +22,17 @@ inline void expect_dtypes(const Tensor& x, DType x_dtype, const Tensor& y, DType
   }
 }
 
-// Relu and reshape keep the encoding: same dtype and, for int8, the same scale and zero point.
+// int32 activations are max_pool2d's indices, which only max_unpool2d reads.
+inline void expect_not_indices(const Tensor& x, const std::string& what) {
+  if (x.dtype == DType::int32) {
+    detail::malformed(what + ": its input '" + x.name + "' is int32 (indices); only max_unpool2d reads indices");
+  }
+}
+
+// Relu, reshape, max pooling and nearest upsampling keep the encoding: float32, or int8 with the
+// same scale and zero point.
 inline void expect_same_encoding(const Tensor& x, const Tensor& y, const std::string& what) {
+  expect_not_indices(x, what);
   expect_dtypes(x, x.dtype, y, x.dtype, what);
   if (x.dtype == DType::int8 && (x.quantization.scales != y.quantization.scales ||
                                  x.quantization.zero_points != y.quantization.zero_points)) {

@@ -32,6 +32,8 @@ const OpDef sigmoid_op = {
     "sigmoid",               // name
     fb::OpOptions::Sigmoid,  // options_type
     false,                   // weighted
+    1,                       // inputs
+    1,                       // max_outputs
     Int8Form::float_only,    // int8
     no_options,              // read_options
     write_options,           // write_options

@@ -67,6 +67,8 @@ const OpDef transpose_conv2d_op = {
     "transpose_conv2d",                          // name
     fb::OpOptions::TransposeConv2D,              // options_type
     true,                                        // weighted
+    1,                                           // inputs
+    1,                                           // max_outputs
     Int8Form::weighted,                          // int8
     read_options,                                // read_options
     write_options,                               // write_options

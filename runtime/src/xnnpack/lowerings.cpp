@@ -12,6 +12,9 @@ extern const Lowering sigmoid_lowering;
 extern const Lowering tanh_lowering;
 extern const Lowering quantize_lowering;
 extern const Lowering dequantize_lowering;
+extern const Lowering max_pool2d_lowering;
+extern const Lowering max_unpool2d_lowering;
+extern const Lowering upsample_nearest2d_lowering;
 
 // Without a default branch, an op without a lowering is a compiler warning (-Wswitch).
 const Lowering& lowering(OpKind kind) {
@@ -25,6 +28,9 @@ const Lowering& lowering(OpKind kind) {
     case OpKind::tanh: return tanh_lowering;
     case OpKind::quantize: return quantize_lowering;
     case OpKind::dequantize: return dequantize_lowering;
+    case OpKind::max_pool2d: return max_pool2d_lowering;
+    case OpKind::max_unpool2d: return max_unpool2d_lowering;
+    case OpKind::upsample_nearest2d: return upsample_nearest2d_lowering;
   }
   return relu_lowering;  // not reached for a valid OpKind
 }

@@ -39,7 +39,8 @@ std::string op_name(int op_index, const Op& op) {
 }
 
 SubgraphBuilder::SubgraphBuilder(const Graph& graph, int batch, std::vector<std::vector<float>>* owned)
-    : graph_(graph), batch_(batch), owned_(owned), values_(graph.tensors.size(), XNN_INVALID_VALUE_ID) {
+    : graph_(graph), batch_(batch), owned_(owned), values_(graph.tensors.size(), XNN_INVALID_VALUE_ID),
+      parts_(graph.tensors.size()) {
   xnn_subgraph_t subgraph = nullptr;
   check(xnn_create_subgraph(static_cast<uint32_t>(graph.inputs.size() + graph.outputs.size()), /*flags=*/0, &subgraph),
         "xnn_create_subgraph");
@@ -52,6 +53,15 @@ std::vector<std::size_t> SubgraphBuilder::batched_dims(const Tensor& t) const {
   std::vector<std::size_t> dims{static_cast<std::size_t>(batch_)};
   for (int64_t d : t.shape) dims.push_back(static_cast<std::size_t>(d));
   return dims;
+}
+
+const Op* SubgraphBuilder::producer(int tensor_index) const {
+  for (const Op& op : graph_.ops) {
+    for (int y : op.outputs) {
+      if (y == tensor_index) return &op;
+    }
+  }
+  return nullptr;
 }
 
 void SubgraphBuilder::add_external_values() {

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "latentkit/graph.h"
@@ -79,6 +80,13 @@ class SubgraphBuilder {
   uint32_t integer_bias(int op_index, const Op& op);
   // The tensor's shape with the batch in front.
   std::vector<std::size_t> batched_dims(const Tensor& t) const;
+  // The op of the graph that writes the tensor, or null (a method input or a constant).
+  const Op* producer(int tensor_index) const;
+  // XNNPACK values that stand for a tensor XNNPACK holds in another form: max_pool2d's indices
+  // are argmax index values, one per axis (xnnpack/max_pool2d.cpp). The producer's lowering sets
+  // them, its readers' lowerings read them (empty if never set).
+  void set_parts(int tensor_index, std::vector<uint32_t> ids) { parts_[static_cast<std::size_t>(tensor_index)] = std::move(ids); }
+  const std::vector<uint32_t>& parts(int tensor_index) const { return parts_[static_cast<std::size_t>(tensor_index)]; }
   // Zeroed static data of `count` T, with XNNPACK's slack, kept as long as the runtime.
   template <typename T>
   T* own(std::size_t count) {
@@ -94,6 +102,7 @@ class SubgraphBuilder {
   int batch_;
   std::vector<std::vector<float>>* owned_;
   std::vector<uint32_t> values_;  // XNNPACK value id per tensor, once defined
+  std::vector<std::vector<uint32_t>> parts_;  // per tensor, see set_parts
   SubgraphPtr subgraph_;
 };
 
