@@ -145,6 +145,27 @@ TEST_CASE("a plain autoencoder's encode prints its code") {
   CHECK(code.output.find(image.string() + ": code ") != std::string::npos);
   CHECK(code.output.find("mean") == std::string::npos);
   CHECK(code.output.find("log-variance") == std::string::npos);
+
+  // Without decode (a max-unpooling decoder's file): info says what it cannot do, and the
+  // commands that decode a free code are refused by name.
+  const fs::path no_decode = j.dir / "no-decode.lkm";
+  {
+    latentkit::ModelDescription d = latentkit::testing::plain_autoencoder(2);
+    d.methods.erase(d.methods.begin() + 1);  // encode, [decode], reconstruct
+    const std::vector<uint8_t> bytes = latentkit::serialize_model(d);
+    std::ofstream(no_decode, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
+                                                     static_cast<std::streamsize>(bytes.size()));
+  }
+  const Run info = run(sample_cli + " " + quoted(no_decode) + " info");
+  INFO(info.output);
+  REQUIRE(info.exit_code == 0);
+  CHECK(info.output.find("does not decode a free code") != std::string::npos);
+  CHECK(run(sample_cli + " " + quoted(no_decode) + " reconstruct " + quoted(image) + " -o " +
+            quoted(j.dir / "no-decode-rec.png")).exit_code == 0);
+  const Run sample = run(sample_cli + " " + quoted(no_decode) + " sample -n 4 -o " + quoted(j.dir / "no-decode.png"));
+  CHECK(sample.exit_code == 1);
+  CHECK(sample.output.find("no method 'decode' (it has: encode, reconstruct)") != std::string::npos);
+  CHECK(!fs::exists(j.dir / "no-decode.png"));
 }
 
 TEST_CASE("interpolate between two images' codes") {

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "latentkit/backend.h"
+#include "latentkit/method.h"
 
 namespace latentkit::cli {
 
@@ -45,6 +46,11 @@ void print_summary(std::ostream& out, const std::string& path, const Model& mode
         << method.graph.ops.size() << " ops:";
     for (const auto& [name, count] : ops) out << ' ' << name << " x" << count;
     out << '\n';
+  }
+  if (model.find_method(methods::decode) == nullptr) {
+    // (a max-unpooling decoder needs the positions its encoder's pooling remembered)
+    out << "no decode this model reconstructs what it encodes but does not decode a free code: sample, grid,\n"
+           "          decode and interpolate need a decode method\n";
   }
   out << "backends  reference" << (backend_available(BackendKind::xnnpack) ? ", xnnpack (default)" : "") << '\n';
 }
