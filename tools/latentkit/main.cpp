@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
       {"loss", "ae, dae, sae: mse (squared error, default) or bce (Bernoulli cross-entropy), summed over pixels", {}},
       {"noise", "dae: mask:FRACTION, mask-patch:SIZE, gaussian:SIGMA or salt-pepper:FRACTION (default mask:0.5)", {}},
       {"sparsity", "sae: l1:WEIGHT or l2:WEIGHT, the penalty on the code (default l1:0.01)", {}},
-      {"upsample", "conv-ae: transposed (learned transposed convolutions, default) or nearest (2x2 repetition + convolution; trains, not exportable yet)", {}},
+      {"upsample", "conv-ae: transposed (learned transposed convolutions, default), nearest (2x2 repetition + convolution) or max-unpool (max pooling in the encoder, unpooling to its switches; the model file has encode and reconstruct, no decode)", {}},
   };
   for (FamilyFlag& f : family_flags) f.option = train->add_option(std::string("--") + f.flag, f.value, f.help);
   auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);

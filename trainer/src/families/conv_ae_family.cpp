@@ -1,5 +1,7 @@
 // The convolutional autoencoder of seed 003 (conv_autoencoder.h): the ae's losses and figures with
-// convolutions, its decoder upsampling by --upsample (transposed, the default, or nearest).
+// convolutions, its decoder upsampling by --upsample (transposed, the default, nearest or
+// max-unpool). Its pictures are reconstructions of test images only, so max-unpool (no decode of a
+// free code) draws them all; its model file has no decode.
 #include "latentkit/trainer/conv_autoencoder.h"
 #include "latentkit/trainer/families/autoencoder_family.h"
 #include "latentkit/trainer/family_registry.h"
@@ -34,7 +36,7 @@ const FamilyDescription& conv_ae_family() {
       autoencoder_columns::figures(false),
       create,
       "none",
-      "--loss mse|bce, --upsample transposed|nearest (transposed; max-unpool not yet)",
+      "--loss mse|bce, --upsample transposed|nearest|max-unpool (transposed; max-unpool's file has no decode)",
   };
   return description;
 }
