@@ -240,8 +240,16 @@ int main(int argc, char** argv) {
       export_options.calibration_data_dir = calibration_data;
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
-      std::printf("float32 check on %d latents (5x5 grid + 100 prior samples) and their images, max |runtime - libtorch|:\n",
-                  report.latents_checked);
+      // A file without decode (conv-ae --upsample max-unpool) is checked on images, not latents.
+      const bool decodes = !report.methods_checked.empty() && report.methods_checked[0].method == "decode";
+      if (decodes) {
+        std::printf("float32 check on %d latents (5x5 grid + 100 prior samples) and their images, max |runtime - libtorch|:\n",
+                    report.latents_checked);
+      } else {
+        std::printf("float32 check on %d fixed-seed stroke images (those whose pooling switches are decided beyond "
+                    "rounding), max |runtime - libtorch|:\n",
+                    report.latents_checked);
+      }
       for (const tr::MethodCheck& check : report.methods_checked) {
         std::printf("  %-12s reference %.2e", check.method.c_str(), check.reference);
         if (check.xnnpack >= 0) std::printf(", xnnpack %.2e", check.xnnpack);
@@ -249,9 +257,11 @@ int main(int argc, char** argv) {
       }
       if (format != lk::QuantMode::fp32) {
         const tr::AccuracyReport& a = report.accuracy;
-        std::printf("%s vs float32 over %d images (1000 prior samples + 5x5 grid): PSNR %.2f dB, max abs error %.2e, "
+        std::printf("%s vs float32 over %d images (%s): PSNR %.2f dB, max abs error %.2e, "
                     "size %.3fx the float32 file (%zu bytes)\n",
-                    lk::to_string(format), a.images, a.psnr_db, a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
+                    lk::to_string(format), a.images,
+                    decodes ? "1000 prior samples + 5x5 grid" : "the check images, reconstructed", a.psnr_db,
+                    a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
       }
     } else if (*inspect) {
       lk::cli::check_input_file(model_path, "model file");

@@ -31,7 +31,7 @@ std::unique_ptr<Family> create(const FamilySettings& settings) {
 const FamilyDescription& conv_ae_family() {
   static const FamilyDescription description{
       "conv-ae",
-      "convolutional autoencoder: Conv 32, 64 (stride 2) -> code -> dense -> 2 upsamplings (--upsample)",
+      "convolutional autoencoder: Conv 32, 64 (stride 2; max-unpool: stride 1, each max-pooled 2x2) -> code -> dense -> 2 upsamplings (--upsample)",
       autoencoder_columns::columns(false),
       autoencoder_columns::figures(false),
       create,
