@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   tr::ThreadConfig eval_threads;
   add_thread_options(evaluator, eval_threads);
 
-  auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct) to a model file");
+  auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct; conv-ae --upsample max-unpool has no decode) to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();

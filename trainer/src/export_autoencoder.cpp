@@ -166,7 +166,8 @@ ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const
     // (ConvAutoencoderImpl::switches_decided).
     auto& conv = dynamic_cast<ConvAutoencoderImpl&>(model);
     const int64_t side = description.image.height;
-    const torch::Tensor strokes = as_images(stroke_images(kStrokeImages, side), side);
+    const std::vector<float> candidates = stroke_images(kStrokeImages, side);  // as_images does not copy
+    const torch::Tensor strokes = as_images(candidates, side);
     const torch::Tensor x = strokes.index({conv.switches_decided(strokes)}).contiguous();
     count = static_cast<int>(x.size(0));
     if (count == 0) {
