@@ -12,8 +12,10 @@
 #include <fstream>
 #include <string>
 
+#include "latentkit/backend.h"
 #include "latentkit/method_runner.h"
 #include "latentkit/trainer/checkpoint.h"
+#include "latentkit/trainer/conv_autoencoder.h"
 #include "latentkit/trainer/corruption.h"
 #include "latentkit/trainer/export.h"
 #include "latentkit/trainer/families/autoencoder_family.h"
@@ -315,32 +317,89 @@ TEST_CASE("family options: each family takes its own, refuses the others by name
   CHECK(!fs::exists(dir.path / "run"));
 }
 
-TEST_CASE("conv-ae: --upsample nearest trains but export names the missing op; max-unpool is refused with why") {
-  TempDir dir("conv_nearest");
-  torch::set_num_threads(1);
-  tr::TrainOptions o;
-  o.family = "conv-ae";
-  o.family_options = {{"upsample", "nearest"}};
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = dir.path.string();
-  o.epochs = 1;
-  o.batch_size = 50;
-  o.train_limit = 100;
-  o.test_limit = 50;
-  o.latent_dims = 4;
-  o.binarization = tr::Binarization::none;
-  o.write_report = false;
-  const tr::TrainResult result = tr::train(o);
-  REQUIRE(result.epochs.size() == 1);
-  CHECK(std::isfinite(result.epochs[0].test[0]));
-  const std::string model = (dir.path / "m.lkm").string();
-  CHECK_THROWS_WITH_AS(tr::export_run((dir.path / "checkpoint.pt").string(), model),
-                       doctest::Contains("the runtime has no upsample_nearest2d op"), std::invalid_argument);
-  CHECK(!fs::exists(model));
-  CHECK_THROWS_WITH_AS(tr::make_family("conv-ae", settings_of(4, {{"upsample", "max-unpool"}})),
-                       doctest::Contains("--upsample max-unpool is not built yet"), std::invalid_argument);
+TEST_CASE("conv-ae: each --upsample kind trains and exports methods equal to libtorch; max-unpool has no decode") {
+  TempDir dir("conv_upsample");
+  const torch::Tensor test = grey_images(tr::Split::test, 50);
+  for (const char* kind : {"transposed", "nearest", "max-unpool"}) {
+    CAPTURE(kind);
+    const bool unpool = std::string(kind) == "max-unpool";
+    torch::set_num_threads(1);
+    tr::TrainOptions o;
+    o.family = "conv-ae";
+    o.family_options = {{"upsample", kind}};
+    o.data_dir = LATENTKIT_MNIST_DIR;
+    o.run_dir = (dir.path / kind).string();
+    o.epochs = 1;
+    o.batch_size = 50;
+    o.train_limit = 100;  // 2 steps
+    o.test_limit = 50;
+    o.latent_dims = 4;
+    o.binarization = tr::Binarization::none;
+    o.write_report = unpool;  // its pictures need no decode of a free code
+    const tr::TrainResult result = tr::train(o);
+    REQUIRE(result.epochs.size() == 1);
+    CHECK(std::isfinite(result.epochs[0].test[0]));
+    if (unpool) CHECK(fs::exists(dir.path / kind / "reconstructions.png"));
+
+    const std::string checkpoint = (dir.path / kind / "checkpoint.pt").string();
+    const std::string path = (dir.path / (std::string(kind) + ".lkm")).string();
+    const tr::ExportReport report = tr::export_run(checkpoint, path);
+    REQUIRE(report.methods_checked.size() == (unpool ? 2 : 3));
+    for (const tr::MethodCheck& check : report.methods_checked) {
+      CAPTURE(check.method);
+      CHECK(check.reference <= 1e-4);
+      if (lk::backend_available(lk::BackendKind::xnnpack)) CHECK((check.xnnpack >= 0 && check.xnnpack <= 1e-4));
+    }
+    const lk::Model file = lk::Model::load_file(path);
+    CHECK(file.method("encode").signature() == "encode(image[28,28,1]) -> latent[4]");
+    CHECK(file.method("reconstruct").signature() == "reconstruct(image[28,28,1]) -> image[28,28,1]");
+    CHECK((file.find_method("decode") == nullptr) == unpool);
+    if (lk::backend_available(lk::BackendKind::xnnpack)) {
+      std::string why;
+      CHECK_MESSAGE(lk::choose_backend(file, "reconstruct", lk::BackendKind::xnnpack, &why) == lk::BackendKind::xnnpack,
+                    why);
+    }
+
+    // Real test images through the file, against the checkpoint's libtorch model.
+    const tr::LoadedCheckpoint loaded = tr::load_checkpoint(checkpoint);
+    const auto model = as_autoencoder(*loaded.family).net();
+    model->eval();
+    torch::NoGradGuard no_grad;
+    CHECK(model->decodes_free_codes() == !unpool);
+    // The images whose pooling switches are decided beyond rounding (all, but for max-unpool).
+    auto& conv = dynamic_cast<tr::ConvAutoencoderImpl&>(*model);
+    const torch::Tensor decided = test.index({conv.switches_decided(test)}).contiguous();
+    const int n = static_cast<int>(decided.size(0));
+    CHECK(n >= (unpool ? 25 : 50));
+    const std::vector<float> pixels = tr::to_vector(decided);
+    const std::vector<float> codes = tr::to_vector(model->encode(decided));
+    const std::vector<float> images = tr::to_vector(model->reconstruct(decided));
+    for (lk::BackendKind backend : {lk::BackendKind::reference, lk::BackendKind::xnnpack}) {
+      if (!lk::backend_available(backend)) continue;
+      CAPTURE(lk::to_string(backend));
+      CHECK(max_abs_diff(lk::MethodRunner(file, "encode", backend).run({pixels}, n)[0], codes) <= 1e-4);
+      CHECK(max_abs_diff(lk::MethodRunner(file, "reconstruct", backend).run({pixels}, n)[0], images) <= 1e-4);
+      if (!unpool) {
+        torch::manual_seed(3);
+        const torch::Tensor z = torch::randn({20, 4});
+        CHECK(max_abs_diff(lk::MethodRunner(file, "decode", backend).run({tr::to_vector(z)}, 20)[0],
+                           tr::to_vector(model->decode(z))) <= 1e-4);
+      }
+    }
+
+    // The family's quantised mode: int8 weights, near float32.
+    const std::string q = (dir.path / (std::string(kind) + "-int8-weights.lkm")).string();
+    const tr::ExportReport quantised = tr::export_run(checkpoint, q, {lk::QuantMode::int8_weights});
+    CHECK(quantised.accuracy.images > 0);
+    CHECK(quantised.accuracy.size_ratio < 0.35);
+    const lk::Model qfile = lk::Model::load_file(q);
+    CHECK(qfile.methods().size() == (unpool ? 2u : 3u));
+    const auto out = lk::MethodRunner(qfile, "reconstruct", lk::BackendKind::reference).run({pixels}, n)[0];
+    CHECK(max_abs_diff(out, images) <= 0.1);
+  }
   CHECK_THROWS_WITH_AS(tr::make_family("conv-ae", settings_of(4, {{"upsample", "bilinear"}})),
-                       doctest::Contains("--upsample 'bilinear': expected transposed or nearest"), std::invalid_argument);
+                       doctest::Contains("--upsample 'bilinear': expected transposed, nearest or max-unpool"),
+                       std::invalid_argument);
 }
 
 TEST_CASE("a resumed autoencoder run keeps its family options and continues") {
@@ -366,3 +425,4 @@ TEST_CASE("a resumed autoencoder run keeps its family options and continues") {
   more.write_report = false;
   CHECK(tr::train(more).epochs.size() == 2);
 }
+

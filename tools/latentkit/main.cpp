@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
       {"loss", "ae, dae, sae: mse (squared error, default) or bce (Bernoulli cross-entropy), summed over pixels", {}},
       {"noise", "dae: mask:FRACTION, mask-patch:SIZE, gaussian:SIGMA or salt-pepper:FRACTION (default mask:0.5)", {}},
       {"sparsity", "sae: l1:WEIGHT or l2:WEIGHT, the penalty on the code (default l1:0.01)", {}},
-      {"upsample", "conv-ae: transposed (learned transposed convolutions, default) or nearest (2x2 repetition + convolution; trains, not exportable yet)", {}},
+      {"upsample", "conv-ae: transposed (learned transposed convolutions, default), nearest (2x2 repetition + convolution) or max-unpool (max pooling in the encoder, unpooling to its switches; the model file has encode and reconstruct, no decode)", {}},
   };
   for (FamilyFlag& f : family_flags) f.option = train->add_option(std::string("--") + f.flag, f.value, f.help);
   auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   tr::ThreadConfig eval_threads;
   add_thread_options(evaluator, eval_threads);
 
-  auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct) to a model file");
+  auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct; conv-ae --upsample max-unpool has no decode) to a model file");
   std::string source, output, quant = "fp32", calibration_data = "data/mnist";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
@@ -240,8 +240,16 @@ int main(int argc, char** argv) {
       export_options.calibration_data_dir = calibration_data;
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
-      std::printf("float32 check on %d latents (5x5 grid + 100 prior samples) and their images, max |runtime - libtorch|:\n",
-                  report.latents_checked);
+      // A file without decode (conv-ae --upsample max-unpool) is checked on images, not latents.
+      const bool decodes = !report.methods_checked.empty() && report.methods_checked[0].method == "decode";
+      if (decodes) {
+        std::printf("float32 check on %d latents (5x5 grid + 100 prior samples) and their images, max |runtime - libtorch|:\n",
+                    report.latents_checked);
+      } else {
+        std::printf("float32 check on %d fixed-seed stroke images (those whose pooling switches are decided beyond "
+                    "rounding), max |runtime - libtorch|:\n",
+                    report.latents_checked);
+      }
       for (const tr::MethodCheck& check : report.methods_checked) {
         std::printf("  %-12s reference %.2e", check.method.c_str(), check.reference);
         if (check.xnnpack >= 0) std::printf(", xnnpack %.2e", check.xnnpack);
@@ -249,9 +257,11 @@ int main(int argc, char** argv) {
       }
       if (format != lk::QuantMode::fp32) {
         const tr::AccuracyReport& a = report.accuracy;
-        std::printf("%s vs float32 over %d images (1000 prior samples + 5x5 grid): PSNR %.2f dB, max abs error %.2e, "
+        std::printf("%s vs float32 over %d images (%s): PSNR %.2f dB, max abs error %.2e, "
                     "size %.3fx the float32 file (%zu bytes)\n",
-                    lk::to_string(format), a.images, a.psnr_db, a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
+                    lk::to_string(format), a.images,
+                    decodes ? "1000 prior samples + 5x5 grid" : "the check images, reconstructed", a.psnr_db,
+                    a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
       }
     } else if (*inspect) {
       lk::cli::check_input_file(model_path, "model file");

@@ -1,5 +1,8 @@
 #include "latentkit/trainer/export_autoencoder.h"
 
+#include <algorithm>
+#include <cmath>
+#include <random>
 #include <stdexcept>
 
 #include "latentkit/latents.h"
@@ -47,6 +50,35 @@ int add_dense_stack(ModelDescription& d, std::vector<Op>& ops, const std::vector
 torch::Tensor as_images(const std::vector<float>& values, int64_t side) {
   return torch::from_blob(const_cast<float*>(values.data()), {static_cast<int64_t>(values.size()) / (side * side), 1, side, side},
                           torch::kFloat32);
+}
+
+// The candidate check images of a model without decode: kStrokeImages of `side` x `side`, each a few
+// random thick line segments on a black background (digit-like: exact zeros around strokes in
+// [0, 1]), from a fixed seed.
+constexpr int kStrokeImages = 125;
+
+std::vector<float> stroke_images(int count, int64_t side) {
+  std::mt19937 rng(2026);
+  std::uniform_real_distribution<float> position(4.0f, static_cast<float>(side) - 4.0f), width(0.8f, 1.6f);
+  std::vector<float> pixels(static_cast<std::size_t>(count * side * side), 0.0f);
+  for (int n = 0; n < count; ++n) {
+    float* image = pixels.data() + static_cast<std::size_t>(n * side * side);
+    for (int stroke = 0; stroke < 3; ++stroke) {
+      const float x0 = position(rng), y0 = position(rng), x1 = position(rng), y1 = position(rng), w = width(rng);
+      const float dx = x1 - x0, dy = y1 - y0, length2 = std::max(dx * dx + dy * dy, 1e-6f);
+      for (int64_t y = 0; y < side; ++y) {
+        for (int64_t x = 0; x < side; ++x) {
+          // The distance from the pixel to the segment.
+          const float t = std::clamp(((x - x0) * dx + (y - y0) * dy) / length2, 0.0f, 1.0f);
+          const float ex = x - (x0 + t * dx), ey = y - (y0 + t * dy);
+          const float v = std::exp(-(ex * ex + ey * ey) / (2 * w * w));
+          float& p = image[y * side + x];
+          if (v > 0.05f) p = std::max(p, v);
+        }
+      }
+    }
+  }
+  return pixels;
 }
 
 }  // namespace
@@ -103,36 +135,59 @@ ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const
   std::vector<uint8_t> bytes = serialize_model(description);
   const Model file = Model::load_bytes(bytes.data(), bytes.size());
 
-  // The check inputs: codes (the 5 x 5 grid of the first two, and N(0, I) samples), the libtorch
-  // decoder's images of them, and those images' codes: no dataset needed.
-  const LatentSpec& spec = file.latent();
-  std::vector<float> codes;
-  if (spec.dims() >= 2) codes = grid_latents(spec, 5, 5, default_grid_range(), default_grid_range());
-  const std::vector<float> samples = sample_latents(spec, 100, 0);
-  codes.insert(codes.end(), samples.begin(), samples.end());
-  const int count = static_cast<int>(codes.size() / spec.dims());
-  const torch::Tensor z =
-      torch::from_blob(codes.data(), {static_cast<int64_t>(count), static_cast<int64_t>(spec.dims())}, torch::kFloat32);
-  const std::vector<float> images = to_vector(model.decode(z));
-  const torch::Tensor image_codes = model.encode(as_images(images, description.image.height));
-  const std::vector<float> reconstructions = to_vector(model.decode(image_codes));
-
   ExportReport report;
   report.format = format;
-  report.latents_checked = count;
   report.fp32_file_bytes = bytes.size();
-  const ExpectedMethod checks[] = {
-      {methods::decode, count, {codes}, {images}},
-      {methods::encode, count, {images}, {to_vector(image_codes)}},
-      {methods::reconstruct, count, {images}, {reconstructions}},
-  };
-  for (const ExpectedMethod& check : checks) report.methods_checked.push_back(check_method(file, check));
+  std::vector<float> check_images;
+  int count = 0;
+  if (model.decodes_free_codes()) {
+    // The check inputs: codes (the 5 x 5 grid of the first two, and N(0, I) samples), the libtorch
+    // decoder's images of them, and those images' codes: no dataset needed.
+    const LatentSpec& spec = file.latent();
+    std::vector<float> codes;
+    if (spec.dims() >= 2) codes = grid_latents(spec, 5, 5, default_grid_range(), default_grid_range());
+    const std::vector<float> samples = sample_latents(spec, 100, 0);
+    codes.insert(codes.end(), samples.begin(), samples.end());
+    count = static_cast<int>(codes.size() / spec.dims());
+    const torch::Tensor z =
+        torch::from_blob(codes.data(), {static_cast<int64_t>(count), static_cast<int64_t>(spec.dims())}, torch::kFloat32);
+    check_images = to_vector(model.decode(z));
+    const torch::Tensor image_codes = model.encode(as_images(check_images, description.image.height));
+    const std::vector<float> reconstructions = to_vector(model.decode(image_codes));
+    const ExpectedMethod checks[] = {
+        {methods::decode, count, {codes}, {check_images}},
+        {methods::encode, count, {check_images}, {to_vector(image_codes)}},
+        {methods::reconstruct, count, {check_images}, {reconstructions}},
+    };
+    for (const ExpectedMethod& check : checks) report.methods_checked.push_back(check_method(file, check));
+  } else {
+    // No decode (max unpooling needs the encoder's switches): stroke images stand in for the
+    // decoder's, through encode and reconstruct; those whose switches are decided beyond rounding
+    // (ConvAutoencoderImpl::switches_decided).
+    auto& conv = dynamic_cast<ConvAutoencoderImpl&>(model);
+    const int64_t side = description.image.height;
+    const std::vector<float> candidates = stroke_images(kStrokeImages, side);  // as_images does not copy
+    const torch::Tensor strokes = as_images(candidates, side);
+    const torch::Tensor x = strokes.index({conv.switches_decided(strokes)}).contiguous();
+    count = static_cast<int>(x.size(0));
+    if (count == 0) {
+      throw std::runtime_error("export check failed: no check image has max-pooling switches decided beyond rounding; "
+                               "nothing was written");
+    }
+    check_images = to_vector(x);
+    const ExpectedMethod checks[] = {
+        {methods::reconstruct, count, {check_images}, {to_vector(model.reconstruct(x))}},
+        {methods::encode, count, {check_images}, {to_vector(model.encode(x))}},
+    };
+    for (const ExpectedMethod& check : checks) report.methods_checked.push_back(check_method(file, check));
+  }
+  report.latents_checked = count;
   report.max_abs_diff_reference = report.methods_checked[0].reference;
   report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
 
   if (format != QuantMode::fp32) {
     quantize_weights(description, format);
-    bytes = record_accuracy(description, file, report);
+    bytes = record_accuracy(description, file, report, model.decodes_free_codes() ? nullptr : &check_images);
   }
   report.file_bytes = bytes.size();
   write_file_atomically(output_path, bytes);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <ctime>
+#include <limits>
 #include <stdexcept>
 
 #include "latentkit/backend.h"
@@ -64,10 +65,37 @@ void fill_provenance(Provenance& p, const char* family, const RunInfo& info) {
   }
 }
 
-std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report) {
+AccuracyReport measure_reconstruct_accuracy(const Model& reference, const Model& quantised,
+                                            const std::vector<float>& images) {
+  const int count = static_cast<int>(images.size() / static_cast<std::size_t>(reference.image().pixels()));
+  auto reconstruct = [&](const Model& model) {
+    const BackendKind kind = choose_backend(model, methods::reconstruct, BackendKind::xnnpack);
+    return MethodRunner(model, methods::reconstruct, kind).run({images}, count)[0];
+  };
+  const std::vector<float> a = reconstruct(reference), b = reconstruct(quantised);
+  double squared = 0, worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const double d = double{a[i]} - b[i];
+    squared += d * d;
+    worst = std::max(worst, std::fabs(d));
+  }
+  const double peak = reference.image().range == ValueRange::unit ? 1.0 : 2.0;
+  const double mse = squared / static_cast<double>(std::max<std::size_t>(a.size(), 1));
+  AccuracyReport report;
+  report.images = count;
+  report.psnr_db = mse > 0 ? 10 * std::log10(peak * peak / mse) : std::numeric_limits<double>::infinity();
+  report.max_abs_error = worst;
+  report.size_ratio = static_cast<double>(quantised.file_size()) / static_cast<double>(reference.file_size());
+  return report;
+}
+
+std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report,
+                                     const std::vector<float>* images) {
   description.provenance.quantization = to_string(report.format);
   const std::vector<uint8_t> measured = serialize_model(description);
-  report.accuracy = measure_accuracy(float_model, Model::load_bytes(measured.data(), measured.size()));
+  const Model quantised = Model::load_bytes(measured.data(), measured.size());
+  report.accuracy = images != nullptr ? measure_reconstruct_accuracy(float_model, quantised, *images)
+                                      : measure_accuracy(float_model, quantised);
   // The size ratio describes the file that holds it. FlatBuffers leaves out a field equal to
   // its default (0), so a placeholder must be non-zero to keep the size when it is filled in.
   std::vector<Metric>& metrics = description.provenance.metrics;

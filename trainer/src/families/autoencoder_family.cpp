@@ -112,11 +112,10 @@ void AutoencoderFamily::check_images(const ImageDataset& images, const std::stri
 
 torch::Tensor AutoencoderFamily::training_loss(const torch::Tensor& batch) {
   const torch::Tensor input = config_.noise ? corrupt(batch, *config_.noise) : batch;
-  const torch::Tensor code = net_->encode(input);
-  const torch::Tensor output = net_->decode_output(code);
-  torch::Tensor loss = config_.loss == ReconstructionLoss::mse ? squared_error(*net_, output, batch)
-                                                               : cross_entropy(*net_, output, batch);
-  if (config_.sparsity.kind != Sparsity::none) loss = loss + sparsity_penalty(code, config_.sparsity);
+  const AutoencoderNet::Pass pass = net_->pass(input);
+  torch::Tensor loss = config_.loss == ReconstructionLoss::mse ? squared_error(*net_, pass.output, batch)
+                                                               : cross_entropy(*net_, pass.output, batch);
+  if (config_.sparsity.kind != Sparsity::none) loss = loss + sparsity_penalty(pass.code, config_.sparsity);
   return loss.mean();
 }
 
@@ -154,14 +153,13 @@ Evaluation AutoencoderFamily::evaluate(const torch::Tensor& images, const Evalua
   for (int64_t s = 0; s < n; s += kEvaluationBatch) {
     const int64_t e = std::min(n, s + kEvaluationBatch);
     const torch::Tensor x = images.slice(0, s, e);
-    const torch::Tensor code = net_->encode(x);
-    const torch::Tensor output = net_->decode_output(code);
-    mse += squared_error(*net_, output, x).sum().item<double>();
-    bce += cross_entropy(*net_, output, x).sum().item<double>();
-    zeros += (code.abs() < kZeroCode).sum().item<double>();
+    const AutoencoderNet::Pass pass = net_->pass(x);
+    mse += squared_error(*net_, pass.output, x).sum().item<double>();
+    bce += cross_entropy(*net_, pass.output, x).sum().item<double>();
+    zeros += (pass.code.abs() < kZeroCode).sum().item<double>();
     if (config_.noise) {
       const torch::Tensor y = corrupted.slice(0, s, e);
-      denoise_squared += squared_error(*net_, net_->decode_output(net_->encode(y)), x).sum().item<double>();
+      denoise_squared += squared_error(*net_, net_->pass(y).output, x).sum().item<double>();
       noisy_squared += (y - x).square().sum().item<double>();
     }
   }

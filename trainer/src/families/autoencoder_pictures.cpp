@@ -54,14 +54,14 @@ void AutoencoderFamily::write_pictures(const ReportInputs& in, ReportSummary& su
   const int64_t pairs = std::min<int64_t>(kTileRows * kTileColumns, in.test_images.size(0));
   if (pairs > 0) {
     const torch::Tensor x = in.test_images.slice(0, 0, pairs);
-    write_pairs_png((dir / "reconstructions.png").string(), x, net_->decode(net_->encode(x)));
+    write_pairs_png((dir / "reconstructions.png").string(), x, net_->reconstruct(x));
     summary.written.push_back("reconstructions.png");
     if (config_.noise) {
       // The corruption of the whole test set, as evaluate() draws it, so these are its first images.
       const torch::Tensor y =
           corrupt(in.test_images, *config_.noise, at::make_generator<at::CPUGeneratorImpl>(kTestCorruptionSeed))
               .slice(0, 0, pairs);
-      write_pairs_png((dir / "denoising.png").string(), y, net_->decode(net_->encode(y)));
+      write_pairs_png((dir / "denoising.png").string(), y, net_->reconstruct(y));
       summary.written.push_back("denoising.png");
     }
   }

@@ -1,5 +1,7 @@
 // The convolutional autoencoder of seed 003 (conv_autoencoder.h): the ae's losses and figures with
-// convolutions, its decoder upsampling by --upsample (transposed, the default, or nearest).
+// convolutions, its decoder upsampling by --upsample (transposed, the default, nearest or
+// max-unpool). Its pictures are reconstructions of test images only, so max-unpool (no decode of a
+// free code) draws them all; its model file has no decode.
 #include "latentkit/trainer/conv_autoencoder.h"
 #include "latentkit/trainer/families/autoencoder_family.h"
 #include "latentkit/trainer/family_registry.h"
@@ -29,12 +31,12 @@ std::unique_ptr<Family> create(const FamilySettings& settings) {
 const FamilyDescription& conv_ae_family() {
   static const FamilyDescription description{
       "conv-ae",
-      "convolutional autoencoder: Conv 32, 64 (stride 2) -> code -> dense -> 2 upsamplings (--upsample)",
+      "convolutional autoencoder: Conv 32, 64 (stride 2; max-unpool: stride 1, each max-pooled 2x2) -> code -> dense -> 2 upsamplings (--upsample)",
       autoencoder_columns::columns(false),
       autoencoder_columns::figures(false),
       create,
       "none",
-      "--loss mse|bce, --upsample transposed|nearest (transposed; max-unpool not yet)",
+      "--loss mse|bce, --upsample transposed|nearest|max-unpool (transposed; max-unpool's file has no decode)",
   };
   return description;
 }

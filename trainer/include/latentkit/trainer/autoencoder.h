@@ -28,10 +28,26 @@ class AutoencoderNet : public torch::nn::Module {
   virtual bool sigmoid_output() const = 0;
   virtual int64_t code_size() const = 0;
   // code -> the image.
-  torch::Tensor decode(const torch::Tensor& code) {
-    const torch::Tensor y = decode_output(code);
-    return sigmoid_output() ? torch::sigmoid(y) : y;
+  torch::Tensor decode(const torch::Tensor& code) { return output_image(decode_output(code)); }
+
+  // x -> its code and the decoder's output of it (before the output activation). By default
+  // encode then decode_output; a model whose decoder needs more of the encoder than the code (the
+  // max-unpooling conv-ae: the pooling switches) overrides it.
+  struct Pass {
+    torch::Tensor code, output;
+  };
+  virtual Pass pass(const torch::Tensor& x) {
+    torch::Tensor code = encode(x);
+    return {code, decode_output(code)};
   }
+  // False when decode_output cannot take a free code (it needs the encoder's pooling switches):
+  // then only pass() and reconstruct() go through the decoder, and the model file has no decode.
+  virtual bool decodes_free_codes() const { return true; }
+  // x -> its reconstruction (the image).
+  torch::Tensor reconstruct(const torch::Tensor& x) { return output_image(pass(x).output); }
+
+ private:
+  torch::Tensor output_image(const torch::Tensor& y) { return sigmoid_output() ? torch::sigmoid(y) : y; }
 };
 
 // The hidden sizes of the seed-002 autoencoder's encoder (the decoder mirrors them).

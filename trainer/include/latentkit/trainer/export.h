@@ -33,10 +33,11 @@ struct ExportReport {
   QuantMode format = QuantMode::fp32;
   std::size_t file_bytes = 0;
   std::size_t fp32_file_bytes = 0;
-  int latents_checked = 0;
-  double max_abs_diff_reference = 0;  // float32 runtime (reference backend) vs libtorch: decode
+  int latents_checked = 0;  // a file without decode: the check images
+  // float32 runtime (reference backend) vs libtorch: decode (a file without decode: reconstruct)
+  double max_abs_diff_reference = 0;
   double max_abs_diff_xnnpack = -1;   // float32 runtime (XNNPACK) vs libtorch; -1 if not built
-  std::vector<MethodCheck> methods_checked;  // every exported method, decode first
+  std::vector<MethodCheck> methods_checked;  // every exported method, decode (or reconstruct) first
   AccuracyReport accuracy;            // for fp16 and int8 formats
 };
 

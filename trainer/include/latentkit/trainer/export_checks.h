@@ -36,6 +36,14 @@ void fill_provenance(Provenance& provenance, const char* family, const RunInfo& 
 // float32 model (measure_accuracy) into report.accuracy and stores the figures in the file's
 // provenance metrics (quant_psnr_db, quant_max_abs_error, quant_size_ratio). Returns the bytes to
 // write.
-std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report);
+// A model without decode is measured on `images` (HWC, in [0, 1]) through reconstruct instead
+// (measure_reconstruct_accuracy).
+std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report,
+                                     const std::vector<float>* images = nullptr);
+
+// As measure_accuracy (export.h), for a model without decode: `images` reconstructed by both
+// models, on the backend a device would use for each.
+AccuracyReport measure_reconstruct_accuracy(const Model& reference, const Model& quantised,
+                                            const std::vector<float>& images);
 
 }  // namespace latentkit::trainer

@@ -7,13 +7,15 @@
 //   ae   (ae_family.cpp)   784-512-256-code and mirror, sigmoid output, --loss mse|bce, Adam
 //   dae  (dae_family.cpp)  ae trained on --noise-corrupted inputs against the clean images
 //   sae  (sae_family.cpp)  ae with a ReLU code and a --sparsity l1|l2:WEIGHT penalty on it
-//   conv-ae (conv_ae_family.cpp)  convolutional (conv_autoencoder.h), --upsample transposed|nearest
+//   conv-ae (conv_ae_family.cpp)  convolutional (conv_autoencoder.h), --upsample
+//                          transposed|nearest|max-unpool
 //
 // Test figures per epoch, per image: the squared error and the Bernoulli cross-entropy of the
 // reconstruction, each summed over the 784 pixels (the CE of PCA's unbounded output clamped to
 // [1e-6, 1 - 1e-6]), the code's sparsity (the fraction of code entries with |h| < 1e-2) and, for
 // dae, the PSNR of its reconstructions of the test images corrupted once with a fixed seed.
-// Exported as encode (image -> code, role latent), decode (code -> image) and reconstruct.
+// Exported as encode (image -> code, role latent), decode (code -> image) and reconstruct; a
+// model that cannot decode a free code (conv-ae --upsample max-unpool) without decode.
 #pragma once
 
 #include <functional>
