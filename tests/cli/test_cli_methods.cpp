@@ -150,9 +150,7 @@ TEST_CASE("a plain autoencoder's encode prints its code") {
   // commands that decode a free code are refused by name.
   const fs::path no_decode = j.dir / "no-decode.lkm";
   {
-    latentkit::ModelDescription d = latentkit::testing::plain_autoencoder(2);
-    d.methods.erase(d.methods.begin() + 1);  // encode, [decode], reconstruct
-    const std::vector<uint8_t> bytes = latentkit::serialize_model(d);
+    const std::vector<uint8_t> bytes = latentkit::serialize_model(latentkit::testing::plain_autoencoder(2, false));
     std::ofstream(no_decode, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()),
                                                      static_cast<std::streamsize>(bytes.size()));
   }

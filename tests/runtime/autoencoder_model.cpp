@@ -17,7 +17,8 @@ Op op(OpKind kind, std::vector<int> inputs, int output) {
 }
 
 // gaussian: encode gives a posterior's mean and log-variance; otherwise one plain code.
-ModelDescription autoencoder(uint64_t seed, bool gaussian) {
+// with_decode: the file has decode (z -> image); without, only encode and reconstruct.
+ModelDescription autoencoder(uint64_t seed, bool gaussian, bool with_decode) {
   constexpr int kLatent = 2, kSide = 3, kPixels = kSide * kSide, kHidden = 5;
   std::mt19937_64 rng(seed);
   ModelDescription d;
@@ -32,7 +33,7 @@ ModelDescription autoencoder(uint64_t seed, bool gaussian) {
   const int wv = gaussian ? d.add_constant("enc_w_logvar", {kLatent, kHidden}, weights(kLatent, kHidden)) : -1;
   const int mean = d.add_activation(gaussian ? "mean" : "code", {kLatent});
   const int logvar = gaussian ? d.add_activation("logvar", {kLatent}) : -1;
-  const int z = d.add_activation("z", {kLatent});
+  const int z = with_decode ? d.add_activation("z", {kLatent}) : -1;
   const int w2 = d.add_constant("dec_w", {kPixels, kLatent}, weights(kPixels, kLatent));
   const int logits = d.add_activation("dec_logits", {kPixels});
   const int probs = d.add_activation("dec_probs", {kPixels});
@@ -56,6 +57,7 @@ ModelDescription autoencoder(uint64_t seed, bool gaussian) {
   MethodDescription reconstruct{methods::reconstruct, to_mean, {x}, {image}, {Role::image}, {Role::image}};
   for (const Op& o : decoder_from(mean)) reconstruct.ops.push_back(o);
   d.methods = {encode, decode, reconstruct};
+  if (!with_decode) d.methods = {encode, reconstruct};
   d.latent.groups = {{LatentKind::gaussian, "z", kLatent, 1, {}}};
   d.image = {kSide, kSide, 1, ValueRange::unit};
   d.provenance.model_family = gaussian ? "autoencoder-test" : "plain-autoencoder-test";
@@ -64,7 +66,7 @@ ModelDescription autoencoder(uint64_t seed, bool gaussian) {
 
 }  // namespace
 
-ModelDescription small_autoencoder(uint64_t seed) { return autoencoder(seed, true); }
-ModelDescription plain_autoencoder(uint64_t seed) { return autoencoder(seed, false); }
+ModelDescription small_autoencoder(uint64_t seed) { return autoencoder(seed, true, true); }
+ModelDescription plain_autoencoder(uint64_t seed, bool with_decode) { return autoencoder(seed, false, with_decode); }
 
 }  // namespace latentkit::testing

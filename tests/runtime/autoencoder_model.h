@@ -20,7 +20,7 @@ ModelDescription small_autoencoder(uint64_t seed);
 
 // The same with a plain autoencoder's encoder: encode (image -> latent) gives the code (the
 // tensor "code", where the other has "mean"), with no log-variance; the indices above without
-// 7 and 9.
-ModelDescription plain_autoencoder(uint64_t seed);
+// 7 and 9. Without decode (as a max-unpooling decoder's file), it has no tensor z either.
+ModelDescription plain_autoencoder(uint64_t seed, bool with_decode = true);
 
 }  // namespace latentkit::testing
