@@ -7,19 +7,6 @@
 
 namespace latentkit::trainer {
 
-namespace {
-
-Op make_op(OpKind kind, std::vector<int> inputs, int output, Window window = {}) {
-  Op op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  op.window = window;
-  return op;
-}
-
-}  // namespace
-
 CvaeEncoder append_cvae_encoder(ModelDescription& d, Cvae& model, QuantMode format) {
   // Built apart, so that quantising its weights leaves the decoder's as they are.
   ModelDescription e;

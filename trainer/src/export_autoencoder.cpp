@@ -15,14 +15,6 @@ namespace latentkit::trainer {
 
 namespace {
 
-Op make_op(OpKind kind, std::vector<int> inputs, int output) {
-  Op op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  return op;
-}
-
 // Appends `layers` (dense, a ReLU after each but the last, and after the last too when
 // `relu_last`) reading tensor `x`; returns the last output.
 int add_dense_stack(ModelDescription& d, std::vector<Op>& ops, const std::vector<torch::nn::Linear>& layers,

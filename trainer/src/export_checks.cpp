@@ -72,7 +72,11 @@ AccuracyReport measure_reconstruct_accuracy(const Model& reference, const Model&
     const BackendKind kind = choose_backend(model, methods::reconstruct, BackendKind::xnnpack);
     return MethodRunner(model, methods::reconstruct, kind).run({images}, count)[0];
   };
-  const std::vector<float> a = reconstruct(reference), b = reconstruct(quantised);
+  return compare_outputs(reference, quantised, reconstruct(reference), reconstruct(quantised), count);
+}
+
+AccuracyReport compare_outputs(const Model& reference, const Model& quantised, const std::vector<float>& a,
+                               const std::vector<float>& b, int count) {
   double squared = 0, worst = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
     const double d = double{a[i]} - b[i];

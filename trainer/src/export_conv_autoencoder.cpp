@@ -12,15 +12,6 @@ namespace latentkit::trainer {
 
 namespace {
 
-Op make_op(OpKind kind, std::vector<int> inputs, int output, Window window = {}) {
-  Op op;
-  op.kind = kind;
-  op.inputs = std::move(inputs);
-  op.outputs = {output};
-  op.window = window;
-  return op;
-}
-
 // A convolution or transposed convolution of `x` ([size, size, in]) and, when `relu`, a ReLU;
 // returns the output and sets `size` to its side.
 template <typename Layer>

@@ -118,20 +118,7 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
   // The backend a device would use for each file.
   const std::vector<float> a = Decoder(reference, choose_backend(reference, BackendKind::xnnpack)).decode(latents, count);
   const std::vector<float> b = Decoder(quantised, choose_backend(quantised, BackendKind::xnnpack)).decode(latents, count);
-  double squared = 0, worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    const double d = double{a[i]} - b[i];
-    squared += d * d;
-    worst = std::max(worst, std::fabs(d));
-  }
-  const double peak = reference.image().range == ValueRange::unit ? 1.0 : 2.0;
-  const double mse = squared / static_cast<double>(a.size());
-  AccuracyReport report;
-  report.images = count;
-  report.psnr_db = mse > 0 ? 10 * std::log10(peak * peak / mse) : std::numeric_limits<double>::infinity();
-  report.max_abs_error = worst;
-  report.size_ratio = static_cast<double>(quantised.file_size()) / static_cast<double>(reference.file_size());
-  return report;
+  return compare_outputs(reference, quantised, a, b, count);
 }
 
 namespace {

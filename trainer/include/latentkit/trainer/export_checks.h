@@ -41,6 +41,11 @@ void fill_provenance(Provenance& provenance, const char* family, const RunInfo& 
 std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report,
                                      const std::vector<float>* images = nullptr);
 
+// The accuracy of `quantised` against `reference` from their outputs `a` and `b` for the same
+// `count` inputs: PSNR over the image range, largest difference, file size ratio.
+AccuracyReport compare_outputs(const Model& reference, const Model& quantised, const std::vector<float>& a,
+                               const std::vector<float>& b, int count);
+
 // As measure_accuracy (export.h), for a model without decode: `images` reconstructed by both
 // models, on the backend a device would use for each.
 AccuracyReport measure_reconstruct_accuracy(const Model& reference, const Model& quantised,

@@ -2,6 +2,7 @@
 // so that the runtime never transposes anything.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include <torch/torch.h>
@@ -32,5 +33,16 @@ std::vector<float> to_vector(const torch::Tensor& t);
 // transposed one output_padding is the adjustment), as the model file describes it.
 Window window_of(const torch::nn::Conv2d& layer);
 Window window_of(const torch::nn::ConvTranspose2d& layer);
+
+// One op of an exported graph, reading `inputs` (tensor indices; -1: an absent optional input)
+// and writing `output`, with its window if it has one.
+inline Op make_op(OpKind kind, std::vector<int> inputs, int output, Window window = {}) {
+  Op op;
+  op.kind = kind;
+  op.inputs = std::move(inputs);
+  op.outputs = {output};
+  op.window = window;
+  return op;
+}
 
 }  // namespace latentkit::trainer
