@@ -4,9 +4,12 @@
 # convolutional one with each upsampling kind, at several code sizes, on MNIST and Fashion-MNIST.
 #
 #   tools/compare/compare_autoencoders.sh [--data mnist,fashion-mnist] [--codes 2,8,32]
-#       [--families pca,ae,dae,sae,conv-ae,conv-ae:nearest,conv-ae:max-unpool] [--epochs 3]
+#       [--families pca,ae,dae,sae,conv-ae,conv-ae:nearest@3e-4,conv-ae:max-unpool@3e-4] [--epochs 3]
 #       [--threads 1] [--runs runs/compare] [--corrupt mask:0.3] [--build build/default]
 #
+# A family is FAMILY[:UPSAMPLE][@LR]: a conv-ae's upsampling kind, and a learning rate other than
+# the trainer's default (the nearest and max-unpool decoders collapse to a constant output at the
+# default 4e-3 and at 1e-3; they learn at 3e-4).
 # Each model is a run folder RUNS/DATASET/FAMILY-cCODE (a conv-ae's upsampling in its name);
 # a run whose checkpoint exists is reused, not trained again (delete it to retrain). Every
 # figure of the table comes from the test set:
@@ -27,7 +30,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"  # --runs and --build are relative to the repository
 
 datasets=mnist,fashion-mnist codes=2,8,32 epochs=3 threads=1 runs=runs/compare corrupt=mask:0.3
-families=pca,ae,dae,sae,conv-ae,conv-ae:nearest,conv-ae:max-unpool build="$root/build/default"
+families=pca,ae,dae,sae,conv-ae,conv-ae:nearest@3e-4,conv-ae:max-unpool@3e-4 build="$root/build/default"
 while [ $# -gt 0 ]; do
   case "$1" in
     --data) datasets="$2"; shift 2 ;;
@@ -86,6 +89,8 @@ for dataset in "${dataset_list[@]}"; do
   } > "$table.tmp"
   for code in "${code_list[@]}"; do
     for spec in "${family_list[@]}"; do
+      lr=""
+      if [[ $spec == *@* ]]; then lr="${spec#*@}"; spec="${spec%@*}"; fi
       family="${spec%%:*}" upsample="" name="$family"
       if [[ $spec == *:* ]]; then upsample="${spec#*:}"; name="$family-$upsample"; fi
       [ "$family" = conv-ae ] && [ -z "$upsample" ] && name="conv-ae-transposed"
@@ -93,6 +98,7 @@ for dataset in "${dataset_list[@]}"; do
       if [ ! -f "$run/checkpoint.pt" ]; then
         args=(train "$family" --data "$dataset" --code "$code" --epochs "$epochs" --threads "$threads" --out "$run" --overwrite)
         [ -n "$upsample" ] && args+=(--upsample "$upsample")
+        [ -n "$lr" ] && args+=(--lr "$lr")
         echo "== $dataset $name code $code: latentkit ${args[*]}"
         "$latentkit" "${args[@]}" > "$out/$name-c$code.log" 2>&1 || { tail -5 "$out/$name-c$code.log" >&2; die "training $name failed"; }
       else
@@ -100,7 +106,14 @@ for dataset in "${dataset_list[@]}"; do
       fi
       model="$run/model.lkm"
       if [ ! -f "$model" ] || [ "$model" -ot "$run/checkpoint.pt" ]; then
-        "$latentkit" export "$run" -o "$model" >> "$out/$name-c$code.log" 2>&1 || die "exporting $name failed (see $out/$name-c$code.log)"
+        if ! "$latentkit" export "$run" -o "$model" >> "$out/$name-c$code.log" 2>&1; then
+          # A model the exporter refuses is a row that says why, not the end of the comparison.
+          why="$(grep -o 'error: .*' "$out/$name-c$code.log" | tail -1)"
+          printf '| %s | %s | %.2f | %.2f | not exported: %s | %.3f | - | %s |\n' "$name" "$code" \
+            "$(metric "$run/metrics.csv" test_mse)" "$(metric "$run/metrics.csv" test_bce)" "${why#error: }" \
+            "$(metric "$run/metrics.csv" code_sparsity)" "$(seconds_total "$run/metrics.csv")" >> "$table.tmp"
+          continue
+        fi
       fi
       psnr="$("$sample" "$model" denoise "${first100[@]}" --corrupt "$corrupt" --seed 1 -o "$run/denoise.png" |
               sed -n 's/.*reconstructed \([0-9.+-]*\) dB.*/\1/p')"
