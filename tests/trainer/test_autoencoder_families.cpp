@@ -317,6 +317,19 @@ TEST_CASE("family options: each family takes its own, refuses the others by name
   CHECK(!fs::exists(dir.path / "run"));
 }
 
+TEST_CASE("conv-ae: the nearest and max-unpool decoders start from their own learning rate, the others from the schedule's") {
+  const tr::FamilyDescription& conv = *tr::find_family("conv-ae");
+  REQUIRE((conv.default_learning_rate != nullptr));
+  CHECK(conv.default_learning_rate({}, 4e-3) == 4e-3);
+  CHECK(conv.default_learning_rate({{"upsample", "transposed"}}, 4e-3) == 4e-3);
+  CHECK(conv.default_learning_rate({{"upsample", "nearest"}}, 4e-3) == 3e-4);
+  CHECK(conv.default_learning_rate({{"upsample", "max-unpool"}}, 4e-3) == 3e-4);
+  for (const char* other : {"cvae", "pca", "ae", "dae", "sae"}) {
+    INFO(other);
+    CHECK((tr::find_family(other)->default_learning_rate == nullptr));
+  }
+}
+
 TEST_CASE("conv-ae: each --upsample kind trains and exports methods equal to libtorch; max-unpool has no decode") {
   TempDir dir("conv_upsample");
   const torch::Tensor test = grey_images(tr::Split::test, 50);

@@ -184,13 +184,18 @@ int main(int argc, char** argv) {
         const tr::Schedule chosen = tr::parse_schedule(schedule);
         if (epochs_option->count() == 0) options.epochs = chosen.epochs;
         if (batch_option->count() == 0) options.batch_size = chosen.batch_size;
-        if (lr_option->count() == 0) options.learning_rate = chosen.learning_rate;
         options.data_dir = tr::resolve_dataset(data);
+        const tr::FamilyDescription& description = *tr::find_family(family);
         options.binarization =
-            tr::parse_binarization(binarization.empty() ? tr::find_family(family)->default_binarization : binarization);
+            tr::parse_binarization(binarization.empty() ? description.default_binarization : binarization);
         options.family = family;
         for (const FamilyFlag& f : family_flags) {
           if (f.option->count() > 0) options.family_options[f.flag] = f.value;
+        }
+        if (lr_option->count() == 0) {
+          options.learning_rate = description.default_learning_rate != nullptr
+                                      ? description.default_learning_rate(options.family_options, chosen.learning_rate)
+                                      : chosen.learning_rate;
         }
       }
       options.write_report = !no_report;

@@ -55,6 +55,9 @@ struct FamilyDescription {
   const char* default_binarization = "dynamic";
   // Its own flags, for --help ("" when none).
   const char* options_help = "";
+  // The learning rate a new run starts from when `latentkit train` is given no --lr: the
+  // schedule's, unless the family says otherwise for these options (nullptr: the schedule's).
+  double (*default_learning_rate)(const FamilyOptions& options, double schedule_rate) = nullptr;
 };
 
 }  // namespace latentkit::trainer
