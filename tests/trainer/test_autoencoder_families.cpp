@@ -61,6 +61,23 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
+// A short run on the first MNIST images, grey levels, no report: what each test below trains.
+tr::TrainOptions small_run(const std::string& family, const fs::path& run_dir, int64_t train_limit,
+                           int64_t test_limit, int64_t batch_size, int64_t code) {
+  tr::TrainOptions o;
+  o.family = family;
+  o.data_dir = LATENTKIT_MNIST_DIR;
+  o.run_dir = run_dir.string();
+  o.epochs = 1;
+  o.batch_size = batch_size;
+  o.train_limit = train_limit;
+  o.test_limit = test_limit;
+  o.latent_dims = code;
+  o.binarization = tr::Binarization::none;
+  o.write_report = false;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("pca: the fitted model's squared error per image is the sum of the discarded eigenvalues") {
@@ -87,17 +104,8 @@ TEST_CASE("pca: the fitted model's squared error per image is the sum of the dis
 TEST_CASE("pca through the training loop: one pass fits it, train_loss is the fit's training error") {
   TempDir dir("pca_run");
   torch::set_num_threads(1);
-  tr::TrainOptions o;
-  o.family = "pca";
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = dir.path.string();
+  tr::TrainOptions o = small_run("pca", dir.path, 300, 300, 100, 8);
   o.epochs = 2;
-  o.batch_size = 100;
-  o.train_limit = 300;
-  o.test_limit = 300;
-  o.latent_dims = 8;
-  o.binarization = tr::Binarization::none;
-  o.write_report = false;
   const tr::TrainResult result = tr::train(o);
   REQUIRE(result.epochs.size() == 2);
   // The test split's first 300 are other images than the training split's: a larger error there.
@@ -116,16 +124,7 @@ TEST_CASE("each autoencoder family trains a few steps and exports encode, decode
   for (const char* name : {"pca", "ae", "dae", "sae", "conv-ae"}) {
     CAPTURE(name);
     torch::set_num_threads(1);
-    tr::TrainOptions o;
-    o.family = name;
-    o.data_dir = LATENTKIT_MNIST_DIR;
-    o.run_dir = (dir.path / name).string();
-    o.epochs = 1;
-    o.batch_size = 50;
-    o.train_limit = 300;  // 6 steps
-    o.test_limit = 100;
-    o.latent_dims = 8;
-    o.binarization = tr::Binarization::none;
+    tr::TrainOptions o = small_run(name, dir.path / name, 300, 100, 50, 8);  // 6 steps
     o.write_report = std::string(name) == "dae";  // its denoising picture too, once
     const tr::TrainResult result = tr::train(o);
     REQUIRE(result.epochs.size() == 1);
@@ -337,17 +336,8 @@ TEST_CASE("conv-ae: each --upsample kind trains and exports methods equal to lib
     CAPTURE(kind);
     const bool unpool = std::string(kind) == "max-unpool";
     torch::set_num_threads(1);
-    tr::TrainOptions o;
-    o.family = "conv-ae";
+    tr::TrainOptions o = small_run("conv-ae", dir.path / kind, 100, 50, 50, 4);  // 2 steps
     o.family_options = {{"upsample", kind}};
-    o.data_dir = LATENTKIT_MNIST_DIR;
-    o.run_dir = (dir.path / kind).string();
-    o.epochs = 1;
-    o.batch_size = 50;
-    o.train_limit = 100;  // 2 steps
-    o.test_limit = 50;
-    o.latent_dims = 4;
-    o.binarization = tr::Binarization::none;
     o.write_report = unpool;  // its pictures need no decode of a free code
     const tr::TrainResult result = tr::train(o);
     REQUIRE(result.epochs.size() == 1);
@@ -418,18 +408,8 @@ TEST_CASE("conv-ae: each --upsample kind trains and exports methods equal to lib
 TEST_CASE("a resumed autoencoder run keeps its family options and continues") {
   TempDir dir("resume");
   torch::set_num_threads(1);
-  tr::TrainOptions o;
-  o.family = "sae";
+  tr::TrainOptions o = small_run("sae", dir.path, 100, 50, 50, 4);
   o.family_options = {{"loss", "bce"}, {"sparsity", "l2:0.1"}};
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = dir.path.string();
-  o.epochs = 1;
-  o.batch_size = 50;
-  o.train_limit = 100;
-  o.test_limit = 50;
-  o.latent_dims = 4;
-  o.binarization = tr::Binarization::none;
-  o.write_report = false;
   tr::train(o);
   tr::TrainOptions more = tr::resume_options(dir.path.string());
   CHECK(more.family_options == tr::FamilyOptions{{"loss", "bce"}, {"sparsity", "l2:0.1"}});
