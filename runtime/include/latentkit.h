@@ -86,7 +86,7 @@ extern "C" {
 #endif
 
 /* The version of this API: incremented when a declaration here changes. */
-#define LATENTKIT_C_API_VERSION 3
+#define LATENTKIT_C_API_VERSION 4
 
 /* ---- status ------------------------------------------------------------------------------- */
 
@@ -212,6 +212,43 @@ LATENTKIT_API void latentkit_default_grid_range(float* out_lo, float* out_hi);
 LATENTKIT_API latentkit_status latentkit_grid(const latentkit_model* model, int rows, int cols,
                                               float x_lo, float x_hi, float y_lo, float y_hi,
                                               float* latents, size_t latents_capacity);
+
+/* ---- latent groups ------------------------------------------------------------------------ */
+/* A latent vector is the concatenation of the model's latent groups, in order: a Gaussian group
+ * of `size` dimensions, or a categorical one of `count` variables, each a one-hot over `size`
+ * categories (a discrete or joint VAE's code), which may carry a label per category ("7", "red").
+ * To ask for a category ("draw a 7"), sample latents, set the category, then decode. */
+typedef enum latentkit_latent_kind {
+  LATENTKIT_LATENT_GAUSSIAN = 0,
+  LATENTKIT_LATENT_CATEGORICAL = 1
+} latentkit_latent_kind;
+
+/* Filled by latentkit_latent_group_info. Later versions of this API may add fields at the end. */
+typedef struct latentkit_latent_group {
+  const char* name;           /* owned by the model; "" when the file gives none */
+  latentkit_latent_kind kind;
+  int size;                   /* Gaussian: dimensions; categorical: categories per variable */
+  int count;                  /* categorical: variables (one-hots); Gaussian: 1 */
+  int offset;                 /* the group's first float within a latent vector */
+  int dims;                   /* the group's floats: size x count */
+  int label_count;            /* categorical: 0 or size (see latentkit_latent_group_label) */
+} latentkit_latent_group;
+
+LATENTKIT_API latentkit_status latentkit_latent_group_count(const latentkit_model* model,
+                                                            int* out_count);
+LATENTKIT_API latentkit_status latentkit_latent_group_info(const latentkit_model* model, int group,
+                                                           latentkit_latent_group* out_group);
+/* The label of category `category` of a categorical group (owned by the model). */
+LATENTKIT_API latentkit_status latentkit_latent_group_label(const latentkit_model* model,
+                                                            int group, int category,
+                                                            const char** out_label);
+/* In each of the n latents at `latents` (latents_count floats, at least n x latent_dims), puts
+ * variable `variable` of categorical group `group` on category `category` (a one-hot); the other
+ * floats are left as they are. Refused, writing nothing, for a Gaussian group or an index out
+ * of range. */
+LATENTKIT_API latentkit_status latentkit_set_category(const latentkit_model* model, int group,
+                                                      int variable, int category, float* latents,
+                                                      size_t latents_count, int n);
 
 /* ---- decoding ----------------------------------------------------------------------------- */
 

@@ -460,6 +460,82 @@ latentkit_status latentkit_grid(const latentkit_model* model, int rows, int cols
   });
 }
 
+latentkit_status latentkit_latent_group_count(const latentkit_model* model, int* out_count) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_count);
+    *out_count = static_cast<int>(model->model.latent().groups.size());
+    return LATENTKIT_OK;
+  });
+}
+
+namespace {
+// The group `group` of `model`, or a failure naming the bounds.
+latentkit_status find_group(const char* fn, const latentkit_model* model, int group, const lk::LatentGroup** out) {
+  const std::vector<lk::LatentGroup>& groups = model->model.latent().groups;
+  if (group < 0 || static_cast<std::size_t>(group) >= groups.size()) {
+    return fail(LATENTKIT_INVALID_ARGUMENT, "%s: group %d is out of range (the model has %zu latent groups)", fn, group,
+                groups.size());
+  }
+  *out = &groups[static_cast<std::size_t>(group)];
+  return LATENTKIT_OK;
+}
+}  // namespace
+
+latentkit_status latentkit_latent_group_info(const latentkit_model* model, int group, latentkit_latent_group* out_group) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_group);
+    const lk::LatentGroup* g = nullptr;
+    if (latentkit_status s = find_group(fn, model, group, &g)) return s;
+    latentkit_latent_group info;
+    std::memset(&info, 0, sizeof info);
+    info.name = g->name.c_str();
+    info.kind = g->kind == lk::LatentKind::categorical ? LATENTKIT_LATENT_CATEGORICAL : LATENTKIT_LATENT_GAUSSIAN;
+    info.size = g->size;
+    info.count = g->count;
+    // The loader bounds the latent size by ModelLimits, far below INT_MAX.
+    info.offset = static_cast<int>(lk::group_offset(model->model.latent(), group));
+    info.dims = static_cast<int>(g->dims());
+    info.label_count = static_cast<int>(g->labels.size());
+    *out_group = info;
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_latent_group_label(const latentkit_model* model, int group, int category,
+                                              const char** out_label) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_label);
+    const lk::LatentGroup* g = nullptr;
+    if (latentkit_status s = find_group(fn, model, group, &g)) return s;
+    if (category < 0 || static_cast<std::size_t>(category) >= g->labels.size()) {
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: latent group %d has %zu labels, no label %d", fn, group,
+                  g->labels.size(), category);
+    }
+    *out_label = g->labels[static_cast<std::size_t>(category)].c_str();
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_set_category(const latentkit_model* model, int group, int variable, int category,
+                                        float* latents, size_t latents_count, int n) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(latents);
+    if (latentkit_status s = check_count(fn, "n", n, std::numeric_limits<int>::max())) return s;
+    const lk::LatentSpec& spec = model->model.latent();
+    if (latentkit_status s = check_room(fn, "latents", n, spec.dims(), latents_count)) return s;
+    lk::set_category(spec, group, variable, category, latents, n);
+    return LATENTKIT_OK;
+  });
+}
+
 latentkit_status latentkit_prepare(latentkit_model* model, int batch) {
   const char* fn = __func__;
   return guarded(fn, [&] {

@@ -1,6 +1,7 @@
 #include "latentkit/latents.h"
 
 #include <cmath>
+#include <string>
 
 #include "latentkit/error.h"
 #include "latentkit/rng.h"
@@ -99,6 +100,41 @@ std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Rang
     }
   }
   return z;
+}
+
+int64_t group_offset(const LatentSpec& spec, int group) {
+  if (group < 0 || group >= static_cast<int>(spec.groups.size())) {
+    throw Error(ErrorCode::invalid_argument, "latent group " + std::to_string(group) + " does not exist (the model has " +
+                                                 std::to_string(spec.groups.size()) + ")");
+  }
+  int64_t offset = 0;
+  for (int g = 0; g < group; ++g) offset += spec.groups[static_cast<std::size_t>(g)].dims();
+  return offset;
+}
+
+void set_category(const LatentSpec& spec, int group, int variable, int category, float* latents, int n) {
+  const int64_t offset = group_offset(spec, group);
+  const LatentGroup& g = spec.groups[static_cast<std::size_t>(group)];
+  const std::string name = "latent group " + std::to_string(group) + (g.name.empty() ? "" : " ('" + g.name + "')");
+  if (g.kind != LatentKind::categorical) {
+    throw Error(ErrorCode::invalid_argument, name + " is Gaussian, not categorical: it has no categories to set");
+  }
+  if (variable < 0 || variable >= g.count) {
+    throw Error(ErrorCode::invalid_argument, name + " has " + std::to_string(g.count) + " categorical variable(s), no " +
+                                                 std::to_string(variable));
+  }
+  if (category < 0 || category >= g.size) {
+    throw Error(ErrorCode::invalid_argument, name + " has categories 0.." + std::to_string(g.size - 1) + ", not " +
+                                                 std::to_string(category));
+  }
+  if (n < 0) throw Error(ErrorCode::invalid_argument, "cannot set a category in " + std::to_string(n) + " latents");
+  if (n > 0 && latents == nullptr) throw Error(ErrorCode::invalid_argument, "no latents to set a category in");
+  const std::size_t dims = static_cast<std::size_t>(spec.dims());
+  for (int i = 0; i < n; ++i) {
+    float* one_hot = latents + static_cast<std::size_t>(i) * dims + static_cast<std::size_t>(offset) +
+                     static_cast<std::size_t>(variable) * static_cast<std::size_t>(g.size);
+    for (int k = 0; k < g.size; ++k) one_hot[k] = k == category ? 1.0f : 0.0f;
+  }
 }
 
 std::vector<float> interpolate_latents(const std::vector<float>& a, const std::vector<float>& b, int steps) {

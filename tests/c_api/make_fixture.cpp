@@ -11,6 +11,8 @@
 //   DIR/decode_xnnpack.f32     Decoder(xnnpack) on sample.f32, batch 5 (when the build has it)
 //   DIR/grid.f32               grid_latents(spec, 3, 4, x -1..2, y -0.5..1.5)
 //   DIR/grid_default.f32       grid_latents(spec, 2, 2, default range, default range)
+//   DIR/categorical.lkm        the seed-000 decoder shape over a 2-D Gaussian group and a
+//                              categorical group of 3 labelled categories (red, green, blue)
 //   DIR/autoencoder.lkm        runtime/autoencoder_model.h: encode, decode, reconstruct (3x3x1)
 //   DIR/ae_images.f32          4 images for it (values in [0, 1])
 //   DIR/ae_means.f32, DIR/ae_log_variances.f32, DIR/ae_reconstructions.f32
@@ -66,6 +68,16 @@ int main(int argc, char** argv) {
     lk::ModelDescription v99 = description;
     v99.format_version = 99;
     lk::write_file_atomically(dir + "/model_v99.lkm", lk::serialize_model(v99));
+
+    lk::ModelDescription categorical = lk::testing::seed000_decoder(/*seed=*/12, 5);
+    lk::LatentGroup colour;
+    colour.kind = lk::LatentKind::categorical;
+    colour.name = "colour";
+    colour.size = 3;
+    colour.labels = {"red", "green", "blue"};
+    categorical.latent.groups = {categorical.latent.groups[0], colour};
+    categorical.latent.groups[0].size = 2;
+    lk::write_file_atomically(dir + "/categorical.lkm", lk::serialize_model(categorical));
 
     const lk::Model model = lk::Model::load_bytes(bytes.data(), bytes.size());
     const std::vector<float> z = lk::sample_latents(model.latent(), 5, 7);

@@ -405,6 +405,48 @@ static void test_sample(void) {
   free(expected);
 }
 
+/* A categorical group: described, labelled, and set in sampled latents. */
+static void test_latent_groups(void) {
+  latentkit_model* model = load("categorical.lkm", LATENTKIT_BACKEND_REFERENCE, 1);
+  int count = -1;
+  CHECK_STATUS(latentkit_latent_group_count(model, &count), LATENTKIT_OK);
+  CHECK(count == 2);
+  latentkit_latent_group group;
+  CHECK_STATUS(latentkit_latent_group_info(model, 0, &group), LATENTKIT_OK);
+  CHECK(group.kind == LATENTKIT_LATENT_GAUSSIAN && group.size == 2 && group.offset == 0 && group.dims == 2);
+  CHECK_STATUS(latentkit_latent_group_info(model, 1, &group), LATENTKIT_OK);
+  CHECK(group.kind == LATENTKIT_LATENT_CATEGORICAL && group.size == 3 && group.count == 1);
+  CHECK(group.offset == 2 && group.dims == 3 && group.label_count == 3);
+  CHECK(strcmp(group.name, "colour") == 0);
+  const char* label = NULL;
+  CHECK_STATUS(latentkit_latent_group_label(model, 1, 2, &label), LATENTKIT_OK);
+  CHECK(label != NULL && strcmp(label, "blue") == 0);
+
+  enum { n = 6, dims = 5 };
+  float z[n * dims], before[n * dims];
+  CHECK_STATUS(latentkit_sample(model, n, 3, z, n * dims), LATENTKIT_OK);
+  memcpy(before, z, sizeof z);
+  CHECK_STATUS(latentkit_set_category(model, 1, 0, 1, z, n * dims, n), LATENTKIT_OK);
+  for (int i = 0; i < n; ++i) {
+    CHECK(z[i * dims] == before[i * dims] && z[i * dims + 1] == before[i * dims + 1]);
+    CHECK(z[i * dims + 2] == 0.0f && z[i * dims + 3] == 1.0f && z[i * dims + 4] == 0.0f);
+  }
+  memcpy(before, z, sizeof z);
+  CHECK_STATUS(latentkit_set_category(model, 0, 0, 0, z, n * dims, n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "Gaussian") != NULL);
+  CHECK_STATUS(latentkit_set_category(model, 1, 0, 3, z, n * dims, n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_set_category(model, 1, 1, 0, z, n * dims, n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_set_category(model, 2, 0, 0, z, n * dims, n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_set_category(model, 1, 0, 0, z, n * dims - 1, n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_set_category(model, 1, 0, 0, NULL, n * dims, n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(memcmp(z, before, sizeof z) == 0);
+  CHECK_STATUS(latentkit_latent_group_info(model, 2, &group), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_latent_group_label(model, 0, 0, &label), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_latent_group_label(model, 1, 3, &label), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_latent_group_count(NULL, &count), LATENTKIT_INVALID_ARGUMENT);
+  latentkit_free(model);
+}
+
 /* Layout: row-major; z1 left to right from x_lo, z2 top to bottom from y_hi; others 0. */
 static void test_grid(void) {
   latentkit_model* model = load("model.lkm", LATENTKIT_BACKEND_REFERENCE, 1);
@@ -556,6 +598,7 @@ int main(int argc, char** argv) {
   test_load_memory();
   test_sample();
   test_grid();
+  test_latent_groups();
   test_load_errors();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -79,6 +79,36 @@ TEST_CASE("sample_latents: categorical groups are one-hot") {
   }
 }
 
+TEST_CASE("set_category puts one variable of a categorical group on the asked category, in every latent") {
+  lk::LatentSpec spec;
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}});
+  auto z = lk::sample_latents(spec, 4, 9);
+  const auto before = z;
+  CHECK(lk::group_offset(spec, 0) == 0);
+  CHECK(lk::group_offset(spec, 1) == 2);
+  CHECK(lk::group_offset(spec, 2) == 22);
+  lk::set_category(spec, 1, 1, 7, z.data(), 4);
+  lk::set_category(spec, 2, 0, 2, z.data(), 4);
+  for (int i = 0; i < 4; ++i) {
+    const float* one = z.data() + i * 25;
+    for (int k = 0; k < 12; ++k) CHECK(one[k] == before[i * 25 + k]);  // style and digit variable 0 kept
+    for (int k = 0; k < 10; ++k) CHECK(one[12 + k] == (k == 7 ? 1.0f : 0.0f));
+    for (int k = 0; k < 3; ++k) CHECK(one[22 + k] == (k == 2 ? 1.0f : 0.0f));
+  }
+  const auto set = z;
+  CHECK_THROWS_WITH_AS(lk::set_category(spec, 0, 0, 0, z.data(), 4),
+                       "latent group 0 ('style') is Gaussian, not categorical: it has no categories to set", lk::Error);
+  CHECK_THROWS_WITH_AS(lk::set_category(spec, 1, 2, 0, z.data(), 4),
+                       "latent group 1 ('digit') has 2 categorical variable(s), no 2", lk::Error);
+  CHECK_THROWS_WITH_AS(lk::set_category(spec, 2, 0, 3, z.data(), 4),
+                       "latent group 2 ('colour') has categories 0..2, not 3", lk::Error);
+  CHECK_THROWS_WITH_AS(lk::set_category(spec, 3, 0, 0, z.data(), 4), "latent group 3 does not exist (the model has 3)",
+                       lk::Error);
+  CHECK(z == set);  // a refused call writes nothing
+}
+
 TEST_CASE("normal_quantile matches known values") {
   CHECK(lk::normal_quantile(0.5) == doctest::Approx(0.0).epsilon(1e-12));
   CHECK(lk::normal_quantile(0.95) == doctest::Approx(1.6448536269514722).epsilon(1e-10));

@@ -29,6 +29,15 @@ Range default_grid_range();
 // category. Needs a model with at least 2 Gaussian dimensions first.
 std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y);
 
+// Puts variable `variable` of latent group `group` on category `category` (a one-hot) in each of
+// the `n` latents at `latents` (n x spec.dims() floats): what "draw a 7" means for a model whose
+// decoder takes a categorical code. Throws Error(invalid_argument) naming the group and the
+// bounds when the group is not categorical or an index is out of range; nothing is written then.
+void set_category(const LatentSpec& spec, int group, int variable, int category, float* latents, int n);
+
+// The first float of group `group` within a latent vector.
+int64_t group_offset(const LatentSpec& spec, int group);
+
 // `steps` latents evenly spaced on the segment from a to b, both ends included.
 std::vector<float> interpolate_latents(const std::vector<float>& a, const std::vector<float>& b,
                                        int steps);
