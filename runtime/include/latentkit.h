@@ -281,6 +281,21 @@ LATENTKIT_API latentkit_status latentkit_method_name(const latentkit_model* mode
                                                      const char** out_name);
 /* 1 if the model has a method called `name`, else 0 (also for NULL arguments). */
 LATENTKIT_API int latentkit_has_method(const latentkit_model* model, const char* name);
+/* What method `method` takes and gives: its number of inputs and outputs, and for each the
+ * role of its values and how many floats one batch item has (an image's are image_pixels,
+ * HWC). What latentkit_run's buffers must hold. */
+typedef enum latentkit_role {
+  LATENTKIT_ROLE_LATENT = 0,             /* a point of the latent space: latent_dims floats */
+  LATENTKIT_ROLE_IMAGE = 1,              /* an image: image_pixels floats */
+  LATENTKIT_ROLE_LATENT_MEAN = 2,        /* a Gaussian posterior's mean */
+  LATENTKIT_ROLE_LATENT_LOG_VARIANCE = 3 /* its log-variance per dimension */
+} latentkit_role;
+LATENTKIT_API latentkit_status latentkit_method_arity(const latentkit_model* model, const char* method,
+                                                      int* out_inputs, int* out_outputs);
+/* Input (is_output 0) or output (is_output 1) `index` of `method`; either pointer may be NULL. */
+LATENTKIT_API latentkit_status latentkit_method_value(const latentkit_model* model, const char* method,
+                                                      int is_output, int index, latentkit_role* out_role,
+                                                      size_t* out_floats_per_item);
 /* Encodes `batch` images (batch x image_pixels floats, HWC, in the model's value range) into the
  * means and log-variances of their posteriors (batch x latent_dims floats each). A plain
  * autoencoder's "encode" gives one code per image: it is written to `means`, and

@@ -617,6 +617,57 @@ int latentkit_has_method(const latentkit_model* model, const char* name) {
   return model != nullptr && name != nullptr && model->model.find_method(name) != nullptr ? 1 : 0;
 }
 
+namespace {
+latentkit_status find_method(const char* fn, const latentkit_model* model, const char* name, const lk::Method** out) {
+  LK_REQUIRE_POINTER(model);
+  LK_REQUIRE_POINTER(name);
+  *out = &model->model.method(name);  // raises naming the model's methods
+  return LATENTKIT_OK;
+}
+
+latentkit_role to_c_role(lk::Role role) {
+  switch (role) {
+    case lk::Role::latent: return LATENTKIT_ROLE_LATENT;
+    case lk::Role::image: return LATENTKIT_ROLE_IMAGE;
+    case lk::Role::latent_mean: return LATENTKIT_ROLE_LATENT_MEAN;
+    case lk::Role::latent_log_variance: return LATENTKIT_ROLE_LATENT_LOG_VARIANCE;
+  }
+  return LATENTKIT_ROLE_LATENT;
+}
+}  // namespace
+
+latentkit_status latentkit_method_arity(const latentkit_model* model, const char* method, int* out_inputs,
+                                        int* out_outputs) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    const lk::Method* m = nullptr;
+    if (latentkit_status s = find_method(fn, model, method, &m)) return s;
+    if (out_inputs) *out_inputs = static_cast<int>(m->graph.inputs.size());
+    if (out_outputs) *out_outputs = static_cast<int>(m->graph.outputs.size());
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_method_value(const latentkit_model* model, const char* method, int is_output, int index,
+                                        latentkit_role* out_role, size_t* out_floats_per_item) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    const lk::Method* m = nullptr;
+    if (latentkit_status s = find_method(fn, model, method, &m)) return s;
+    const std::vector<lk::Role>& roles = is_output ? m->output_roles : m->input_roles;
+    if (index < 0 || static_cast<std::size_t>(index) >= roles.size()) {
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: %s has %zu %s, no %d", fn, m->signature().c_str(), roles.size(),
+                  is_output ? "outputs" : "inputs", index);
+    }
+    const auto i = static_cast<std::size_t>(index);
+    if (out_role) *out_role = to_c_role(roles[i]);
+    if (out_floats_per_item) {
+      *out_floats_per_item = static_cast<std::size_t>(is_output ? m->output_elements(i) : m->input_elements(i));
+    }
+    return LATENTKIT_OK;
+  });
+}
+
 latentkit_status latentkit_run(latentkit_model* model, const char* method, int batch, const float* const* inputs,
                                const size_t* input_counts, size_t input_count, float* const* outputs,
                                const size_t* output_capacities, size_t output_count) {

@@ -278,6 +278,21 @@ static void test_methods(void) {
   CHECK(latentkit_has_method(model, "reconstruct") == 1);
   CHECK(latentkit_has_method(model, "translate") == 0);
   CHECK(latentkit_has_method(NULL, "decode") == 0);
+  /* each method's signature: encode(image[3,3,1]) -> latent_mean[2], latent_log_variance[2] */
+  int inputs_n = 0, outputs_n = 0;
+  CHECK_STATUS(latentkit_method_arity(model, "encode", &inputs_n, &outputs_n), LATENTKIT_OK);
+  CHECK(inputs_n == 1 && outputs_n == 2);
+  latentkit_role role = LATENTKIT_ROLE_LATENT;
+  size_t floats = 0;
+  CHECK_STATUS(latentkit_method_value(model, "encode", 0, 0, &role, &floats), LATENTKIT_OK);
+  CHECK(role == LATENTKIT_ROLE_IMAGE && floats == kAePixels);
+  CHECK_STATUS(latentkit_method_value(model, "encode", 1, 1, &role, &floats), LATENTKIT_OK);
+  CHECK(role == LATENTKIT_ROLE_LATENT_LOG_VARIANCE && floats == kAeLatent);
+  CHECK_STATUS(latentkit_method_value(model, "decode", 1, 0, &role, NULL), LATENTKIT_OK);
+  CHECK(role == LATENTKIT_ROLE_IMAGE);
+  CHECK_STATUS(latentkit_method_value(model, "encode", 1, 2, &role, &floats), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_method_arity(model, "translate", &inputs_n, &outputs_n), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "no method 'translate'") != NULL);
 
   CHECK_STATUS(latentkit_encode(model, images, n, kImages, means, nm, log_variances, nv), LATENTKIT_OK);
   CHECK(max_abs_difference(means, expected_means, nm) <= 1e-5f);
