@@ -160,6 +160,9 @@ int main(int argc, char** argv) {
   std::string model_path;
   inspect->add_option("model", model_path, "model file")->required();
 
+  // For scripts and tests that cover every family: the registry's names, one per line.
+  auto* list_families = app.add_subcommand("families", "list the model families `train` knows, one name per line");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -268,6 +271,8 @@ int main(int argc, char** argv) {
                     decodes ? "1000 prior samples + 5x5 grid" : "the check images, reconstructed", a.psnr_db,
                     a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
       }
+    } else if (*list_families) {
+      for (const tr::FamilyDescription* description : tr::families()) std::printf("%s\n", description->name);
     } else if (*inspect) {
       lk::cli::check_input_file(model_path, "model file");
       const lk::Model model = lk::Model::load_file(model_path);
