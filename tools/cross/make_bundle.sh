@@ -5,6 +5,9 @@
 #     latentkit-bundle-ARCH/lib/               the shared libraries it needs beyond glibc and
 #                                              libstdc++ (libXNNPACK, libpthreadpool, libcpuinfo),
 #                                              Debian's, from the sysroot
+#     latentkit-bundle-ARCH/python/latentkit/  the Python module (bindings/python) and its
+#                                              liblatentkit.so (run path $ORIGIN/../../lib)
+#     latentkit-bundle-ARCH/python/sample.py   examples/python/sample.py
 #     latentkit-bundle-ARCH/MODEL.lkm          the model
 #     latentkit-bundle-ARCH/README.txt         what to run on the device
 #
@@ -15,7 +18,8 @@
 #          host build's latentkit (build/default/tools/latentkit, data/mnist; about a minute)
 #          into build/rpi-ARCH/bundle-model/.
 #
-# Builds latentkit-sample with the rpi-ARCH preset first when it is not built yet (that also
+# Builds latentkit-sample and the Python module's library with the rpi-ARCH preset first when
+# they are not built yet (that also
 # makes the sysroot). Environment: LATENTKIT_BUILD_DIR (default build/rpi-ARCH) and
 # LATENTKIT_SYSROOT (default: the build's) point elsewhere, LATENTKIT_HOST_BUILD (default
 # build/default) at the host build that trains the fallback model.
@@ -32,12 +36,14 @@ repo_root="$(cd "$(dirname "$0")/../.." && pwd)"
 build_dir="${LATENTKIT_BUILD_DIR:-$repo_root/build/rpi-$arch}"
 host_build="${LATENTKIT_HOST_BUILD:-$repo_root/build/default}"
 
-# The program, built if need be.
+# The program and the Python module's library, built if need be.
 sample="$build_dir/tools/latentkit-sample"
-if [ ! -x "$sample" ]; then
-  [ -z "${LATENTKIT_BUILD_DIR:-}" ] || die "no $sample (build it first)"
-  echo "bundle: building latentkit-sample for $arch (cmake --preset rpi-$arch)"
-  (cd "$repo_root" && cmake --preset "rpi-$arch" >/dev/null && cmake --build --preset "rpi-$arch" --target latentkit-sample) \
+python_package="$build_dir/bindings/python/latentkit"
+if [ ! -x "$sample" ] || [ ! -f "$python_package/liblatentkit.so" ]; then
+  [ -z "${LATENTKIT_BUILD_DIR:-}" ] || die "no $sample or $python_package/liblatentkit.so (build them first)"
+  echo "bundle: building latentkit-sample and the Python module for $arch (cmake --preset rpi-$arch)"
+  (cd "$repo_root" && cmake --preset "rpi-$arch" >/dev/null \
+     && cmake --build --preset "rpi-$arch" --target latentkit-sample latentkit_python) \
     || die "the rpi-$arch build failed"
 fi
 sysroot="${LATENTKIT_SYSROOT:-$(sed -n 's/^LATENTKIT_SYSROOT:PATH=//p' "$build_dir/CMakeCache.txt" 2>/dev/null)}"
@@ -73,10 +79,16 @@ mkdir -p "$stage/$name/lib"
 dest="$stage/$name"
 "$strip" --strip-all -o "$dest/latentkit-sample" "$sample"
 cp -- "$model" "$dest/$(basename "$model")"
+mkdir -p "$dest/python/latentkit"
+cp -- "$python_package"/*.py "$dest/python/latentkit/"
+"$strip" --strip-unneeded -o "$dest/python/latentkit/liblatentkit.so" "$python_package/liblatentkit.so"
+cp -- "$repo_root/examples/python/sample.py" "$dest/python/sample.py"
 
 # The run path must be $ORIGIN/lib, as DT_RPATH (see toolchains/linux-cross-common.cmake).
 rpath="$(readelf -d "$dest/latentkit-sample" | sed -n 's/.*(RPATH).*\[\(.*\)\]/\1/p')"
 [ "$rpath" = '$ORIGIN/lib' ] || die "latentkit-sample has RPATH '$rpath', not \$ORIGIN/lib (configure with the rpi-$arch preset)"
+rpath="$(readelf -d "$dest/python/latentkit/liblatentkit.so" | sed -n 's/.*(R[UN]*PATH).*\[\(.*\)\]/\1/p')"
+[ "$rpath" = '$ORIGIN/../../lib' ] || die "the Python module's liblatentkit.so has run path '$rpath', not \$ORIGIN/../../lib"
 
 # The libraries: NEEDED entries, followed through the sysroot, except the C and C++ run-time
 # libraries every Debian 12 / Raspberry Pi OS bookworm system has.
@@ -93,7 +105,7 @@ find_lib() {
   done
   return 1
 }
-todo=("$dest/latentkit-sample")
+todo=("$dest/latentkit-sample" "$dest/python/latentkit/liblatentkit.so")
 while [ "${#todo[@]}" -gt 0 ]; do
   file="${todo[0]}"; todo=("${todo[@]:1}")
   for lib in $(readelf -d "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
@@ -107,7 +119,7 @@ done
 
 # What the device's C and C++ libraries must provide.
 needs() {  # PREFIX: the highest symbol version of that kind any bundled file needs
-  readelf -V --wide "$dest/latentkit-sample" "$dest"/lib/* 2>/dev/null | grep -o "Name: $1[0-9.]*" | sed "s/Name: $1//" \
+  readelf -V --wide "$dest/latentkit-sample" "$dest"/lib/* "$dest/python/latentkit/liblatentkit.so" 2>/dev/null | grep -o "Name: $1[0-9.]*" | sed "s/Name: $1//" \
     | sort -t. -k1,1n -k2,2n -k3,3n | tail -n 1
 }
 glibc="$(needs GLIBC_)"; glibcxx="$(needs GLIBCXX_)"
@@ -135,6 +147,10 @@ Run:
   ./latentkit-sample --threads 4 $model_name bench --batch 25 --runs 200
   ./latentkit-sample --backend reference $model_name bench --batch 25 --runs 20
 
+From Python (python3 and python3-numpy: sudo apt install python3-numpy):
+  PYTHONPATH=python python3 -c "import latentkit as lk; m = lk.Model('$model_name'); print(m.sample(16, seed=7).shape)"
+  PYTHONPATH=python python3 python/sample.py $model_name     # grid.png and samples.png
+
 The same seed gives the same latents as on the workstation, bit for bit; add
 --save-latents z.f32 --save-images x.f32 (before the command) to compare the raw numbers.
 README
@@ -143,5 +159,5 @@ tarball="$build_dir/$name.tar.gz"
 tar --sort=name --owner=0 --group=0 --numeric-owner -C "$stage" -czf "$tarball.partial" "$name"
 mv -f -- "$tarball.partial" "$tarball"
 echo "bundle: $tarball ($(stat -c %s "$tarball") bytes)"
-(cd "$dest" && for f in latentkit-sample lib/* "$model_name"; do printf '  %-28s %9d bytes\n' "$f" "$(stat -c %s "$f")"; done)
+(cd "$dest" && for f in latentkit-sample lib/* python/latentkit/liblatentkit.so "$model_name"; do printf '  %-28s %9d bytes\n' "$f" "$(stat -c %s "$f")"; done)
 echo "  needs glibc $glibc, GLIBCXX_$glibcxx"

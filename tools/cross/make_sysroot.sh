@@ -18,6 +18,10 @@
 #     version as the host's flatc), CLI11, stb, doctest. Kept in the sysroot rather than taken
 #     from the host's /usr/include: adding -I/usr/include to a cross build would also put the
 #     host's C library headers in front of the target's.
+#   - Python 3.11 and numpy of the target (python3.11-minimal, libpython3.11-stdlib,
+#     python3-numpy and the libraries they load: BLAS, LAPACK, gfortran, libffi for ctypes), so
+#     that the device tests run the Python module (bindings/python) under qemu as a Pi runs it;
+#     libblas.so.3 and liblapack.so.3 are linked by hand, as update-alternatives would on a Pi
 #   - DIR/proc/cpuinfo, a Raspberry Pi's (Pi 4 for arm64, Pi 2 for armhf): qemu serves files
 #     under its -L prefix in place of the host's, so XNNPACK's cpuinfo sees the core a Pi has and
 #     picks the kernels a real Pi would use (otherwise it reads the host's x86 /proc/cpuinfo).
@@ -40,7 +44,9 @@ sysroot="${2:-$repo_root/build/sysroot-$arch}"
 
 # Architecture-specific packages (fetched as PKG:ARCH) and architecture-independent ones.
 arch_packages=(libxnnpack0 libxnnpack-dev libpthreadpool0 libpthreadpool-dev libcpuinfo0
-               libc6 libstdc++6 libgcc-s1 libflatbuffers-dev libstb-dev)
+               libc6 libstdc++6 libgcc-s1 libflatbuffers-dev libstb-dev
+               python3.11-minimal libpython3.11-minimal libpython3.11-stdlib python3-numpy
+               libblas3 liblapack3 libgfortran5 libffi8 libexpat1 zlib1g)
 all_packages=(libcli11-dev doctest-dev)
 
 command -v apt-get >/dev/null && command -v dpkg >/dev/null || die "needs Debian's apt-get and dpkg"
@@ -106,7 +112,13 @@ mkdir -p "$tmp_root"
 for deb in "$work"/*.deb; do
   dpkg -x "$deb" "$tmp_root" || die "dpkg -x $deb failed"
 done
-for f in usr/include/xnnpack.h usr/include/pthreadpool.h "usr/lib/$triplet/libXNNPACK.so" \
+# What update-alternatives makes on a real system: numpy links libblas.so.3 and liblapack.so.3.
+for library in blas lapack; do
+  ln -sfn "$library/lib$library.so.3" "$tmp_root/usr/lib/$triplet/lib$library.so.3"
+done
+for f in usr/bin/python3.11 "usr/lib/$triplet/libblas.so.3" "usr/lib/$triplet/liblapack.so.3" \
+         usr/lib/python3/dist-packages/numpy/__init__.py \
+         usr/include/xnnpack.h usr/include/pthreadpool.h "usr/lib/$triplet/libXNNPACK.so" \
          "usr/lib/$triplet/libpthreadpool.so" usr/include/flatbuffers/flatbuffers.h \
          usr/include/stb/stb_image_write.h usr/include/CLI/CLI.hpp usr/include/doctest/doctest.h; do
   [ -e "$tmp_root/$f" ] || die "after unpacking, $f is missing from the sysroot"

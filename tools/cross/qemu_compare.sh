@@ -17,7 +17,9 @@
 #       /proc/cpuinfo, so XNNPACK picks the kernels a Pi would use), QEMU_CPU cortex-a72 (Pi 4)
 #       or cortex-a7 (Pi 2). --bundle also makes the device bundle (make_bundle.sh) and runs 2:
 #       the unpacked bundle with only the cross toolchain's C library as -L (its lib/ must
-#       supply the rest), QEMU_CPU cortex-a53 (Pi 3) or cortex-a15.
+#       supply the rest), QEMU_CPU cortex-a53 (Pi 3) or cortex-a15; and runs 3: the bundle's
+#       Python module on the bundle's model, through python_sample.py with the target's python3
+#       and numpy from the sysroot.
 #
 # Environment: LATENTKIT_QEMU_CPUS="cpu ..." replaces the cores of runs 1.
 set -euo pipefail
@@ -86,10 +88,11 @@ command -v "$qemu" >/dev/null || die "$qemu not found (Debian package qemu-user;
 build_dir="$repo_root/build/rpi-$arch"
 if [ "$do_build" -eq 1 ]; then
   start=$SECONDS
-  echo "== cross build: cmake --preset rpi-$arch && cmake --build --preset rpi-$arch --target latentkit-sample"
+  echo "== cross build: cmake --preset rpi-$arch && cmake --build --preset rpi-$arch --target latentkit-sample latentkit_python"
   (cd "$repo_root" && cmake --preset "rpi-$arch" >"$work.configure.log" 2>&1) \
     || { cat "$work.configure.log" >&2; die "configuring rpi-$arch failed"; }
-  (cd "$repo_root" && cmake --build --preset "rpi-$arch" --target latentkit-sample) || die "building rpi-$arch failed"
+  (cd "$repo_root" && cmake --build --preset "rpi-$arch" --target latentkit-sample latentkit_python) \
+    || die "building rpi-$arch failed"
   echo "   (configure + build: $((SECONDS - start)) s)"
 fi
 cross_sample="$build_dir/tools/latentkit-sample"
@@ -122,7 +125,7 @@ compare_runs() {
   local model backend cmd i=0 host_dir="$work/host" dir="$work/$label" start=$SECONDS
   mkdir -p "$host_dir" "$dir"
   echo "== $label: $*"
-  for model in "$models"/*.lkm; do
+  for model in "${run_models[@]}"; do
     for backend in $backends; do
       while read -r cmd; do
         i=$((i + 1)); runs=$((runs + 1))
@@ -156,6 +159,7 @@ compare_runs() {
   echo "   ($i runs, $((SECONDS - start)) s)"
 }
 build_host="$host_sample"
+run_models=("$models"/*.lkm)
 
 for cpu in $cpus; do
   compare_runs "sysroot-$cpu" "$qemu" -cpu "$cpu" -L "$sysroot" "$cross_sample"
@@ -174,6 +178,16 @@ if [ "$do_bundle" -eq 1 ]; then
   commands=first
   compare_runs "bundle-$bundle_cpu" "$qemu" -cpu "$bundle_cpu" -L "/usr/$triplet" \
     "$work/bundle/latentkit-bundle-$arch/latentkit-sample"
+  # The bundle's Python module on the bundle's model, with the target's python3 and numpy from
+  # the sysroot (make_sysroot.sh): the same command through python_sample.py.
+  if [ -x "$sysroot/usr/bin/python3.11" ]; then
+    run_models=("$model")
+    compare_runs "bundle-python-$bundle_cpu" env PYTHONPATH="$work/bundle/latentkit-bundle-$arch/python" \
+      "$qemu" -cpu "$bundle_cpu" -L "$sysroot" "$sysroot/usr/bin/python3.11" "$repo_root/tools/cross/python_sample.py"
+  else
+    echo "FAIL  no python3.11 in $sysroot: the Python module was not run (re-run tools/cross/make_sysroot.sh)"
+    failures=$((failures + 1))
+  fi
 fi
 
 echo "== $arch: $runs runs, $failures failed; largest image difference $worst_image"
