@@ -8,6 +8,8 @@
 #   <prefix>/<libdir>/liblatentkit.a          (or .so with -DLATENTKIT_SHARED=ON)
 #   <prefix>/<libdir>/cmake/latentkit/        latentkitConfig.cmake, ...ConfigVersion, targets
 #   <prefix>/<libdir>/pkgconfig/latentkit.pc
+#   <prefix>/lib/python3/dist-packages/latentkit/   the Python module and its liblatentkit.so
+#                                              (bindings/python, LATENTKIT_PYTHON_INSTALL_DIR)
 include(CMakePackageConfigHelpers)
 
 set(LATENTKIT_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/latentkit)

@@ -90,8 +90,9 @@ _PROTOTYPES = {
                                          ctypes.POINTER(ctypes.c_int)]),
     "latentkit_method_value": (_status, [_model_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int,
                                          ctypes.POINTER(ctypes.c_int), ctypes.POINTER(_size)]),
-    "latentkit_run": (_status, [_model_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(_float_p),
-                                ctypes.POINTER(_size), _size, ctypes.POINTER(_float_p), ctypes.POINTER(_size),
+    # The float* arrays as void* arrays: the module fills them with numpy's addresses.
+    "latentkit_run": (_status, [_model_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p),
+                                ctypes.POINTER(_size), _size, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(_size),
                                 _size]),
 }
 
