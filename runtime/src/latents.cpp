@@ -65,23 +65,18 @@ Range default_grid_range() {
   return {static_cast<float>(normal_quantile(0.05)), static_cast<float>(normal_quantile(0.95))};
 }
 
-std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y) {
-  if (rows < 1 || cols < 1) {
-    throw Error(ErrorCode::invalid_argument,
-                "a grid needs at least 1 row and 1 column, got " + std::to_string(rows) + "x" + std::to_string(cols));
-  }
-  if (spec.groups.empty() || spec.groups[0].kind != LatentKind::gaussian || spec.groups[0].size < 2) {
-    throw Error(ErrorCode::invalid_argument,
-                "a latent grid needs a model whose first latent group has at least 2 Gaussian dimensions");
-  }
-  auto at = [](Range r, int i, int n) {
-    return n == 1 ? 0.5f * (r.lo + r.hi) : r.lo + (r.hi - r.lo) * static_cast<float>(i) / static_cast<float>(n - 1);
-  };
-  // Every cell starts from the same latent: Gaussian dimensions at 0 (the prior's mean), each
-  // categorical group on its first category (a valid one-hot, the decoder was never trained on
-  // all-zero groups).
-  const int dims = spec.dims();
-  std::vector<float> base(static_cast<std::size_t>(dims), 0.0f);
+namespace {
+
+// Where cell i of n along an axis lies: evenly from r.lo to r.hi, the middle for one cell.
+float along(Range r, int i, int n) {
+  return n == 1 ? 0.5f * (r.lo + r.hi) : r.lo + (r.hi - r.lo) * static_cast<float>(i) / static_cast<float>(n - 1);
+}
+
+// The latent every grid cell starts from: Gaussian dimensions at 0 (the prior's mean), each
+// categorical group on its first category (a valid one-hot, the decoder was never trained on
+// all-zero groups).
+std::vector<float> base_latent(const LatentSpec& spec) {
+  std::vector<float> base(static_cast<std::size_t>(spec.dims()), 0.0f);
   std::size_t offset = 0;
   for (const LatentGroup& g : spec.groups) {
     if (g.kind == LatentKind::categorical) {
@@ -89,14 +84,33 @@ std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Rang
     }
     offset += static_cast<std::size_t>(g.dims());
   }
+  return base;
+}
+
+void check_grid_side(int rows, int cols) {
+  if (rows < 1 || cols < 1) {
+    throw Error(ErrorCode::invalid_argument,
+                "a grid needs at least 1 row and 1 column, got " + std::to_string(rows) + "x" + std::to_string(cols));
+  }
+}
+
+}  // namespace
+
+std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y) {
+  check_grid_side(rows, cols);
+  if (spec.groups.empty() || spec.groups[0].kind != LatentKind::gaussian || spec.groups[0].size < 2) {
+    throw Error(ErrorCode::invalid_argument,
+                "a latent grid needs a model whose first latent group has at least 2 Gaussian dimensions");
+  }
+  const std::vector<float> base = base_latent(spec);
   std::vector<float> z;
-  z.reserve(static_cast<std::size_t>(rows) * cols * dims);
+  z.reserve(static_cast<std::size_t>(rows) * cols * base.size());
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
       const std::size_t start = z.size();
       z.insert(z.end(), base.begin(), base.end());
-      z[start] = at(x, c, cols);
-      z[start + 1] = at(y, rows - 1 - r, rows);  // top row is y.hi
+      z[start] = along(x, c, cols);
+      z[start + 1] = along(y, rows - 1 - r, rows);  // top row is y.hi
     }
   }
   return z;
@@ -135,6 +149,65 @@ void set_category(const LatentSpec& spec, int group, int variable, int category,
                      static_cast<std::size_t>(variable) * static_cast<std::size_t>(g.size);
     for (int k = 0; k < g.size; ++k) one_hot[k] = k == category ? 1.0f : 0.0f;
   }
+}
+
+int find_group(const LatentSpec& spec, const std::string& name) {
+  std::string categorical;
+  for (std::size_t g = 0; g < spec.groups.size(); ++g) {
+    if (spec.groups[g].name == name) return static_cast<int>(g);
+    if (spec.groups[g].kind == LatentKind::categorical) {
+      categorical += (categorical.empty() ? "" : ", ") + spec.groups[g].name;
+    }
+  }
+  throw Error(ErrorCode::invalid_argument, "the model has no latent group '" + name + "' (its categorical groups: " +
+                                               (categorical.empty() ? "none" : categorical) + ")");
+}
+
+int find_category(const LatentGroup& group, const std::string& label_or_index) {
+  for (std::size_t k = 0; k < group.labels.size(); ++k) {
+    if (group.labels[k] == label_or_index) return static_cast<int>(k);
+  }
+  const bool digits = !label_or_index.empty() && label_or_index.size() <= 9 &&
+                      label_or_index.find_first_not_of("0123456789") == std::string::npos;
+  if (digits) {
+    const int index = std::stoi(label_or_index);
+    if (index < group.size) return index;
+  }
+  std::string labels;
+  for (const std::string& label : group.labels) labels += (labels.empty() ? "" : ", ") + label;
+  throw Error(ErrorCode::invalid_argument,
+              "latent group '" + group.name + "' has no category '" + label_or_index + "' (" +
+                  (labels.empty() ? "" : "its labels: " + labels + "; ") + "or an index 0.." +
+                  std::to_string(group.size - 1) + ")");
+}
+
+std::vector<float> category_grid_latents(const LatentSpec& spec, int group, int cols, Range x) {
+  const int64_t offset = group_offset(spec, group);
+  const LatentGroup& swept = spec.groups[static_cast<std::size_t>(group)];
+  if (swept.kind != LatentKind::categorical) {
+    throw Error(ErrorCode::invalid_argument, "latent group '" + swept.name + "' is Gaussian: only a categorical group "
+                                                 "gives one row per category");
+  }
+  check_grid_side(swept.size, cols);
+  if (spec.groups[0].kind != LatentKind::gaussian || spec.groups[0].size < 1) {
+    throw Error(ErrorCode::invalid_argument,
+                "a grid over categories needs a model whose first latent group is Gaussian (for the columns)");
+  }
+  const std::vector<float> base = base_latent(spec);
+  std::vector<float> z;
+  z.reserve(static_cast<std::size_t>(swept.size) * cols * base.size());
+  for (int category = 0; category < swept.size; ++category) {
+    for (int c = 0; c < cols; ++c) {
+      const std::size_t start = z.size();
+      z.insert(z.end(), base.begin(), base.end());
+      z[start] = along(x, c, cols);
+      float* one_hots = z.data() + start + static_cast<std::size_t>(offset);
+      for (int v = 0; v < swept.count; ++v) {
+        for (int k = 0; k < swept.size; ++k) one_hots[v * swept.size + k] = k == category ? 1.0f : 0.0f;
+      }
+    }
+  }
+  return z;
 }
 
 std::vector<float> interpolate_latents(const std::vector<float>& a, const std::vector<float>& b, int steps) {

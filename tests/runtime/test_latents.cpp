@@ -109,6 +109,56 @@ TEST_CASE("set_category puts one variable of a categorical group on the asked ca
   CHECK(z == set);  // a refused call writes nothing
 }
 
+TEST_CASE("find_group and find_category name groups and categories by label or index") {
+  lk::LatentSpec spec;
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}});
+  spec.groups.push_back({lk::LatentKind::categorical, "unlabelled", 4, 1, {}});
+  CHECK(lk::find_group(spec, "colour") == 2);
+  CHECK_THROWS_WITH_AS(lk::find_group(spec, "color"),
+                       "the model has no latent group 'color' (its categorical groups: digit, colour, unlabelled)",
+                       lk::Error);
+  CHECK(lk::find_category(spec.groups[1], "7") == 7);
+  CHECK(lk::find_category(spec.groups[2], "blue") == 2);
+  CHECK(lk::find_category(spec.groups[2], "1") == 1);  // an index where no label matches
+  CHECK(lk::find_category(spec.groups[3], "3") == 3);
+  CHECK_THROWS_WITH_AS(lk::find_category(spec.groups[2], "purple"),
+                       "latent group 'colour' has no category 'purple' (its labels: red, green, blue; or an index 0..2)",
+                       lk::Error);
+  CHECK_THROWS_AS(lk::find_category(spec.groups[2], "3"), lk::Error);
+  CHECK_THROWS_AS(lk::find_category(spec.groups[3], "-1"), lk::Error);
+  CHECK_THROWS_AS(lk::find_category(spec.groups[3], "99999999999999"), lk::Error);
+}
+
+TEST_CASE("category_grid_latents: one row per category, the first dimension along X") {
+  lk::LatentSpec spec;
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 4, 2, {}});
+  const auto z = lk::category_grid_latents(spec, 1, 5, {-2, 2});
+  const int dims = 2 + 3 + 8;
+  REQUIRE(z.size() == static_cast<std::size_t>(3 * 5 * dims));
+  for (int row = 0; row < 3; ++row) {
+    for (int col = 0; col < 5; ++col) {
+      const float* one = z.data() + (row * 5 + col) * dims;
+      CHECK(one[0] == -2.0f + col);
+      CHECK(one[1] == 0.0f);
+      for (int k = 0; k < 3; ++k) CHECK(one[2 + k] == (k == row ? 1.0f : 0.0f));
+      for (int k = 0; k < 8; ++k) CHECK(one[5 + k] == (k % 4 == 0 ? 1.0f : 0.0f));  // both variables on category 0
+    }
+  }
+  // A group of two variables: both on the row's category.
+  const auto two = lk::category_grid_latents(spec, 2, 1, {0, 0});
+  REQUIRE(two.size() == static_cast<std::size_t>(4 * dims));
+  for (int k = 0; k < 8; ++k) CHECK(two[2 * dims + 5 + k] == (k % 4 == 2 ? 1.0f : 0.0f));
+  CHECK_THROWS_WITH_AS(lk::category_grid_latents(spec, 0, 5, {-1, 1}),
+                       "latent group 'style' is Gaussian: only a categorical group gives one row per category",
+                       lk::Error);
+  CHECK_THROWS_AS(lk::category_grid_latents(spec, 1, 0, {-1, 1}), lk::Error);
+  CHECK_THROWS_AS(lk::category_grid_latents(spec, 3, 5, {-1, 1}), lk::Error);
+}
+
 TEST_CASE("normal_quantile matches known values") {
   CHECK(lk::normal_quantile(0.5) == doctest::Approx(0.0).epsilon(1e-12));
   CHECK(lk::normal_quantile(0.95) == doctest::Approx(1.6448536269514722).epsilon(1e-10));

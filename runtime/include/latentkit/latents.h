@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "latentkit/graph.h"
@@ -37,6 +38,23 @@ void set_category(const LatentSpec& spec, int group, int variable, int category,
 
 // The first float of group `group` within a latent vector.
 int64_t group_offset(const LatentSpec& spec, int group);
+
+// The index of the latent group called `name`; throws Error(invalid_argument) listing the
+// model's categorical groups when there is none.
+int find_group(const LatentSpec& spec, const std::string& name);
+
+// The category of `group` that `label_or_index` names: one of its labels ("red", "7"), else a
+// decimal index (0..size-1). A label wins over an index of the same spelling (MNIST's digit
+// labels "0".."9" are their own indices anyway). Throws Error(invalid_argument) listing the
+// labels when neither matches.
+int find_category(const LatentGroup& group, const std::string& label_or_index);
+
+// One row per category of categorical group `group` (variable 0; a group of several variables
+// sets them all to the row's category), `cols` columns with the first Gaussian dimension going
+// from x.lo to x.hi (the middle of x for one column); every other Gaussian dimension is 0 and
+// every other categorical group on its first category, as in grid_latents. Needs a Gaussian
+// group first, as grid_latents, of at least 1 dimension.
+std::vector<float> category_grid_latents(const LatentSpec& spec, int group, int cols, Range x);
 
 // `steps` latents evenly spaced on the segment from a to b, both ends included.
 std::vector<float> interpolate_latents(const std::vector<float>& a, const std::vector<float>& b,
