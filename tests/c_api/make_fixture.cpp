@@ -69,15 +69,10 @@ int main(int argc, char** argv) {
     v99.format_version = 99;
     lk::write_file_atomically(dir + "/model_v99.lkm", lk::serialize_model(v99));
 
-    lk::ModelDescription categorical = lk::testing::seed000_decoder(/*seed=*/12, 5);
-    lk::LatentGroup colour;
-    colour.kind = lk::LatentKind::categorical;
-    colour.name = "colour";
-    colour.size = 3;
-    colour.labels = {"red", "green", "blue"};
-    categorical.latent.groups = {categorical.latent.groups[0], colour};
-    categorical.latent.groups[0].size = 2;
-    lk::write_file_atomically(dir + "/categorical.lkm", lk::serialize_model(categorical));
+    const lk::LatentGroup gaussian{lk::LatentKind::gaussian, "z", 2, 1, {}};
+    const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}};
+    lk::write_file_atomically(dir + "/categorical.lkm",
+                              lk::serialize_model(lk::testing::seed000_decoder(/*seed=*/12, {gaussian, colour})));
 
     const lk::Model model = lk::Model::load_bytes(bytes.data(), bytes.size());
     const std::vector<float> z = lk::sample_latents(model.latent(), 5, 7);

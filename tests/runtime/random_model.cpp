@@ -479,6 +479,14 @@ ModelDescription seed000_decoder(uint64_t seed, int latent_dims) {
   return b.finish(ValueRange::unit);
 }
 
+ModelDescription seed000_decoder(uint64_t seed, const std::vector<LatentGroup>& groups) {
+  LatentSpec spec;
+  spec.groups = groups;
+  ModelDescription d = seed000_decoder(seed, spec.dims());
+  d.latent = spec;
+  return d;
+}
+
 std::string describe(const ModelDescription& d) {
   std::string s;
   for (std::size_t i = 0; i < d.ops.size(); ++i) {

@@ -89,6 +89,10 @@ ModelDescription random_int8_model(uint64_t seed);
 // p1 -> sigmoid, a 28x28x1 image. Kernels are 3x3.
 ModelDescription seed000_decoder(uint64_t seed, int latent_dims = 2);
 
+// The same decoder over the latent groups `groups` (Gaussian and categorical, with or without
+// labels): what a discrete or joint VAE's file declares, for tests of choosing categories.
+ModelDescription seed000_decoder(uint64_t seed, const std::vector<LatentGroup>& groups);
+
 // One line per op ("2: conv2d [5,7,3] -> [3,4,2] k3x2 s2x1 d1x2 p1,0,0,1 bias"), for test logs.
 std::string describe(const ModelDescription& description);
 

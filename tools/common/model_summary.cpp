@@ -27,8 +27,12 @@ void print_summary(std::ostream& out, const std::string& path, const Model& mode
   for (const LatentGroup& g : model.latent().groups) {
     out << ' ' << g.name << " ("
         << (g.kind == LatentKind::gaussian ? "gaussian x" + std::to_string(g.size)
-                                           : std::to_string(g.count) + " categorical of " + std::to_string(g.size))
-        << ")";
+                                           : std::to_string(g.count) + " categorical of " + std::to_string(g.size));
+    if (!g.labels.empty()) {
+      out << ':';
+      for (std::size_t k = 0; k < g.labels.size(); ++k) out << (k ? ", " : " ") << g.labels[k];
+    }
+    out << ")";
   }
   const ImageSpec& image = model.image();
   if (!p.quantization.empty()) out << "\nweights   " << p.quantization;

@@ -5,6 +5,8 @@
 //   latentkit-sample cvae.lkm info
 //   latentkit-sample cvae.lkm grid 5x5 -o grid.png
 //   latentkit-sample cvae.lkm sample -n 64 --seed 7 -o samples.png
+//   latentkit-sample joint.lkm sample -n 16 --digit 7 --colour red -o red-sevens.png
+//   latentkit-sample joint.lkm grid 10x8 --sweep digit -o digits.png
 //   latentkit-sample cvae.lkm decode --z 0.5,-1.0 -o one.png
 //   latentkit-sample cvae.lkm interpolate --from -2,0 --to 2,0 --steps 8 -o line.png
 //   latentkit-sample cvae.lkm encode digit.png t10k-images-idx3-ubyte:0
@@ -107,6 +109,46 @@ GridShape parse_grid_shape(const std::string& text) {
                                                          std::to_string(kMaxGridSide) + " (e.g. 5x5)");
   }
   return {rows, cols};
+}
+
+// --set GROUP=LABEL (and the --digit / --colour shorthands): a category per categorical group,
+// checked against the model before anything is drawn.
+struct CategoryChoice {
+  int group = 0, category = 0;
+};
+
+std::vector<CategoryChoice> parse_category_choices(const std::vector<std::string>& texts, const lk::LatentSpec& spec) {
+  std::vector<CategoryChoice> choices;
+  for (const std::string& text : texts) {
+    const std::size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == text.size()) {
+      throw lk::Error(lk::ErrorCode::invalid_argument, "--set '" + text + "' should be GROUP=LABEL (e.g. digit=7)");
+    }
+    const int group = lk::find_group(spec, text.substr(0, eq));
+    const lk::LatentGroup& g = spec.groups[static_cast<std::size_t>(group)];
+    if (g.kind != lk::LatentKind::categorical) {
+      throw lk::Error(lk::ErrorCode::invalid_argument,
+                      "--set " + text + ": latent group '" + g.name + "' is Gaussian, it has no categories");
+    }
+    for (const CategoryChoice& earlier : choices) {
+      if (earlier.group == group) {
+        throw lk::Error(lk::ErrorCode::invalid_argument, "latent group '" + g.name + "' is set twice");
+      }
+    }
+    choices.push_back({group, lk::find_category(g, text.substr(eq + 1))});
+  }
+  return choices;
+}
+
+// Puts every variable of each chosen group on its category, in the n latents at z.
+void apply_category_choices(const std::vector<CategoryChoice>& choices, const lk::LatentSpec& spec,
+                            std::vector<float>& z) {
+  const int n = static_cast<int>(z.size() / static_cast<std::size_t>(spec.dims()));
+  for (const CategoryChoice& choice : choices) {
+    for (int v = 0; v < spec.groups[static_cast<std::size_t>(choice.group)].count; ++v) {
+      lk::set_category(spec, choice.group, v, choice.category, z.data(), n);
+    }
+  }
 }
 
 // Latents the user gave as numbers must match the model's latent size exactly.
@@ -237,6 +279,22 @@ int main(int argc, char** argv) {
   grid->add_option("--y-range", y_range, "LO,HI for z2 (default: as --x-range)");
   grid->add_option("--gap", gap, "black pixels between tiles")->check(CLI::Range(0, 64));
   grid->add_option("-o,--output", grid_out, "PNG to write")->capture_default_str();
+  std::string sweep_group;
+  grid->add_option("--sweep", sweep_group,
+                   "a categorical latent group: one row per category (ROWS must be its number of categories), "
+                   "z1 along X");
+  // A category per categorical group, for sample and grid: --set GROUP=LABEL, --digit, --colour.
+  std::vector<std::string> category_texts;
+  auto add_category_options = [&](CLI::App* command) {
+    command->add_option("--set", category_texts, "GROUP=LABEL: a category (label or index) for a categorical latent "
+                                                 "group; repeat for several groups");
+    command->add_option_function<std::string>(
+        "--digit", [&](const std::string& v) { category_texts.push_back("digit=" + v); }, "as --set digit=LABEL");
+    command->add_option_function<std::string>(
+        "--colour,--color", [&](const std::string& v) { category_texts.push_back("colour=" + v); },
+        "as --set colour=LABEL");
+  };
+  add_category_options(grid);
 
   auto* sample = app.add_subcommand("sample", "decode latents drawn from the prior");
   int sample_count = 64, sample_cols = 0;
@@ -247,6 +305,7 @@ int main(int argc, char** argv) {
   sample->add_option("--cols", sample_cols, "columns in the picture (default: about a square)")
       ->check(CLI::Range(1, 10000));
   sample->add_option("-o,--output", sample_out, "PNG to write")->capture_default_str();
+  add_category_options(sample);
 
   auto* decode = app.add_subcommand("decode", "decode given latents");
   std::vector<std::string> z_texts;
@@ -409,19 +468,45 @@ int main(int argc, char** argv) {
       const GridShape shape = parse_grid_shape(grid_shape);
       const lk::Range x = x_range.empty() ? lk::default_grid_range() : parse_range(x_range, "--x-range");
       const lk::Range y = y_range.empty() ? x : parse_range(y_range, "--y-range");
-      const std::vector<float> z = lk::grid_latents(model.latent(), shape.rows, shape.cols, x, y);
-      char what[160];
-      std::snprintf(what, sizeof what, "%dx%d grid, z1 %.2f..%.2f along x, z2 %.2f..%.2f along y (top to bottom)",
-                    shape.rows, shape.cols, x.lo, x.hi, y.hi, y.lo);
+      const std::vector<CategoryChoice> choices = parse_category_choices(category_texts, model.latent());
+      std::vector<float> z;
+      char what[200];
+      if (!sweep_group.empty()) {
+        const int group = lk::find_group(model.latent(), sweep_group);
+        const lk::LatentGroup& g = model.latent().groups[static_cast<std::size_t>(group)];
+        if (g.kind == lk::LatentKind::categorical && shape.rows != g.size) {
+          throw lk::Error(lk::ErrorCode::invalid_argument,
+                          "--sweep " + sweep_group + ": the grid has one row per category, so " + std::to_string(g.size) +
+                              " rows, not " + std::to_string(shape.rows) + " (use " + std::to_string(g.size) + "x" +
+                              std::to_string(shape.cols) + ")");
+        }
+        for (const CategoryChoice& choice : choices) {
+          if (choice.group == group) {
+            throw lk::Error(lk::ErrorCode::invalid_argument, "--sweep " + sweep_group + " and --set " + sweep_group +
+                                                                 " together: a swept group takes every category");
+          }
+        }
+        z = lk::category_grid_latents(model.latent(), group, shape.cols, x);
+        std::snprintf(what, sizeof what, "%dx%d grid, one row per category of %s, z1 %.2f..%.2f along x", shape.rows,
+                      shape.cols, sweep_group.c_str(), x.lo, x.hi);
+      } else {
+        z = lk::grid_latents(model.latent(), shape.rows, shape.cols, x, y);
+        std::snprintf(what, sizeof what, "%dx%d grid, z1 %.2f..%.2f along x, z2 %.2f..%.2f along y (top to bottom)",
+                      shape.rows, shape.cols, x.lo, x.hi, y.hi, y.lo);
+      }
+      apply_category_choices(choices, model.latent(), z);
       render(decoder, z, shape.rows, shape.cols, gap, grid_out, what, raw);
     } else if (*sample) {
       const int cols = sample_cols > 0 ? sample_cols : static_cast<int>(std::ceil(std::sqrt(sample_count)));
       const int rows = (sample_count + cols - 1) / cols;
       // The last row is filled with further prior samples: latents are drawn in sequence, so the
       // first `count` of them do not depend on the picture's shape.
-      const std::vector<float> all = lk::sample_latents(model.latent(), rows * cols, seed);
-      render(decoder, all, rows, cols, 0, sample_out,
-             std::to_string(rows * cols) + " prior samples, seed " + std::to_string(seed), raw);
+      const std::vector<CategoryChoice> choices = parse_category_choices(category_texts, model.latent());
+      std::vector<float> all = lk::sample_latents(model.latent(), rows * cols, seed);
+      apply_category_choices(choices, model.latent(), all);
+      std::string what = std::to_string(rows * cols) + " prior samples, seed " + std::to_string(seed);
+      for (const std::string& text : category_texts) what += ", " + text;
+      render(decoder, all, rows, cols, 0, sample_out, what, raw);
     } else if (*decode) {
       std::vector<float> z;
       for (const std::string& text : z_texts) {
