@@ -250,6 +250,14 @@ LATENTKIT_API latentkit_status latentkit_set_category(const latentkit_model* mod
                                                       int variable, int category, float* latents,
                                                       size_t latents_count, int n);
 
+/* One row per category of categorical group `group` (its size rows), `cols` columns with the
+ * first latent dimension from x_lo to x_hi (the default range when x_lo == x_hi), every other
+ * dimension as in latentkit_grid: size x cols x latent_dims floats, row-major. What
+ * `latentkit-sample grid --sweep GROUP` decodes. */
+LATENTKIT_API latentkit_status latentkit_category_grid(const latentkit_model* model, int group, int cols,
+                                                       float x_lo, float x_hi, float* latents,
+                                                       size_t latents_capacity);
+
 /* ---- decoding ----------------------------------------------------------------------------- */
 
 /* Builds the backend for `batch` now instead of at the first decode of that batch size. */

@@ -536,6 +536,28 @@ latentkit_status latentkit_set_category(const latentkit_model* model, int group,
   });
 }
 
+latentkit_status latentkit_category_grid(const latentkit_model* model, int group, int cols, float x_lo, float x_hi,
+                                         float* latents, size_t latents_capacity) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(latents);
+    if (latentkit_status s = check_count(fn, "cols", cols, kMaxGridSide)) return s;
+    if (!std::isfinite(x_lo) || !std::isfinite(x_hi)) {
+      return fail(LATENTKIT_INVALID_ARGUMENT, "%s: the range must be finite, got %g..%g", fn, x_lo, x_hi);
+    }
+    const lk::LatentGroup* g = nullptr;
+    if (latentkit_status s = find_group(fn, model, group, &g)) return s;
+    const lk::LatentSpec& spec = model->model.latent();
+    if (latentkit_status s = check_room(fn, "latents", g->size * cols, spec.dims(), latents_capacity)) return s;
+    lk::Range x{x_lo, x_hi};
+    if (x_lo == x_hi) latentkit_default_grid_range(&x.lo, &x.hi);
+    const std::vector<float> z = lk::category_grid_latents(spec, group, cols, x);
+    std::memcpy(latents, z.data(), z.size() * sizeof(float));
+    return LATENTKIT_OK;
+  });
+}
+
 latentkit_status latentkit_prepare(latentkit_model* model, int batch) {
   const char* fn = __func__;
   return guarded(fn, [&] {

@@ -455,6 +455,19 @@ static void test_latent_groups(void) {
   CHECK_STATUS(latentkit_set_category(model, 1, 0, 0, z, n * dims - 1, n), LATENTKIT_INVALID_ARGUMENT);
   CHECK_STATUS(latentkit_set_category(model, 1, 0, 0, NULL, n * dims, n), LATENTKIT_INVALID_ARGUMENT);
   CHECK(memcmp(z, before, sizeof z) == 0);
+  /* one row per colour, z1 along the columns */
+  float grid[3 * 4 * dims];
+  CHECK_STATUS(latentkit_category_grid(model, 1, 4, -1.0f, 2.0f, grid, 3 * 4 * dims), LATENTKIT_OK);
+  for (int row = 0; row < 3; ++row) {
+    for (int col = 0; col < 4; ++col) {
+      const float* one = grid + (row * 4 + col) * dims;
+      CHECK(one[0] == -1.0f + (float)col && one[1] == 0.0f);
+      CHECK(one[2] == (row == 0 ? 1.0f : 0.0f) && one[3] == (row == 1 ? 1.0f : 0.0f) && one[4] == (row == 2 ? 1.0f : 0.0f));
+    }
+  }
+  CHECK_STATUS(latentkit_category_grid(model, 0, 4, -1.0f, 2.0f, grid, 3 * 4 * dims), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "Gaussian") != NULL);
+  CHECK_STATUS(latentkit_category_grid(model, 1, 4, -1.0f, 2.0f, grid, 3 * 4 * dims - 1), LATENTKIT_INVALID_ARGUMENT);
   CHECK_STATUS(latentkit_latent_group_info(model, 2, &group), LATENTKIT_INVALID_ARGUMENT);
   CHECK_STATUS(latentkit_latent_group_label(model, 0, 0, &label), LATENTKIT_INVALID_ARGUMENT);
   CHECK_STATUS(latentkit_latent_group_label(model, 1, 3, &label), LATENTKIT_INVALID_ARGUMENT);

@@ -171,6 +171,39 @@ class CategoricalGroups(unittest.TestCase):
         self.assertIs(self.model.set_category(again, colour="blue"), again)
         self.assertEqual(again.tobytes(), blue.tobytes())
 
+    def test_categories_match_the_tool(self):
+        # The same bytes as latentkit-sample's --colour and grid --sweep on the same file.
+        from lk_test_support import read_raw, run_tool
+        with tempfile.TemporaryDirectory() as work:
+            images, picture = os.path.join(work, "x.f32"), os.path.join(work, "p.png")
+            for backend in ("reference", "xnnpack"):
+                model = lk.Model(fixture("categorical.lkm"), backend=backend)
+                if model.backend != backend:
+                    continue
+                run_tool("--backend", backend, "--save-images", images, fixture("categorical.lkm"), "sample", "-n", 16,
+                         "--seed", 3, "--colour", "green", "-o", picture)
+                self.assertEqual(model.sample(16, seed=3, colour="green").tobytes(),
+                                 read_raw(images, (16, 28, 28, 1)).tobytes())
+                run_tool("--backend", backend, "--save-images", images, fixture("categorical.lkm"), "grid", "3x4",
+                         "--sweep", "colour", "--x-range", "-1,2", "-o", picture)
+                self.assertEqual(model.category_grid("colour", 4, x_range=(-1, 2)).tobytes(),
+                                 read_raw(images, (12, 28, 28, 1)).tobytes())
+                run_tool("--backend", backend, "--save-images", images, fixture("categorical.lkm"), "grid", "2x2",
+                         "--set", "colour=blue", "-o", picture)
+                self.assertEqual(model.grid(2, 2, colour="blue").tobytes(), read_raw(images, (4, 28, 28, 1)).tobytes())
+
+    def test_category_grid_rows(self):
+        z = self.model.category_grid_latents("colour", 3, x_range=(-1, 1))
+        self.assertEqual(z.shape, (9, 5))
+        for row in range(3):
+            for col in range(3):
+                self.assertEqual(z[row * 3 + col, 2:].tolist(), [1.0 if k == row else 0.0 for k in range(3)])
+                self.assertEqual(z[row * 3 + col, 0], -1.0 + col)
+        with self.assertRaisesRegex(lk.InvalidArgumentError, "is Gaussian"):
+            self.model.category_grid_latents(self.model.latent_groups[0].name, 3)
+        with self.assertRaisesRegex(lk.InvalidArgumentError, "swept"):
+            self.model.category_grid_latents("colour", 3, colour="red")
+
     def test_bad_categories(self):
         with self.assertRaisesRegex(lk.InvalidArgumentError, r"no category 'purple' \(its labels: red, green, blue\)"):
             self.model.sample(2, colour="purple")

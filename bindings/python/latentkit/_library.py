@@ -78,6 +78,8 @@ _PROTOTYPES = {
     "latentkit_default_grid_range": (None, [_float_p, _float_p]),
     "latentkit_grid": (_status, [_model_p, ctypes.c_int, ctypes.c_int, ctypes.c_float, ctypes.c_float,
                                  ctypes.c_float, ctypes.c_float, _float_p, _size]),
+    "latentkit_category_grid": (_status, [_model_p, ctypes.c_int, ctypes.c_int, ctypes.c_float, ctypes.c_float,
+                                          _float_p, _size]),
     "latentkit_latent_group_count": (_status, [_model_p, ctypes.POINTER(ctypes.c_int)]),
     "latentkit_latent_group_info": (_status, [_model_p, ctypes.c_int, ctypes.POINTER(LatentGroupInfo)]),
     "latentkit_latent_group_label": (_status, [_model_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),

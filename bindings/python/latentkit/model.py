@@ -220,12 +220,16 @@ class Model:
                 self._set_group(latents, name, value)
         return latents
 
-    def _set_group(self, z, name, value):
+    def _group_index(self, name):
         index = next((i for i, g in enumerate(self.latent_groups) if g.name == name), None)
         if index is None:
             names = ", ".join("'%s'" % g.name for g in self.latent_groups if g.kind == "categorical")
             raise InvalidArgumentError(1, "the model has no latent group '%s' (its categorical groups: %s)"
                                        % (name, names or "none"))
+        return index
+
+    def _set_group(self, z, name, value):
+        index = self._group_index(name)
         group = self.latent_groups[index]
         values = list(value) if isinstance(value, (list, tuple)) else [value]
         if group.kind == "categorical" and len(values) != group.count:
@@ -241,10 +245,11 @@ class Model:
             n = z.size // self.latent_dims
             _check(_lib.latentkit_set_category(self._model(), index, variable, category, _pointer(z), z.size, n))
 
-    def grid_latents(self, rows, cols, x_range=None, y_range=None):
+    def grid_latents(self, rows, cols, x_range=None, y_range=None, **groups):
         """rows x cols latents over the first two dimensions (z1 along X, z2 along Y from the
         top), as latentkit-sample's grid: ranges (lo, hi), default the 5 % and 95 % quantiles
-        of N(0, 1); y_range defaults to x_range."""
+        of N(0, 1); y_range defaults to x_range; categorical groups set by name as in
+        sample_latents (else on their first category)."""
         rows = _integer(rows, "rows", 1, 1024)
         cols = _integer(cols, "cols", 1, 1024)
         x = (0.0, 0.0) if x_range is None else tuple(float(v) for v in x_range)
@@ -254,6 +259,27 @@ class Model:
         z = np.empty((rows * cols, self.latent_dims), np.float32)
         with self._lock:
             _check(_lib.latentkit_grid(self._model(), rows, cols, x[0], x[1], y[0], y[1], _pointer(z), z.size))
+            for name, value in groups.items():
+                self._set_group(z, name, value)
+        return z
+
+    def category_grid_latents(self, group, cols, x_range=None, **groups):
+        """One row per category of categorical group `group` (its name), `cols` columns along
+        the first dimension, as `latentkit-sample grid --sweep GROUP`; other categorical
+        groups set by name as in sample_latents."""
+        index = self._group_index(group)
+        cols = _integer(cols, "cols", 1, 1024)
+        x = (0.0, 0.0) if x_range is None else tuple(float(v) for v in x_range)
+        if len(x) != 2:
+            raise InvalidArgumentError(1, "a range is (lo, hi), got %r" % (x_range,))
+        if group in groups:
+            raise InvalidArgumentError(1, "'%s' is swept: a swept group takes every category" % group)
+        rows = self.latent_groups[index].size
+        z = np.empty((rows * cols, self.latent_dims), np.float32)
+        with self._lock:
+            _check(_lib.latentkit_category_grid(self._model(), index, cols, x[0], x[1], _pointer(z), z.size))
+            for name, value in groups.items():
+                self._set_group(z, name, value)
         return z
 
     # ---- methods --------------------------------------------------------------------------
@@ -261,9 +287,13 @@ class Model:
         """n images decoded from prior samples (see sample_latents): (n, height, width, channels)."""
         return self.decode(self.sample_latents(n, seed, **groups))
 
-    def grid(self, rows, cols, x_range=None, y_range=None):
+    def grid(self, rows, cols, x_range=None, y_range=None, **groups):
         """The rows x cols latent grid decoded, row-major: (rows * cols, height, width, channels)."""
-        return self.decode(self.grid_latents(rows, cols, x_range, y_range))
+        return self.decode(self.grid_latents(rows, cols, x_range, y_range, **groups))
+
+    def category_grid(self, group, cols, x_range=None, **groups):
+        """The category grid decoded: (categories * cols, height, width, channels)."""
+        return self.decode(self.category_grid_latents(group, cols, x_range, **groups))
 
     def decode(self, latents):
         """Images of latents (..., latent_dims): (..., height, width, channels)."""
