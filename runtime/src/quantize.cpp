@@ -145,18 +145,21 @@ void quantize_bias(TensorDescription& bias, float input_scale, const Quantizatio
 
 }  // namespace
 
-void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges) {
+void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges, const Int8Options& options) {
   if (ranges.size() != d.tensors.size()) {
     throw Error(ErrorCode::invalid_argument, "calibration ranges cover " + std::to_string(ranges.size()) +
                                                  " tensors, the model has " + std::to_string(d.tensors.size()));
   }
   // Who reads each tensor: a weighted op's output that only a relu reads takes the relu's range.
   std::vector<int> readers(d.tensors.size(), 0), relu_reader(d.tensors.size(), -1);
+  // Tensors that only float-only ops (sigmoid, tanh) read: int8 there would be dequantised at once.
+  std::vector<bool> read_as_float(d.tensors.size(), true);
   for (const Op& op : d.ops) {
     for (int input : op.inputs) {
       if (input < 0) continue;
       ++readers[input];
       if (op.kind == OpKind::relu) relu_reader[input] = op.outputs[0];
+      if (op_def(op.kind).int8 != Int8Form::float_only) read_as_float[input] = false;
     }
   }
   const int graph_output = d.outputs[0];
@@ -193,8 +196,11 @@ void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges)
         ops.push_back(op);
         continue;
       case Int8Form::weighted:
-        if (is_graph_input(op.inputs[0])) {
+        if (is_graph_input(op.inputs[0]) ||
+            (options.float_output_layer && ((read_as_float[y] && readers[y] > 0) || y == graph_output))) {
           // The latent stays float: this op gets int8 weights and a half bias, as in int8-weights.
+          // So does the output layer when asked (Int8Options).
+          op.inputs[0] = as_float(op.inputs[0]);
           quantize_tensor(d.tensors[op.inputs[1]], QuantMode::int8_weights);
           if (op.inputs.size() > 2 && op.inputs[2] >= 0) {
             store_as_half(d.tensors[op.inputs[2]]);

@@ -287,6 +287,33 @@ TEST_CASE("an int8 model runs with integer arithmetic close to the float model")
   const auto expected = lk::Decoder(reference, lk::BackendKind::reference).decode(z, 20);
   const auto images = lk::Decoder(model, lk::BackendKind::reference).decode(z, 20);
   CHECK(max_abs_diff(images, expected) <= 0.05);
+
+  SUBCASE("with a float output layer: the last transposed convolution reads float, int8 weights, half bias") {
+    lk::ModelDescription wide = fp32;
+    lk::Int8Options options;
+    options.float_output_layer = true;
+    lk::quantize_model(wide, lk::observe_ranges(reference, calibration), options);
+    const lk::Model wide_model = load(wide);
+    const lk::Graph& w = wide_model.decoder();
+    std::vector<const lk::Op*> tconvs;
+    for (const lk::Op& op : w.ops) {
+      if (op.kind == lk::OpKind::transpose_conv2d) tconvs.push_back(&op);
+    }
+    REQUIRE(tconvs.size() == 3);
+    CHECK(w.tensors[tconvs[1]->inputs[0]].dtype == lk::DType::int8);
+    CHECK(w.tensors[tconvs[2]->inputs[0]].dtype == lk::DType::float32);
+    CHECK(w.tensors[tconvs[2]->inputs[1]].dtype == lk::DType::int8);
+    CHECK(w.tensors[tconvs[2]->inputs[2]].dtype == lk::DType::float16);
+    CHECK(w.tensors[tconvs[2]->outputs[0]].dtype == lk::DType::float32);
+    CHECK(w.ops.back().kind == lk::OpKind::sigmoid);
+    // Closer to the float model than all-int8 on these images.
+    const auto wide_images = lk::Decoder(wide_model, lk::BackendKind::reference).decode(z, 20);
+    CHECK(max_abs_diff(wide_images, expected) < max_abs_diff(images, expected));
+    if (lk::backend_available(lk::BackendKind::xnnpack)) {
+      const auto fast = lk::Decoder(wide_model, lk::BackendKind::xnnpack).decode(z, 20);
+      CHECK(max_abs_diff(fast, wide_images) <= 1e-4);
+    }
+  }
 }
 
 TEST_CASE("int8 ops with inconsistent scales are refused") {

@@ -189,7 +189,10 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
     const std::vector<uint8_t> decoder_bytes = serialize_model(decoder);
     const Model float_decoder = Model::load_bytes(decoder_bytes.data(), decoder_bytes.size());
     if (format == QuantMode::int8) {
-      quantize_model(decoder, observe_ranges(float_decoder, calibration_latents(checkpoint_model, float_decoder, options)));
+      Int8Options int8;
+      int8.float_output_layer = true;  // measured: +4 dB PSNR at no cost in speed (quantize.h)
+      quantize_model(decoder, observe_ranges(float_decoder, calibration_latents(checkpoint_model, float_decoder, options)),
+                     int8);
     } else {
       quantize_weights(decoder, format);
     }
