@@ -3,14 +3,7 @@
 # and examples/python/sample.py must write its two pictures.
 #
 #   cmake -DPYTHON=... -DPACKAGE_DIR=... -DMODEL=... -DEXAMPLE=... -DWORK_DIR=... -P installed_module.cmake
-function(run)
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE result OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  if(NOT result EQUAL 0)
-    list(JOIN ARGN " " command)
-    message(FATAL_ERROR "failed (${result}): ${command}\n${out}\n${err}")
-  endif()
-  set(run_output "${out}" PARENT_SCOPE)
-endfunction()
+include(${CMAKE_CURRENT_LIST_DIR}/../run_command.cmake)
 
 if(NOT EXISTS ${PACKAGE_DIR}/latentkit/__init__.py OR NOT EXISTS ${PACKAGE_DIR}/latentkit/liblatentkit.so)
   message(FATAL_ERROR "the install has no latentkit package with its library in ${PACKAGE_DIR}")
