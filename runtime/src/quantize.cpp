@@ -197,7 +197,9 @@ void quantize_model(ModelDescription& d, const std::vector<TensorRange>& ranges,
         continue;
       case Int8Form::weighted:
         if (is_graph_input(op.inputs[0]) ||
-            (options.float_output_layer && ((read_as_float[y] && readers[y] > 0) || y == graph_output))) {
+            (options.float_output_layer && ((read_as_float[y] && readers[y] > 0) || y == graph_output)) ||
+            std::find(options.float_layers.begin(), options.float_layers.end(), d.tensors[op.inputs[1]].name) !=
+                options.float_layers.end()) {
           // The latent stays float: this op gets int8 weights and a half bias, as in int8-weights.
           // So does the output layer when asked (Int8Options).
           op.inputs[0] = as_float(op.inputs[0]);

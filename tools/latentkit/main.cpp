@@ -271,6 +271,18 @@ int main(int argc, char** argv) {
                     decodes ? "1000 prior samples + 5x5 grid" : "the check images, reconstructed", a.psnr_db,
                     a.max_abs_error, a.size_ratio, report.fp32_file_bytes);
       }
+      if (!report.int8_layers.empty()) {
+        std::printf("int8 decoder per layer (PSNR vs float32 with that layer's form switched):\n");
+        for (const tr::LayerAccuracy& layer : report.int8_layers) {
+          if (layer.reads_latent) {
+            std::printf("  %-20s float, int8 weights (reads the latent)\n", layer.layer.c_str());
+          } else {
+            std::printf("  %-20s %-26s %s: %.2f dB\n", layer.layer.c_str(),
+                        layer.integer ? "int8" : "float, int8 weights", layer.integer ? "as float" : "as int8",
+                        layer.switched_psnr_db);
+          }
+        }
+      }
     } else if (*list_families) {
       for (const tr::FamilyDescription* description : tr::families()) std::printf("%s\n", description->name);
     } else if (*inspect) {

@@ -121,6 +121,40 @@ AccuracyReport measure_accuracy(const Model& reference, const Model& quantised) 
   return compare_outputs(reference, quantised, a, b, count);
 }
 
+std::vector<LayerAccuracy> int8_layer_report(const ModelDescription& float_decoder, const ModelDescription& quantised,
+                                             const std::vector<TensorRange>& ranges, const Int8Options& chosen,
+                                             const Model& float_model) {
+  // The quantised decoder keeps the float one's tensors in order (quantize_model appends its
+  // own), so a weight tensor's index names the same layer in both.
+  std::vector<LayerAccuracy> layers;
+  for (const Op& op : float_decoder.ops) {
+    if (op.kind != OpKind::fully_connected && op.kind != OpKind::conv2d && op.kind != OpKind::transpose_conv2d) continue;
+    LayerAccuracy layer;
+    layer.layer = float_decoder.tensors[static_cast<std::size_t>(op.inputs[1])].name;
+    layer.reads_latent = std::find(float_decoder.inputs.begin(), float_decoder.inputs.end(), op.inputs[0]) !=
+                         float_decoder.inputs.end();
+    for (const Op& q : quantised.ops) {
+      if (q.inputs.size() > 1 && q.inputs[1] == op.inputs[1]) {
+        layer.integer = quantised.tensors[static_cast<std::size_t>(q.inputs[0])].dtype == DType::int8;
+      }
+    }
+    if (!layer.reads_latent) {
+      Int8Options switched = chosen;
+      if (layer.integer) {
+        switched.float_layers.push_back(layer.layer);
+      } else {
+        switched.float_output_layer = false;  // the only float layer but the first
+      }
+      ModelDescription d = float_decoder;
+      quantize_model(d, ranges, switched);
+      const std::vector<uint8_t> bytes = serialize_model(d);
+      layer.switched_psnr_db = measure_accuracy(float_model, Model::load_bytes(bytes.data(), bytes.size())).psnr_db;
+    }
+    layers.push_back(layer);
+  }
+  return layers;
+}
+
 namespace {
 
 // The decoder description with the encoder appended and the three methods (cvae_methods.h).
@@ -191,8 +225,11 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
     if (format == QuantMode::int8) {
       Int8Options int8;
       int8.float_output_layer = true;  // measured: +4 dB PSNR at no cost in speed (quantize.h)
-      quantize_model(decoder, observe_ranges(float_decoder, calibration_latents(checkpoint_model, float_decoder, options)),
-                     int8);
+      const std::vector<TensorRange> ranges =
+          observe_ranges(float_decoder, calibration_latents(checkpoint_model, float_decoder, options));
+      const ModelDescription float_description = decoder;
+      quantize_model(decoder, ranges, int8);
+      report.int8_layers = int8_layer_report(float_description, decoder, ranges, int8, float_decoder);
     } else {
       quantize_weights(decoder, format);
     }

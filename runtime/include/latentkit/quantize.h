@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "latentkit/calibration.h"
 #include "latentkit/model_writer.h"
@@ -50,6 +51,8 @@ struct Int8Options {
   // decoder (measured on the default-schedule seed-000 CVAE: 36.6 dB PSNR against fp32 all-int8,
   // 40.5 dB with this; the exporter sets it). Off, every weighted op after the first is integer.
   bool float_output_layer = false;
+  // Further layers kept float with int8 weights, named by their weight tensor.
+  std::vector<std::string> float_layers;
 };
 void quantize_model(ModelDescription& description, const std::vector<TensorRange>& ranges,
                     const Int8Options& options = {});

@@ -29,6 +29,16 @@ struct MethodCheck {
   double xnnpack = -1;   // on XNNPACK; -1 if not built
 };
 
+// One weighted layer of an int8 decoder: its form, and what switching it would give.
+struct LayerAccuracy {
+  std::string layer;        // its weight tensor
+  bool reads_latent = false;  // the first layer: always float with int8 weights
+  bool integer = false;     // int8 in and out; else float with int8 weights
+  // PSNR against float32 with this layer's form switched (an int8 layer made float, the float
+  // output layer made int8), over the accuracy images; not measured for the first layer.
+  double switched_psnr_db = 0;
+};
+
 struct ExportReport {
   QuantMode format = QuantMode::fp32;
   std::size_t file_bytes = 0;
@@ -39,11 +49,19 @@ struct ExportReport {
   double max_abs_diff_xnnpack = -1;   // float32 runtime (XNNPACK) vs libtorch; -1 if not built
   std::vector<MethodCheck> methods_checked;  // every exported method, decode (or reconstruct) first
   AccuracyReport accuracy;            // for fp16 and int8 formats
+  std::vector<LayerAccuracy> int8_layers;  // int8: every weighted layer of the decoder
 };
 
 // Decodes the accuracy set with both models and compares (see AccuracyReport). Defined beside the
 // CVAE's exporter (export_cvae.cpp), its first user.
 AccuracyReport measure_accuracy(const Model& reference, const Model& quantised);
+
+// Every weighted layer of `quantised` (quantize_model of `float_decoder` with `ranges` and
+// `chosen`): its form, and measure_accuracy with that layer's form switched. Beside
+// measure_accuracy.
+std::vector<LayerAccuracy> int8_layer_report(const ModelDescription& float_decoder, const ModelDescription& quantised,
+                                             const std::vector<TensorRange>& ranges, const Int8Options& chosen,
+                                             const Model& float_model);
 
 // The runtime must reproduce libtorch's images within this on the check latents.
 constexpr double kExportTolerance = 1e-4;
