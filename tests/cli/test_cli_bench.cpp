@@ -3,7 +3,10 @@
 // On a small model (the seed-000 decoder with random weights), a few runs each.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -188,4 +191,52 @@ TEST_CASE("latentkit-sample bench: bad flags are refused by name") {
     CHECK(r.err.find(c.message) != std::string::npos);
     CHECK(r.out.empty());
   }
+}
+
+// tools/bench/compare.sh's first step, on a small model: the ONNX file lkm_to_onnx.py makes, run
+// by ONNX Runtime (tools/bench/ort_bench.js, onnxruntime-node from tools/setup.sh), decodes the
+// same latents to the same images as latentkit. A second of work: conversion through flatc and
+// python3-onnx, one ONNX Runtime session.
+TEST_CASE("lkm_to_onnx.py: ONNX Runtime decodes what latentkit decodes") {
+  const std::string source = LATENTKIT_SOURCE_DIR;
+  const std::string python = "/usr/bin/python3";  // Debian's, with python3-onnx (setup.sh)
+  Scratch scratch("bench_onnx");
+  const fs::path model = scratch.dir / "decoder.lkm", onnx = scratch.dir / "decoder.onnx";
+  // A latent of 3 and random weights: the layout conversion (OHWI, HWC) is what can go wrong.
+  write_model(model, lk::testing::seed000_decoder(7, 3));
+  const Run converted = run(python + " " + source + "/tools/bench/lkm_to_onnx.py " + quoted(model) + " " + quoted(onnx) +
+                            " --schema " + source + "/schema/latentkit.fbs");
+  INFO(converted.output);
+  REQUIRE(converted.exit_code == 0);
+  const fs::path z = scratch.dir / "z.raw", ours = scratch.dir / "latentkit.raw", theirs = scratch.dir / "ort.raw";
+  const Run sampled = run(sample_cli + " " + quoted(model) + " --save-latents " + quoted(z) + " --save-images " +
+                          quoted(ours) + " sample -n 9 --seed 3 -o " + quoted(scratch.dir / "s.png"));
+  INFO(sampled.output);
+  REQUIRE(sampled.exit_code == 0);
+  const Run ort = run("node " + source + "/tools/bench/ort_bench.js " + quoted(onnx) + " --input " + quoted(z) +
+                      " --output " + quoted(theirs) + " --runs 1 --warmup 0");
+  INFO(ort.output);
+  REQUIRE(ort.exit_code == 0);
+  CHECK(field(ort.out, "batch") == "9");
+  const auto floats = [](const fs::path& path) {
+    const std::string bytes = read_text(path);
+    std::vector<float> values(bytes.size() / sizeof(float));
+    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+    return values;
+  };
+  const std::vector<float> a = floats(ours), b = floats(theirs);
+  REQUIRE(a.size() == 9u * 28 * 28);
+  REQUIRE(b.size() == a.size());
+  float worst = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  CHECK(worst <= 1e-5f);
+  // A model it cannot convert is refused by name (max unpooling), with no file written.
+  const fs::path unpool = scratch.dir / "unpool.lkm", nothing = scratch.dir / "unpool.onnx";
+  write_model(unpool, lk::testing::random_model(1));
+  const Run refused = run(python + " " + source + "/tools/bench/lkm_to_onnx.py " + quoted(unpool) + " " +
+                          quoted(nothing) + " --schema " + source + "/schema/latentkit.fbs");
+  INFO(refused.output);
+  CHECK(refused.exit_code == 1);
+  CHECK(refused.err.find("is not converted") != std::string::npos);
+  CHECK(!fs::exists(nothing));
 }
