@@ -30,8 +30,8 @@ constexpr int kMaxBatches = 16;
 struct OpRow {
   std::string ops;    // "2 transpose_conv2d" or "4 max_pool2d + 5 conv2d" when timed together
   std::string shape;  // the last op's first output, per example
-  int64_t multiply_adds = 0;  // per example
-  double ms = 0;              // per decode, the mean over the timed decodes
+  int64_t multiply_adds = 0;  // per example, useful_multiply_adds
+  double ms = 0;              // per decode, the median over the timed decodes
 };
 
 struct BatchResult {
@@ -68,6 +68,17 @@ double p90_of_sorted(const std::vector<double>& v) {
   return v[std::max<std::size_t>(rank, 1) - 1];
 }
 
+// The multiply-adds a weighted op needs per example (0 for the others): a transposed
+// convolution's input pixels times its taps and channels, which is what XNNPACK computes;
+// graph.h's multiply_adds() counts every tap of every output, stride^2 times more, as a bound.
+int64_t useful_multiply_adds(const Graph& graph, const Op& op) {
+  if (!is_weighted(op.kind)) return 0;
+  if (op.kind != OpKind::transpose_conv2d) return multiply_adds(graph, op);
+  const std::vector<int64_t>& x = graph.tensors[static_cast<std::size_t>(op.inputs[0])].shape;  // H, W, in
+  const std::vector<int64_t>& w = graph.tensors[static_cast<std::size_t>(op.inputs[1])].shape;  // out, kh, kw, in
+  return x[0] * x[1] * w[0] * w[1] * w[2] * w[3];
+}
+
 std::string shape_text(const std::vector<int64_t>& shape) {
   std::string s;
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "x" : "") + std::to_string(shape[i]);
@@ -95,6 +106,9 @@ void time_decodes(const BenchSettings& settings, std::vector<double>& times, Dec
   }
 }
 
+// Each op's median over the timed decodes: op_times() is read after every decode (this loop is
+// not the allocation-counted one) and the differences are the op's time in that decode. Medians,
+// not means, because a shared machine's preemptions land on whichever op was running.
 void profile_batch(const Model& model, const BenchSettings& settings, const std::vector<float>& z,
                    std::vector<float>& images, BatchResult& result) {
   BackendOptions options{settings.threads};
@@ -102,23 +116,34 @@ void profile_batch(const Model& model, const BenchSettings& settings, const std:
   const int batch = result.batch;
   std::unique_ptr<Backend> backend = make_backend(settings.kind, model, methods::decode, batch, options);
   for (int w = 0; w < 1 + settings.warmup; ++w) backend->run(z.data(), images.data());
-  const std::vector<OpTime> before = backend->op_times();
+  std::vector<OpTime> last = backend->op_times();
+  std::vector<std::vector<double>> per_op(last.size());
   std::vector<double> times = reserved_times(settings);
-  time_decodes(settings, times, [&] { backend->run(z.data(), images.data()); });
-  const std::vector<OpTime> after = backend->op_times();
+  const auto loop_start = Clock::now();
+  for (int r = 0; r < settings.runs; ++r) {
+    const auto start = Clock::now();
+    backend->run(z.data(), images.data());
+    const auto end = Clock::now();
+    times.push_back(ms_between(start, end));
+    std::vector<OpTime> now = backend->op_times();
+    for (std::size_t i = 0; i < now.size(); ++i) per_op[i].push_back((now[i].seconds - last[i].seconds) * 1000.0);
+    last = std::move(now);
+    if (r >= 2 && ms_between(loop_start, end) > settings.max_seconds * 1000.0) break;
+  }
   std::sort(times.begin(), times.end());
   result.profile_runs = static_cast<int>(times.size());
   result.profile_median_ms = median_of_sorted(times);
   const Graph& graph = model.method(methods::decode).graph;
-  for (std::size_t i = 0; i < after.size(); ++i) {
+  for (std::size_t i = 0; i < last.size(); ++i) {
     OpRow row;
-    for (std::size_t k = 0; k < after[i].ops.size(); ++k) {
-      const Op& op = graph.ops[static_cast<std::size_t>(after[i].ops[k])];
-      row.ops += (k ? " + " : "") + std::to_string(after[i].ops[k]) + " " + to_string(op.kind);
-      row.multiply_adds += multiply_adds(graph, op);
+    for (std::size_t k = 0; k < last[i].ops.size(); ++k) {
+      const Op& op = graph.ops[static_cast<std::size_t>(last[i].ops[k])];
+      row.ops += (k ? " + " : "") + std::to_string(last[i].ops[k]) + " " + to_string(op.kind);
+      row.multiply_adds += useful_multiply_adds(graph, op);
       row.shape = shape_text(graph.tensors[static_cast<std::size_t>(op.outputs[0])].shape);
     }
-    row.ms = (after[i].seconds - before[i].seconds) * 1000.0 / static_cast<double>(times.size());
+    std::sort(per_op[i].begin(), per_op[i].end());
+    row.ms = median_of_sorted(per_op[i]);
     result.ops.push_back(row);
   }
 }
@@ -258,15 +283,19 @@ void write_table(std::ostream& out, const BenchSettings& s, const std::vector<Ba
     std::snprintf(line, sizeof line, "\nper-op profile at batch %d (%s; %d decodes):\n", r.batch, profile_form(s.kind),
                   r.profile_runs);
     out << line;
-    out << "  share  mean ms/decode  GMAC/s  output      op\n";
+    out << "  share  median ms/decode  GMAC/s  output      op\n";
     for (const OpRow& op : r.ops) {
-      const double gmacs = op.ms > 0 ? static_cast<double>(op.multiply_adds) * r.batch / (op.ms * 1e6) : 0;
-      std::snprintf(line, sizeof line, "  %5.1f%% %14.4f %7.2f  %-10s  %s\n", sum > 0 ? 100.0 * op.ms / sum : 0.0, op.ms,
+      char gmacs[16] = "      -";
+      if (op.ms > 0 && op.multiply_adds > 0) {
+        std::snprintf(gmacs, sizeof gmacs, "%7.2f", static_cast<double>(op.multiply_adds) * r.batch / (op.ms * 1e6));
+      }
+      std::snprintf(line, sizeof line, "  %5.1f%% %16.4f %s  %-10s  %s\n", sum > 0 ? 100.0 * op.ms / sum : 0.0, op.ms,
                     gmacs, op.shape.c_str(), op.ops.c_str());
       out << line;
     }
     std::snprintf(line, sizeof line,
-                  "  sum of ops %.4f ms; the profiling backend's median decode %.4f ms; the backend's own median %.4f ms\n",
+                  "  sum of the ops' medians %.4f ms; the profiling backend's median decode %.4f ms; the backend's own "
+                  "median %.4f ms\n",
                   sum, r.profile_median_ms, r.median_ms);
     out << line;
   }
