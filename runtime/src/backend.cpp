@@ -64,7 +64,7 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, cons
                 "batch size must be positive, got " + std::to_string(batch));
   }
   try {
-    if (kind == BackendKind::reference) return make_reference_backend(model, chosen, batch);
+    if (kind == BackendKind::reference) return make_reference_backend(model, chosen, batch, options);
     return make_xnnpack_backend(model, chosen, batch, options);
   } catch (const std::bad_alloc&) {
     throw Error(ErrorCode::out_of_memory, std::string("out of memory building the ") + to_string(kind) +

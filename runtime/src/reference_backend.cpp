@@ -9,6 +9,7 @@
 // tensor, a list of steps with all sizes resolved, each from its op's build_reference);
 // invoke() copies the method's inputs in, runs the steps and copies its outputs out.
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -36,19 +37,34 @@ namespace {
 // guarantees in graph.h); building only resolves sizes and pointers.
 class ReferenceBackend final : public Backend {
  public:
-  ReferenceBackend(const Model& model, const Method& method, int batch);
+  ReferenceBackend(const Model& model, const Method& method, int batch, bool profile = false);
 
   void invoke(const float* const* inputs, float* const* outputs) override {
     for (std::size_t i = 0; i < inputs_.size(); ++i) {
       std::memcpy(inputs_[i].data, inputs[i], sizeof(float) * inputs_[i].count);
     }
-    for (const auto& step : program_.steps) step();
+    if (op_seconds_.empty()) {
+      for (const auto& step : program_.steps) step();
+    } else {
+      // Profiling (BackendOptions::profile): the clock around each op's steps.
+      for (std::size_t op = 0; op + 1 < op_first_step_.size(); ++op) {
+        const auto start = std::chrono::steady_clock::now();
+        for (std::size_t k = op_first_step_[op]; k < op_first_step_[op + 1]; ++k) program_.steps[k]();
+        op_seconds_[op] += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      }
+    }
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
       std::memcpy(outputs[i], outputs_[i].data, sizeof(float) * outputs_[i].count);
     }
   }
 
   BackendKind kind() const override { return BackendKind::reference; }
+
+  std::vector<OpTime> op_times() const override {
+    std::vector<OpTime> times;
+    for (std::size_t op = 0; op < op_seconds_.size(); ++op) times.push_back({{static_cast<int>(op)}, op_seconds_[op]});
+    return times;
+  }
 
   // The activation buffer of a tensor (batch x elements of its dtype), for calibration.
   const void* buffer(int tensor_index) const { return program_.buffers[static_cast<std::size_t>(tensor_index)].data(); }
@@ -62,9 +78,13 @@ class ReferenceBackend final : public Backend {
     std::size_t count;  // batch x elements
   };
   std::vector<Binding> inputs_, outputs_;
+  // Profiling only: op i runs steps [op_first_step_[i], op_first_step_[i + 1]) (an op may append
+  // any number of steps), and has taken op_seconds_[i] so far.
+  std::vector<std::size_t> op_first_step_;
+  std::vector<double> op_seconds_;
 };
 
-ReferenceBackend::ReferenceBackend(const Model& model, const Method& method, int batch)
+ReferenceBackend::ReferenceBackend(const Model& model, const Method& method, int batch, bool profile)
     : Backend(method, batch), keep_alive_(model.keep_alive()), graph_(method.graph) {
   program_.graph = &graph_;
   program_.batch = batch;
@@ -89,7 +109,12 @@ ReferenceBackend::ReferenceBackend(const Model& model, const Method& method, int
   };
   for (int i : graph_.inputs) inputs_.push_back(binding(i));
   for (int i : graph_.outputs) outputs_.push_back(binding(i));
-  for (const Op& op : graph_.ops) ops::op_def(op.kind).build_reference(program_, op);
+  for (const Op& op : graph_.ops) {
+    op_first_step_.push_back(program_.steps.size());
+    ops::op_def(op.kind).build_reference(program_, op);
+  }
+  op_first_step_.push_back(program_.steps.size());
+  if (profile) op_seconds_.assign(graph_.ops.size(), 0.0);
 }
 
 }  // namespace
@@ -159,14 +184,15 @@ int64_t reference_workspace_bytes(const Graph& graph, int /*batch*/) {
 
 }  // namespace detail
 
-std::unique_ptr<Backend> make_reference_backend(const Model& model, const Method& method, int batch) {
+std::unique_ptr<Backend> make_reference_backend(const Model& model, const Method& method, int batch,
+                                                const BackendOptions& options) {
   if (batch < 1) {
     throw Error(ErrorCode::invalid_argument,
                 "reference backend: batch size must be at least 1, got " + std::to_string(batch));
   }
   check_memory(model, plan_memory(model, method, BackendKind::reference, batch),
                "the reference backend for " + method.name + " at batch " + std::to_string(batch));
-  return std::make_unique<ReferenceBackend>(model, method, batch);
+  return std::make_unique<ReferenceBackend>(model, method, batch, options.profile);
 }
 
 }  // namespace latentkit

@@ -13,7 +13,7 @@
 //   latentkit-sample cvae.lkm reconstruct digit.png -o reconstruction.png
 //   latentkit-sample dae.lkm denoise digit.png --corrupt mask:0.3 -o denoised.png
 //   latentkit-sample cvae.lkm interpolate --from-image a.png --to-image b.png -o morph.png
-//   latentkit-sample cvae.lkm bench --batch 25 --runs 50
+//   latentkit-sample cvae.lkm bench --batch 1,25,256 --runs 50 [--warmup 5] [--profile] [--json]
 //   latentkit-sample --max-memory 64M cvae.lkm sample -n 256 -o samples.png
 //
 // Every failure (a bad file, number, path or size, a full disk, memory running out) ends with
@@ -39,6 +39,7 @@
 #include "latentkit/method_runner.h"
 #include "cli_checks.h"
 #include "corruption.h"
+#include "decode_bench.h"
 #include "model_input.h"
 #include "model_summary.h"
 #include "png_writer.h"
@@ -244,11 +245,6 @@ std::string join(const float* values, int count) {
   return out;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -348,10 +344,19 @@ int main(int argc, char** argv) {
   denoise->add_option("--seed", corrupt_seed, "the corruption's random draws")->capture_default_str();
   denoise->add_option("-o,--output", denoise_out, "PNG to write")->capture_default_str();
 
-  auto* bench = app.add_subcommand("bench", "time model loading, backend building and decoding");
-  int bench_batch = 25, bench_runs = 50;
-  bench->add_option("--batch", bench_batch, "latents per decode")->check(CLI::Range(1, 4096))->capture_default_str();
-  bench->add_option("--runs", bench_runs, "timed decodes")->check(CLI::Range(1, 100000))->capture_default_str();
+  auto* bench = app.add_subcommand("bench", "time model loading, backend building and decoding (per batch: build, "
+                                            "first decode, median and p90, allocations; peak memory)");
+  lk::cli::BenchSettings bench_settings;
+  std::string bench_batches = "1,25,256";
+  bench->add_option("--batch", bench_batches, "batch sizes, comma-separated (latents per decode)")->capture_default_str();
+  bench->add_option("--runs", bench_settings.runs, "timed decodes per batch (fewer once --max-seconds have passed)")
+      ->check(CLI::Range(1, 100000))->capture_default_str();
+  bench->add_option("--warmup", bench_settings.warmup, "untimed decodes after the first one")
+      ->check(CLI::Range(0, 100000))->capture_default_str();
+  bench->add_option("--max-seconds", bench_settings.max_seconds, "stop a batch's timed decodes after this long (at least 3 run)")
+      ->check(CLI::Range(0.001, 3600.0))->capture_default_str();
+  bench->add_flag("--profile", bench_settings.profile, "also time each op (on a backend built for profiling)");
+  bench->add_flag("--json", bench_settings.json, "one JSON object instead of the table");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -389,6 +394,7 @@ int main(int argc, char** argv) {
                                                            " is more than the " + std::to_string(sample_count) +
                                                            " samples");
     }
+    if (*bench) bench_settings.batches = lk::cli::parse_batches(bench_batches, 4096);
     const lk::cli::Corruption corruption = lk::cli::parse_corruption(corrupt_text);
     lk::cli::check_input_file(model_path, "model file");
     const auto load_start = Clock::now();
@@ -529,24 +535,11 @@ int main(int argc, char** argv) {
       render(decoder, lk::interpolate_latents(a, b, steps), 1, steps, 0, line_out,
              std::to_string(steps) + " interpolation steps", raw);
     } else if (*bench) {
-      const auto build_start = Clock::now();
-      decoder.prepare(bench_batch);
-      const double build_ms = ms_since(build_start);
-      const std::vector<float> z = lk::sample_latents(model.latent(), bench_batch, 1);
-      std::vector<float> images(static_cast<std::size_t>(bench_batch) * decoder.image_pixels());
-      decoder.decode_into(z.data(), bench_batch, images.data());  // warm-up
-      std::vector<double> times;
-      for (int r = 0; r < bench_runs; ++r) {
-        const auto start = Clock::now();
-        decoder.decode_into(z.data(), bench_batch, images.data());
-        times.push_back(ms_since(start));
-      }
-      const double med = median(times);
-      std::printf("backend %s, %d thread(s), batch %d, %d runs\n", lk::to_string(kind), threads, bench_batch,
-                  bench_runs);
-      std::printf("load %.3f ms, build %.3f ms, decode median %.3f ms (%.4f ms per image, min %.3f, max %.3f)\n",
-                  load_ms, build_ms, med, med / bench_batch, *std::min_element(times.begin(), times.end()),
-                  *std::max_element(times.begin(), times.end()));
+      bench_settings.model_path = model_path;
+      bench_settings.kind = kind;
+      bench_settings.threads = threads;
+      bench_settings.load_ms = load_ms;
+      lk::cli::run_decode_bench(model, bench_settings, std::cout);
     }
   } catch (const lk::Error& e) {
     std::fprintf(stderr, "latentkit-sample: %s: %s\n", lk::to_string(e.code()), e.what());

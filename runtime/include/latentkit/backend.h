@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "latentkit/model.h"
 
@@ -25,6 +26,19 @@ bool backend_available(BackendKind kind);
 struct BackendOptions {
   int threads = 1;  // worker threads for backends that can use them (XNNPACK); 1 or less: the
                     // calling thread only
+  // Time every op of every invoke(), for op_times(); for measuring, not for production. The
+  // reference backend reads the clock around each op's kernel. The XNNPACK of Debian bookworm
+  // (2022) has no profiling API, so a profiling XNNPACK backend gives each op its own XNNPACK
+  // runtime and times those: a ReLU stays in its producer's runtime (XNNPACK fuses it there), and
+  // ops that exchange a tensor XNNPACK holds in another form (max_pool2d's indices) share one.
+  // What crosses between runtimes goes through memory, so the sum is a little above a decode.
+  bool profile = false;
+};
+
+// Time spent in one op, or in ops the backend could only time together, since it was built.
+struct OpTime {
+  std::vector<int> ops;  // indices into the method's graph.ops, in order
+  double seconds = 0;    // summed over every invoke()
 };
 
 class Backend {
@@ -41,6 +55,9 @@ class Backend {
   void run(const float* input, float* output) { invoke(&input, &output); }
 
   virtual BackendKind kind() const = 0;
+  // Built with BackendOptions::profile: every op of the method once, in graph order, with its
+  // time so far (read it before and after the invokes to measure). Otherwise empty.
+  virtual std::vector<OpTime> op_times() const { return {}; }
   int batch() const { return batch_; }
   const Method& method() const { return method_; }
 
@@ -65,7 +82,8 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, cons
 BackendKind choose_backend(const Model& model, BackendKind preferred, std::string* why = nullptr);
 BackendKind choose_backend(const Model& model, const std::string& method, BackendKind preferred,
                            std::string* why = nullptr);
-std::unique_ptr<Backend> make_reference_backend(const Model& model, const Method& method, int batch);
+std::unique_ptr<Backend> make_reference_backend(const Model& model, const Method& method, int batch,
+                                                const BackendOptions& options = {});
 std::unique_ptr<Backend> make_xnnpack_backend(const Model& model, const Method& method, int batch,
                                               const BackendOptions& options);
 

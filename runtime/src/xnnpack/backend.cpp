@@ -6,6 +6,8 @@
 // constants as static data pointing into the model's bytes), one or more nodes per op, create
 // the runtime (this packs the weights) and set it up once with the backend's own input and
 // output buffers. invoke() copies the inputs in, invokes the runtime and copies the outputs out.
+// A backend built with BackendOptions::profile has one runtime per op instead (segments()), chained
+// through buffers of ours, and reads the clock around each: this XNNPACK has no profiling API.
 //
 // Why own buffers and a single xnn_setup_runtime at build, instead of setting up the caller's
 // pointers on every run:
@@ -30,6 +32,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -126,42 +129,109 @@ struct ThreadpoolDeleter {
 using RuntimePtr = std::unique_ptr<xnn_runtime, RuntimeDeleter>;
 using ThreadpoolPtr = std::unique_ptr<pthreadpool, ThreadpoolDeleter>;
 
+// Where the method is cut into separately run XNNPACK runtimes: [first, last) op ranges. One
+// range unless profiling; then one per op, except that a ReLU stays with the op that produces its
+// input when nothing else reads that (XNNPACK fuses the clamp into its producer, and timing it
+// apart would measure a pass that a decode does not make), and that ops exchanging an int32
+// tensor (max_pool2d's indices, which the lowerings hold as XNNPACK argmax values) stay together.
+std::vector<std::pair<std::size_t, std::size_t>> segments(const Graph& graph, bool profile) {
+  const std::size_t n = graph.ops.size();
+  if (!profile || n == 0) return {{0, n}};
+  std::vector<int> producer(graph.tensors.size(), -1), readers(graph.tensors.size(), 0),
+      last_reader(graph.tensors.size(), -1);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (int x : graph.ops[i].inputs) {
+      if (x < 0) continue;
+      ++readers[static_cast<std::size_t>(x)];
+      last_reader[static_cast<std::size_t>(x)] = static_cast<int>(i);
+    }
+    for (int y : graph.ops[i].outputs) producer[static_cast<std::size_t>(y)] = static_cast<int>(i);
+  }
+  // cut[i]: a new runtime may begin at op i.
+  std::vector<bool> cut(n, true);
+  for (std::size_t i = 1; i < n; ++i) {
+    const Op& op = graph.ops[i];
+    const std::size_t x = static_cast<std::size_t>(op.inputs[0]);
+    const bool method_output = std::find(graph.outputs.begin(), graph.outputs.end(), op.inputs[0]) != graph.outputs.end();
+    if (op.kind == OpKind::relu && producer[x] == static_cast<int>(i) - 1 && readers[x] == 1 && !method_output) {
+      cut[i] = false;
+    }
+  }
+  for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
+    const Tensor& tensor = graph.tensors[t];
+    if (tensor.is_constant() || tensor.dtype != DType::int32 || producer[t] < 0) continue;
+    for (int i = producer[t] + 1; i <= last_reader[t]; ++i) cut[static_cast<std::size_t>(i)] = false;
+  }
+  std::vector<std::pair<std::size_t, std::size_t>> ranges;
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i == 0 || cut[i]) ranges.push_back({i, i});
+    ranges.back().second = i + 1;
+  }
+  return ranges;
+}
+
 class XnnpackBackend final : public Backend {
  public:
   XnnpackBackend(const Model& model, const Method& method, int batch, const BackendOptions& options);
 
   void invoke(const float* const* inputs, float* const* outputs) override {
     for (std::size_t i = 0; i < inputs_.size(); ++i) {
-      std::memcpy(inputs_[i].data(), inputs[i], sizeof(float) * input_counts_[i]);
+      std::memcpy(inputs_[i], inputs[i], input_bytes_[i]);
     }
-    // Cannot fail: the runtime was set up at build with these same buffers and sizes, and
-    // invoking a set-up runtime only runs its operators. Should XNNPACK ever disagree, stop
-    // loudly rather than hand back an image that was not computed.
-    const xnn_status status = xnn_invoke_runtime(runtime_.get());
-    if (status != xnn_status_success) {
-      std::fprintf(stderr, "latentkit: xnn_invoke_runtime failed: %s\n", xnnpack::to_string(status));
-      std::abort();
+    for (Segment& segment : segments_) {
+      const auto start = profile_ ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+      // Cannot fail: the runtime was set up at build with these same buffers and sizes, and
+      // invoking a set-up runtime only runs its operators. Should XNNPACK ever disagree, stop
+      // loudly rather than hand back an image that was not computed.
+      const xnn_status status = xnn_invoke_runtime(segment.runtime.get());
+      if (status != xnn_status_success) {
+        std::fprintf(stderr, "latentkit: xnn_invoke_runtime failed: %s\n", xnnpack::to_string(status));
+        std::abort();
+      }
+      if (profile_) segment.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     }
     for (std::size_t i = 0; i < outputs_.size(); ++i) {
-      std::memcpy(outputs[i], outputs_[i].data(), sizeof(float) * output_counts_[i]);
+      std::memcpy(outputs[i], outputs_[i], output_bytes_[i]);
     }
   }
 
   BackendKind kind() const override { return BackendKind::xnnpack; }
 
+  std::vector<OpTime> op_times() const override {
+    std::vector<OpTime> times;
+    if (!profile_) return times;
+    for (const Segment& segment : segments_) {
+      OpTime time;
+      for (std::size_t op = segment.first_op; op < segment.end_op; ++op) time.ops.push_back(static_cast<int>(op));
+      time.seconds = segment.seconds;
+      times.push_back(std::move(time));
+    }
+    return times;
+  }
+
  private:
-  // Destruction runs bottom-up: the runtime goes first, then the pool it uses, then the
-  // buffers and constant data it points into.
+  struct Segment {
+    std::size_t first_op = 0, end_op = 0;
+    RuntimePtr runtime;
+    double seconds = 0;  // profiling
+  };
+
+  // Destruction runs bottom-up: the runtimes go first, then the pool they use, then the
+  // buffers and constant data they point into.
   std::shared_ptr<const void> keep_alive_;  // static tensors point into the model's bytes
   std::vector<std::vector<float>> owned_constants_;  // static data the lowerings made at build
-  std::vector<std::vector<float>> inputs_, outputs_;  // with XNN_EXTRA_BYTES of slack
-  std::vector<std::size_t> input_counts_, output_counts_;
+  // One buffer, with XNN_EXTRA_BYTES of slack, per tensor that a runtime exchanges: the method's
+  // inputs and outputs, and (profiling) what passes between the runtimes. Empty for the others.
+  std::vector<std::vector<float>> buffers_;
+  std::vector<float*> inputs_, outputs_;  // into buffers_, in the method's order
+  std::vector<std::size_t> input_bytes_, output_bytes_;
+  bool profile_ = false;
   ThreadpoolPtr threadpool_;
-  RuntimePtr runtime_;
+  std::vector<Segment> segments_;
 };
 
 XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int batch, const BackendOptions& options)
-    : Backend(method, batch), keep_alive_(model.keep_alive()) {
+    : Backend(method, batch), keep_alive_(model.keep_alive()), profile_(options.profile) {
   const Graph& graph = method.graph;
   for (const Tensor& t : graph.tensors) {
     if (!t.is_constant() && t.elements() > std::numeric_limits<int32_t>::max() / batch) {
@@ -174,13 +244,6 @@ XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int bat
 
   initialize_xnnpack();
 
-  SubgraphBuilder builder(graph, batch, &owned_constants_);
-  builder.add_external_values();
-  for (std::size_t i = 0; i < graph.ops.size(); ++i) {
-    builder.add_op(static_cast<int>(i), graph.ops[i]);
-  }
-  const SubgraphPtr subgraph = builder.release();
-
   if (options.threads > 1) {
     threadpool_.reset(pthreadpool_create(static_cast<std::size_t>(options.threads)));
     if (!threadpool_) {
@@ -188,23 +251,83 @@ XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int bat
                                           std::to_string(options.threads) + " threads");
     }
   }
-  xnn_runtime_t runtime = nullptr;
-  check(xnn_create_runtime_v2(subgraph.get(), threadpool_.get(), /*flags=*/0, &runtime),
-        "xnn_create_runtime_v2");
-  runtime_.reset(runtime);
 
-  std::vector<xnn_external_value> externals;
-  for (std::size_t i = 0; i < graph.inputs.size(); ++i) {
-    input_counts_.push_back(static_cast<std::size_t>(graph.tensors[static_cast<std::size_t>(graph.inputs[i])].elements() * batch));
-    inputs_.emplace_back(input_counts_.back() + kExtraFloats, 0.0f);
-    externals.push_back({external_input_id(i), inputs_.back().data()});
+  // Which op writes each tensor, and which tensors a runtime must exchange: the method's inputs
+  // and outputs, and every tensor read outside the range of ops that writes it.
+  const auto ranges = segments(graph, options.profile);
+  std::vector<int> segment_of_writer(graph.tensors.size(), -1);
+  for (std::size_t s = 0; s < ranges.size(); ++s) {
+    for (std::size_t i = ranges[s].first; i < ranges[s].second; ++i) {
+      for (int y : graph.ops[i].outputs) segment_of_writer[static_cast<std::size_t>(y)] = static_cast<int>(s);
+    }
   }
-  for (std::size_t i = 0; i < graph.outputs.size(); ++i) {
-    output_counts_.push_back(static_cast<std::size_t>(graph.tensors[static_cast<std::size_t>(graph.outputs[i])].elements() * batch));
-    outputs_.emplace_back(output_counts_.back() + kExtraFloats, 0.0f);
-    externals.push_back({external_output_id(graph, i), outputs_.back().data()});
+  std::vector<bool> exchanged(graph.tensors.size(), false);
+  for (int i : graph.inputs) exchanged[static_cast<std::size_t>(i)] = true;
+  for (int i : graph.outputs) exchanged[static_cast<std::size_t>(i)] = true;
+  for (std::size_t s = 0; s < ranges.size(); ++s) {
+    for (std::size_t i = ranges[s].first; i < ranges[s].second; ++i) {
+      for (int x : graph.ops[i].inputs) {
+        if (x < 0 || graph.tensors[static_cast<std::size_t>(x)].is_constant()) continue;
+        const int writer = segment_of_writer[static_cast<std::size_t>(x)];
+        if (writer >= 0 && writer != static_cast<int>(s)) exchanged[static_cast<std::size_t>(x)] = true;
+      }
+    }
   }
-  check(xnn_setup_runtime(runtime_.get(), externals.size(), externals.data()), "xnn_setup_runtime");
+  buffers_.resize(graph.tensors.size());
+  const auto bytes_of = [&](int t) {
+    const Tensor& tensor = graph.tensors[static_cast<std::size_t>(t)];
+    return static_cast<std::size_t>(tensor.elements() * batch) * size_of(tensor.dtype);
+  };
+  for (std::size_t t = 0; t < graph.tensors.size(); ++t) {
+    if (exchanged[t]) buffers_[t].assign((bytes_of(static_cast<int>(t)) + sizeof(float) - 1) / sizeof(float) + kExtraFloats, 0.0f);
+  }
+  for (int i : graph.inputs) {
+    inputs_.push_back(buffers_[static_cast<std::size_t>(i)].data());
+    input_bytes_.push_back(bytes_of(i));
+  }
+  for (int i : graph.outputs) {
+    outputs_.push_back(buffers_[static_cast<std::size_t>(i)].data());
+    output_bytes_.push_back(bytes_of(i));
+  }
+
+  for (std::size_t s = 0; s < ranges.size(); ++s) {
+    xnnpack::Externals externals;
+    const auto add_once = [](std::vector<int>& list, int t) {
+      if (std::find(list.begin(), list.end(), t) == list.end()) list.push_back(t);
+    };
+    for (std::size_t i = ranges[s].first; i < ranges[s].second; ++i) {
+      for (int x : graph.ops[i].inputs) {
+        if (x >= 0 && exchanged[static_cast<std::size_t>(x)] && segment_of_writer[static_cast<std::size_t>(x)] != static_cast<int>(s)) {
+          add_once(externals.inputs, x);
+        }
+      }
+      for (int y : graph.ops[i].outputs) {
+        if (exchanged[static_cast<std::size_t>(y)]) add_once(externals.outputs, y);
+      }
+    }
+    SubgraphBuilder builder(graph, batch, &owned_constants_, externals);
+    builder.add_external_values();
+    for (std::size_t i = ranges[s].first; i < ranges[s].second; ++i) {
+      builder.add_op(static_cast<int>(i), graph.ops[i]);
+    }
+    const SubgraphPtr subgraph = builder.release();
+    xnn_runtime_t runtime = nullptr;
+    check(xnn_create_runtime_v2(subgraph.get(), threadpool_.get(), /*flags=*/0, &runtime), "xnn_create_runtime_v2");
+    Segment segment;
+    segment.first_op = ranges[s].first;
+    segment.end_op = ranges[s].second;
+    segment.runtime.reset(runtime);
+
+    std::vector<xnn_external_value> values;
+    for (std::size_t i = 0; i < externals.inputs.size(); ++i) {
+      values.push_back({external_input_id(i), buffers_[static_cast<std::size_t>(externals.inputs[i])].data()});
+    }
+    for (std::size_t i = 0; i < externals.outputs.size(); ++i) {
+      values.push_back({external_output_id(externals, i), buffers_[static_cast<std::size_t>(externals.outputs[i])].data()});
+    }
+    check(xnn_setup_runtime(segment.runtime.get(), values.size(), values.data()), "xnn_setup_runtime");
+    segments_.push_back(std::move(segment));
+  }
 }
 
 }  // namespace

@@ -38,11 +38,13 @@ std::string op_name(int op_index, const Op& op) {
   return "operator " + std::to_string(op_index) + " (" + latentkit::to_string(op.kind) + ")";
 }
 
-SubgraphBuilder::SubgraphBuilder(const Graph& graph, int batch, std::vector<std::vector<float>>* owned)
-    : graph_(graph), batch_(batch), owned_(owned), values_(graph.tensors.size(), XNN_INVALID_VALUE_ID),
-      parts_(graph.tensors.size()) {
+SubgraphBuilder::SubgraphBuilder(const Graph& graph, int batch, std::vector<std::vector<float>>* owned,
+                                 Externals externals)
+    : graph_(graph), batch_(batch), owned_(owned), externals_(std::move(externals)),
+      values_(graph.tensors.size(), XNN_INVALID_VALUE_ID), parts_(graph.tensors.size()) {
   xnn_subgraph_t subgraph = nullptr;
-  check(xnn_create_subgraph(static_cast<uint32_t>(graph.inputs.size() + graph.outputs.size()), /*flags=*/0, &subgraph),
+  check(xnn_create_subgraph(static_cast<uint32_t>(externals_.inputs.size() + externals_.outputs.size()), /*flags=*/0,
+                            &subgraph),
         "xnn_create_subgraph");
   subgraph_.reset(subgraph);
 }
@@ -65,8 +67,12 @@ const Op* SubgraphBuilder::producer(int tensor_index) const {
 }
 
 void SubgraphBuilder::add_external_values() {
-  for (std::size_t i = 0; i < graph_.inputs.size(); ++i) define_activation(graph_.inputs[i], "input " + std::to_string(i));
-  for (std::size_t i = 0; i < graph_.outputs.size(); ++i) define_activation(graph_.outputs[i], "output " + std::to_string(i));
+  for (std::size_t i = 0; i < externals_.inputs.size(); ++i) {
+    define_activation(externals_.inputs[i], "input " + std::to_string(i));
+  }
+  for (std::size_t i = 0; i < externals_.outputs.size(); ++i) {
+    define_activation(externals_.outputs[i], "output " + std::to_string(i));
+  }
 }
 
 uint32_t SubgraphBuilder::define_activation(int tensor_index, const std::string& context) {
@@ -80,15 +86,15 @@ uint32_t SubgraphBuilder::define_activation(int tensor_index, const std::string&
                     std::to_string(XNN_MAX_TENSOR_DIMS - 1) + " dimensions per example");
   }
   uint32_t external_id = XNN_INVALID_VALUE_ID, flags = 0;
-  for (std::size_t i = 0; i < graph_.inputs.size(); ++i) {
-    if (tensor_index == graph_.inputs[i]) {
+  for (std::size_t i = 0; i < externals_.inputs.size(); ++i) {
+    if (tensor_index == externals_.inputs[i]) {
       external_id = external_input_id(i);
       flags |= XNN_VALUE_FLAG_EXTERNAL_INPUT;
     }
   }
-  for (std::size_t i = 0; i < graph_.outputs.size(); ++i) {
-    if (tensor_index == graph_.outputs[i]) {
-      external_id = external_output_id(graph_, i);
+  for (std::size_t i = 0; i < externals_.outputs.size(); ++i) {
+    if (tensor_index == externals_.outputs[i]) {
+      external_id = external_output_id(externals_, i);
       flags |= XNN_VALUE_FLAG_EXTERNAL_OUTPUT;
     }
   }

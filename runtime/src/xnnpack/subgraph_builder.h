@@ -32,10 +32,17 @@ std::string op_name(int op_index, const Op& op);
 // Static data XNNPACK reads gets this many floats of slack (XNN_EXTRA_BYTES).
 constexpr std::size_t kExtraFloats = (XNN_EXTRA_BYTES + sizeof(float) - 1) / sizeof(float);
 
-// External value ids reserved in the subgraph: the method's inputs, then its outputs.
+// The tensors a subgraph exchanges with the caller as external values: the method's inputs and
+// outputs when the subgraph is the whole method, or what one part of the method reads from and
+// writes for the others (the profiling backend's runtimes, one per op; backend.cpp).
+struct Externals {
+  std::vector<int> inputs, outputs;  // tensor indices
+};
+
+// External value ids reserved in the subgraph: the inputs, then the outputs.
 inline uint32_t external_input_id(std::size_t input) { return static_cast<uint32_t>(input); }
-inline uint32_t external_output_id(const Graph& graph, std::size_t output) {
-  return static_cast<uint32_t>(graph.inputs.size() + output);
+inline uint32_t external_output_id(const Externals& externals, std::size_t output) {
+  return static_cast<uint32_t>(externals.inputs.size() + output);
 }
 
 struct SubgraphDeleter {
@@ -49,10 +56,10 @@ using SubgraphPtr = std::unique_ptr<xnn_subgraph, SubgraphDeleter>;
 class SubgraphBuilder {
  public:
   // `owned` keeps the static data the lowerings make for as long as the backend's runtime.
-  SubgraphBuilder(const Graph& graph, int batch, std::vector<std::vector<float>>* owned);
+  SubgraphBuilder(const Graph& graph, int batch, std::vector<std::vector<float>>* owned, Externals externals);
 
-  // Defines the method's inputs and outputs as the external values invoke() binds, so that they
-  // exist whatever the ops do with them.
+  // Defines the external tensors as the external values invoke() binds, so that they exist
+  // whatever the ops do with them.
   void add_external_values();
   // The op's nodes, from its lowering (<op>.cpp).
   void add_op(int op_index, const Op& op);
@@ -101,6 +108,7 @@ class SubgraphBuilder {
   const Graph& graph_;
   int batch_;
   std::vector<std::vector<float>>* owned_;
+  Externals externals_;
   std::vector<uint32_t> values_;  // XNNPACK value id per tensor, once defined
   std::vector<std::vector<uint32_t>> parts_;  // per tensor, see set_parts
   SubgraphPtr subgraph_;
