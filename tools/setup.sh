@@ -41,6 +41,7 @@ packages=(
   cmake ninja-build g++ ca-certificates
   gnuplot-nox dataset-fashion-mnist
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  libgloo-dev  # the gloo headers c10d's ProcessGroupGloo.hpp includes (data-parallel training)
 )
 # The Raspberry Pi cross build and its emulated tests (docs/raspberry-pi.md).
 cross_archs=(arm64 armhf)
