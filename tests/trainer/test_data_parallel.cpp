@@ -27,6 +27,8 @@
 #include "latentkit/trainer/checkpoint.h"
 #include "latentkit/trainer/distributed/batch_shard.h"
 #include "latentkit/trainer/distributed/process_group.h"
+#include "latentkit/trainer/family_registry.h"
+#include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
 
 namespace fs = std::filesystem;
@@ -163,6 +165,43 @@ TEST_CASE("the sharded sampler splits a step's batch into disjoint parts that co
         next = s.end;
       }
       CHECK(next == 100 + size);
+    }
+  }
+}
+
+TEST_CASE("the test figures measured in parts and summed equal those of the whole set") {
+  // What each rank measures of the test set, added up as the all-reduce does: the CVAE's noisy
+  // ELBO and IWAE, and dae's corrupted images, draw the same noise for every image either way.
+  torch::set_num_threads(1);
+  const tr::ImageDataset test = tr::load_mnist_dir(LATENTKIT_MNIST_DIR, tr::Split::test, 700);
+  for (const char* name : {"cvae", "dae"}) {
+    INFO(name);
+    torch::manual_seed(5);
+    tr::FamilySettings settings;
+    settings.latent_dims = 2;
+    const auto family = tr::make_family(name, settings);
+    const torch::Tensor images = tr::binarized_test_images(
+        test, std::string(name) == "cvae" ? tr::Binarization::dynamic : tr::Binarization::none);
+    tr::EvaluationRequest request;
+    request.seed = 11;
+    request.k = 5;
+    request.k_images = 300;
+    const tr::Evaluation whole = family->evaluate(images, request);
+    // 3 parts of unequal size, one boundary inside an evaluation batch of 500 and one inside the
+    // IWAE's first images.
+    std::vector<double> sums;
+    for (const auto& [begin, end] : std::vector<std::pair<int64_t, int64_t>>{{0, 123}, {123, 640}, {640, 700}}) {
+      const std::vector<double> part = family->evaluation_sums(images, request, begin, end);
+      if (sums.empty()) sums.assign(part.size(), 0.0);
+      for (std::size_t i = 0; i < part.size(); ++i) sums[i] += part[i];
+    }
+    const tr::Evaluation parts = family->evaluation_from_sums(sums, request);
+    REQUIRE(parts.figures.size() == whole.figures.size());
+    for (std::size_t i = 0; i < whole.figures.size(); ++i) {
+      INFO("figure ", i, ": whole ", whole.figures[i], ", parts ", parts.figures[i]);
+      // float32 sums over other groupings of the images: rounding, not other noise (which would
+      // move these figures by whole nats).
+      CHECK(std::abs(parts.figures[i] - whole.figures[i]) <= 1e-6 * (1 + std::abs(whole.figures[i])));
     }
   }
 }

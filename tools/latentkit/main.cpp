@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
   int nproc = 1;
   bool launched = false;
   tr::DistributedSettings& dist = options.distributed;
-  auto* nproc_option = train->add_option("--nproc", nproc, "data-parallel: run N ranks on this machine (one process each, --batch split among them)")->check(CLI::Range(1, 256))->capture_default_str();
+  train->add_option("--nproc", nproc, "data-parallel: run N ranks on this machine (one process each, --batch split among them)")->check(CLI::Range(1, 256))->capture_default_str();
   auto* rank_option = train->add_option("--rank", dist.rank, "data-parallel across machines: this process's rank (0 hosts the rendezvous at --master)")->check(CLI::Range(0, 65535));
   auto* world_option = train->add_option("--world-size", dist.world_size, "data-parallel across machines: the number of ranks")->check(CLI::Range(1, 65536));
   auto* master_option = train->add_option("--master", dist.master, "data-parallel: ADDR:PORT of rank 0's rendezvous store (the same on every rank)")->capture_default_str();

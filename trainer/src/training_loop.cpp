@@ -128,6 +128,17 @@ struct Ranks {
     return flag.item<float>() > 0;
   }
 
+  // The test figures, each rank measuring its part of the test set (family.h: evaluation_sums).
+  Evaluation evaluate(Family& family, const torch::Tensor& images, const EvaluationRequest& request) {
+    if (!group) return family.evaluate(images, request);
+    const BatchShard part = shard_of(0, images.size(0), rank, world_size);
+    const std::vector<double> mine = family.evaluation_sums(images, request, part.begin, part.end);
+    torch::Tensor sums = torch::tensor(mine, torch::kFloat64);
+    group->all_reduce_sum(sums, "all-reduce of the test-set evaluation");
+    return family.evaluation_from_sums(std::vector<double>(sums.data_ptr<double>(), sums.data_ptr<double>() + sums.numel()),
+                                       request);
+  }
+
   // Every rank's default generator, for the checkpoint (undefined for one process).
   torch::Tensor gather_rngs(const torch::Tensor& mine) {
     if (!group) return {};
@@ -331,10 +342,9 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     // The generators as the epoch left them (evaluation draws from generators of its own).
     state.torch_rng = generator_state(at::detail::getDefaultCPUGenerator());
     state.rank_torch_rngs = ranks.gather_rngs(state.torch_rng);
-    if (ranks.writer()) {
-      // The other ranks go on to the next epoch and wait for rank 0 in its first collective.
-      const Evaluation evaluation = family->evaluate(test_images, request);
-      report.test = evaluation.figures;
+    const Evaluation evaluation = ranks.evaluate(*family, test_images, request);
+    report.test = evaluation.figures;
+    if (bar) {
       char figures[96];
       std::snprintf(figures, sizeof figures, "loss %.2f  %.0f img/s  ", report.train_loss, report.images_per_second);
       bar->finish(figures + evaluation.line);
