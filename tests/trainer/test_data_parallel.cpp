@@ -262,6 +262,21 @@ TEST_CASE("a 2-rank CVAE run interrupted on one rank and resumed ends as the uni
   CHECK(!torch::equal(state.rank_torch_rngs[0], state.rank_torch_rngs[1]));
 }
 
+TEST_CASE("ranks given different settings refuse to train, naming the difference") {
+  TempDir dir("differ");
+  tr::TrainOptions o = small_run("ae", dir.path);
+  const auto results = run_ranks(o, 2, 30, [](tr::TrainOptions& options, int rank) {
+    if (rank == 1) options.batch_size = 64;
+  });
+  for (const RankResult& r : results) {
+    INFO(r.log);
+    CHECK(r.exit_code() == 1);
+    CHECK(r.log.find("differs from rank 0's") != std::string::npos);
+  }
+  CHECK(results[1].log.find("--batch 64") != std::string::npos);
+  CHECK(!fs::exists(dir.path / "checkpoint.pt"));
+}
+
 TEST_CASE("a NaN on one rank stops every rank with the step named") {
   TempDir dir("nan");
   tr::TrainOptions o = small_run("ae", dir.path);

@@ -139,6 +139,25 @@ struct Ranks {
                                        request);
   }
 
+  // Refuses to train unless every rank runs the same run on the same data: ranks given other
+  // flags or another dataset would all-reduce gradients of different models or batches, and
+  // the result would be wrong without any error. `run` describes what must agree.
+  void check_same_run(const std::string& run) {
+    if (!group) return;
+    uint64_t hash = 1469598103934665603ULL;  // FNV-1a
+    for (const char c : run) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    torch::Tensor rank0 = torch::tensor({static_cast<int64_t>(hash)}, torch::kInt64);
+    group->broadcast(rank0, 0, "comparison of the ranks' settings");
+    const bool differs = rank0.item<int64_t>() != static_cast<int64_t>(hash);
+    if (any(differs, "comparison of the ranks' settings")) {
+      throw std::invalid_argument(
+          differs ? "this rank's run differs from rank 0's: give every rank the same family, flags and dataset "
+                    "(this rank: " + run + ")"
+                  : std::string("another rank's run differs from rank 0's (" + run +
+                                "): give every rank the same family, flags and dataset"));
+    }
+  }
+
   // Every rank's default generator, for the checkpoint (undefined for one process).
   torch::Tensor gather_rngs(const torch::Tensor& mine) {
     if (!group) return {};
@@ -199,6 +218,19 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
 
   set_training_mode(*family, true);
   if (ranks.group) {
+    std::string options_text;
+    for (const auto& [flag, value] : family->options()) options_text += " --" + flag + " " + value;
+    char run[512];
+    std::snprintf(run, sizeof run,
+                  "%s%s --latent %lld --binarize %s --epochs %lld --batch %lld --lr %.17g --seed %llu, "
+                  "%lld training and %lld test images, %s",
+                  description.name, options_text.c_str(), static_cast<long long>(info.latent_dims),
+                  info.binarization.c_str(), static_cast<long long>(options.epochs),
+                  static_cast<long long>(options.batch_size), options.learning_rate,
+                  static_cast<unsigned long long>(options.seed), static_cast<long long>(train_grey.size(0)),
+                  static_cast<long long>(test_images.size(0)),
+                  options.resume ? ("resumed after epoch " + std::to_string(info.epochs_done)).c_str() : "new run");
+    ranks.check_same_run(run);
     // Every rank starts from rank 0's weights, bit for bit (they would agree anyway, initialised
     // from the same seed or read from the same checkpoint; this makes it a fact, not a hope).
     broadcast_from_rank0(*ranks.group, weights_of(*family));
