@@ -235,6 +235,11 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     // from the same seed or read from the same checkpoint; this makes it a fact, not a hope).
     broadcast_from_rank0(*ranks.group, weights_of(*family));
     ranks.buckets = std::make_unique<GradientBuckets>(parameters_of(*family));
+    if (ranks.writer()) {
+      std::fprintf(stderr, "data-parallel: %d ranks, batch %lld split among them; %.2f MB of gradients all-reduced "
+                   "in %zu buckets per step\n", ranks.world_size, static_cast<long long>(options.batch_size),
+                   static_cast<double>(ranks.buckets->bytes()) / 1e6, ranks.buckets->bucket_count());
+    }
     if (!options.resume) torch::manual_seed(rank_seed(options.seed, ranks.rank));
   }
   auto data_generator = make_generator(options.seed + 1);

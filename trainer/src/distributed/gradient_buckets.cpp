@@ -45,6 +45,12 @@ GradientBuckets::GradientBuckets(const std::vector<torch::Tensor>& parameters, i
   for (const auto& bucket : buckets_) flat_.push_back(torch::empty({total_elements(bucket)}, torch::kFloat32));
 }
 
+int64_t GradientBuckets::bytes() const {
+  int64_t n = 0;
+  for (const torch::Tensor& flat : flat_) n += flat.numel() * static_cast<int64_t>(sizeof(float));
+  return n;
+}
+
 void GradientBuckets::all_reduce(ProcessGroup& group, double weight) {
   torch::NoGradGuard no_grad;
   for (std::size_t b = 0; b < buckets_.size(); ++b) {

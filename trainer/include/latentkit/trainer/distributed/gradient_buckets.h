@@ -15,8 +15,10 @@
 
 namespace latentkit::trainer {
 
-// 1 MiB: the CVAE's and the autoencoders' gradients (0.4-2.2 MB of float32) take 1 to 3 buckets,
-// large enough that Gloo's per-call overhead is paid a handful of times per step.
+// 1 MiB: the CVAE's gradients (0.28 MB of float32) and conv-ae's (0.21 MB) are one bucket, the
+// MLP autoencoders' (4.27 MB) five (the run prints it), so Gloo's per-call overhead is paid a
+// handful of times per step at most, and a bucket is still small enough to stream through its
+// ring.
 constexpr int64_t kGradientBucketBytes = int64_t{1} << 20;
 
 class GradientBuckets {
@@ -32,6 +34,7 @@ class GradientBuckets {
   void all_reduce(ProcessGroup& group, double weight);
 
   std::size_t bucket_count() const { return buckets_.size(); }
+  int64_t bytes() const;  // of all the gradients
 
  private:
   std::vector<std::vector<torch::Tensor>> buckets_;  // parameters
