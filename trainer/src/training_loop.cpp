@@ -46,6 +46,12 @@ class InterruptHandler {
     sigemptyset(&action.sa_mask);
     action.sa_flags = SA_RESETHAND;
     ::sigaction(SIGINT, &action, &previous_);
+    // A rank started by `--nproc` has SIGINT blocked until here (launcher.cpp): a Ctrl-C that
+    // came during its start-up is delivered now, to this handler.
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    ::pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
   }
   ~InterruptHandler() { ::sigaction(SIGINT, &previous_, nullptr); }
   InterruptHandler(const InterruptHandler&) = delete;

@@ -103,6 +103,13 @@ int launch_local_ranks(const std::string& program, const std::vector<std::string
       throw std::runtime_error(std::string("cannot start rank ") + std::to_string(r) + ": " + std::strerror(errno));
     }
     if (pid == 0) {
+      // The rank starts with SIGINT blocked (the mask survives exec): a Ctrl-C passed on while it
+      // is still loading stays pending until its training loop's handler takes it
+      // (training_loop.cpp), instead of killing it before it could stop cleanly.
+      sigset_t interrupt;
+      sigemptyset(&interrupt);
+      sigaddset(&interrupt, SIGINT);
+      ::sigprocmask(SIG_BLOCK, &interrupt, nullptr);
       ::setpgid(0, 0);
       ::prctl(PR_SET_PDEATHSIG, SIGTERM);
       if (::getppid() != launcher) ::_exit(1);  // the launcher died before prctl
