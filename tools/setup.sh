@@ -48,6 +48,7 @@ packages=(
   gnuplot-nox dataset-fashion-mnist
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   python3 python3-numpy python3-onnx
+  libgloo-dev  # the gloo headers c10d's ProcessGroupGloo.hpp includes (data-parallel training)
 )
 # The Raspberry Pi cross build and its emulated tests (docs/raspberry-pi.md).
 cross_archs=(arm64 armhf)

@@ -18,11 +18,13 @@
 #include <iostream>
 #include <new>
 #include <stdexcept>
+#include <thread>
 
 #include "latentkit/error.h"
 #include "latentkit/image_grid.h"
 #include "latentkit/latents.h"
 #include "latentkit/trainer/checkpoint.h"
+#include "latentkit/trainer/distributed/launcher.h"
 #include "latentkit/trainer/export.h"
 #include "latentkit/trainer/family.h"
 #include "latentkit/trainer/family_registry.h"
@@ -77,6 +79,20 @@ std::string family_help() {
   return help;
 }
 
+// The arguments of a rank that `--nproc` starts: this command line without --nproc.
+std::vector<std::string> rank_arguments(int argc, char** argv) {
+  std::vector<std::string> arguments;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--nproc") {
+      ++i;  // and its value
+    } else if (a.rfind("--nproc=", 0) != 0) {
+      arguments.push_back(a);
+    }
+  }
+  return arguments;
+}
+
 // --threads and --blas-threads, for the commands that run libtorch (train, eval).
 void add_thread_options(CLI::App* command, tr::ThreadConfig& threads) {
   command->add_option("--threads", threads.intra_op, "libtorch intra-op threads (0: one per core, fastest on an idle machine; 1 on a busy one)")->check(CLI::Range(0, 256))->capture_default_str();
@@ -127,7 +143,18 @@ int main(int argc, char** argv) {
   auto* eval_k_option = train->add_option("--eval-k", options.eval_k, "IWAE samples per image after the last epoch (0: no IWAE)")->check(CLI::NonNegativeNumber)->capture_default_str();
   auto* eval_images_option = train->add_option("--eval-images", options.eval_images, "test images the final IWAE uses (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
   train->add_flag("--no-report", no_report, "skip the pictures and index.html");
-  add_thread_options(train, options.threads);
+  auto* threads_option = train->add_option("--threads", options.threads.intra_op, "libtorch intra-op threads (0: one per core, fastest on an idle machine; 1 on a busy one; with --nproc N, cores / N per rank)")->check(CLI::Range(0, 256))->capture_default_str();
+  train->add_option("--blas-threads", options.threads.blas, "OpenBLAS threads")->check(CLI::Range(1, 256))->capture_default_str();
+  // Data-parallel training (docs/distributed.md).
+  int nproc = 1;
+  bool launched = false;
+  tr::DistributedSettings& dist = options.distributed;
+  train->add_option("--nproc", nproc, "data-parallel: run N ranks on this machine (one process each, --batch split among them)")->check(CLI::Range(1, 256))->capture_default_str();
+  auto* rank_option = train->add_option("--rank", dist.rank, "data-parallel across machines: this process's rank (0 hosts the rendezvous at --master)")->check(CLI::Range(0, 65535));
+  auto* world_option = train->add_option("--world-size", dist.world_size, "data-parallel across machines: the number of ranks")->check(CLI::Range(1, 65536));
+  auto* master_option = train->add_option("--master", dist.master, "data-parallel: ADDR:PORT of rank 0's rendezvous store (the same on every rank)")->capture_default_str();
+  train->add_option("--timeout", dist.timeout_seconds, "data-parallel: seconds a rank waits for the others (to join, and in each collective) before it stops with an error")->check(kFinitePositive)->capture_default_str();
+  train->add_flag("--launched", launched, "set by --nproc for the ranks it starts")->group("");
   // What a resumed run takes from its checkpoint and may not be given again.
   std::vector<CLI::Option*> run_settings = {data_option, overwrite_option, schedule_option, latent_option,
                                                   batch_option, lr_option, seed_option, binarize_option,
@@ -167,6 +194,29 @@ int main(int argc, char** argv) {
 
   try {
     if (*train) {
+      if (nproc > 1) {
+        if (rank_option->count() + world_option->count() + master_option->count() > 0 || launched) {
+          throw std::invalid_argument("--nproc starts the ranks of this machine itself; drop --rank, --world-size "
+                                      "and --master (or drop --nproc to start one rank by hand)");
+        }
+        std::vector<std::string> arguments = rank_arguments(argc, argv);
+        if (threads_option->count() == 0) {
+          // N ranks share the cores: each gets its part, so that 2 x (one thread per core)
+          // spinning pools do not stall each other (thread_config.h).
+          const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+          arguments.push_back("--threads");
+          arguments.push_back(std::to_string(std::max(1, cores / nproc)));
+        }
+        return tr::launch_local_ranks("/proc/self/exe", arguments, nproc, dist.timeout_seconds);
+      }
+      if ((rank_option->count() > 0) != (world_option->count() > 0)) {
+        throw std::invalid_argument("--rank and --world-size go together (and --master, the same on every rank)");
+      }
+      if (dist.rank >= dist.world_size) {
+        throw std::invalid_argument("--rank " + std::to_string(dist.rank) + " is not below --world-size " +
+                                    std::to_string(dist.world_size));
+      }
+      dist.host_store = !launched;  // the launcher hosts the store for the ranks it starts
       if (out_option->count() == 0) options.run_dir = "runs/" + family;
       if (options.resume) {
         for (const CLI::Option* given : run_settings) {
@@ -182,6 +232,7 @@ int main(int argc, char** argv) {
         }
         if (epochs_option->count() > 0) resumed.epochs = options.epochs;  // the cosine schedule stretches
         resumed.threads = options.threads;
+        resumed.distributed = options.distributed;
         options = resumed;
       } else {
         const tr::Schedule chosen = tr::parse_schedule(schedule);
@@ -202,10 +253,13 @@ int main(int argc, char** argv) {
         }
       }
       options.write_report = !no_report;
-      std::fprintf(stderr, "%s\n", tr::apply_thread_config(options.threads).c_str());
-      if (options.resume) std::fprintf(stderr, "resuming %s (data %s)\n", options.run_dir.c_str(), options.data_dir.c_str());
+      const std::string rank_prefix =
+          dist.distributed() ? "rank " + std::to_string(dist.rank) + " of " + std::to_string(dist.world_size) + ": " : "";
+      std::fprintf(stderr, "%s%s\n", rank_prefix.c_str(), tr::apply_thread_config(options.threads).c_str());
+      if (options.resume && dist.rank == 0) std::fprintf(stderr, "resuming %s (data %s)\n", options.run_dir.c_str(), options.data_dir.c_str());
       const tr::TrainResult result = tr::train(options);
       if (result.interrupted) return 130;  // the loop said what it wrote
+      if (dist.rank > 0) return 0;  // rank 0 reports the run
       if (result.epochs.empty()) throw std::runtime_error("the run has no finished epoch");
       const tr::EpochReport& last = result.epochs.back();
       std::printf("trained %s: %lld epochs, %s, %.0f images/s\n", options.family.c_str(),
@@ -301,7 +355,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "latentkit: out of memory\n");
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "latentkit: error: %s\n", e.what());
+    // A rank says which one it is (the collectives' messages already do).
+    const bool named = options.distributed.distributed() && std::string(e.what()).rfind("rank ", 0) != 0;
+    std::fprintf(stderr, "latentkit: error: %s%s\n",
+                 named ? ("rank " + std::to_string(options.distributed.rank) + ": ").c_str() : "", e.what());
     return 1;
   } catch (...) {
     std::fprintf(stderr, "latentkit: error: an unknown exception\n");

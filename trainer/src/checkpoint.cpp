@@ -38,6 +38,7 @@ void write_resume_state(torch::serialize::OutputArchive& archive, const ResumeSt
   archive.write("resume.torch_rng", r.torch_rng, /*is_buffer=*/true);
   archive.write("resume.data_rng", r.data_rng, /*is_buffer=*/true);
   archive.write("resume.metrics", r.metrics, /*is_buffer=*/true);
+  if (r.rank_torch_rngs.defined()) archive.write("resume.rank_torch_rngs", r.rank_torch_rngs, /*is_buffer=*/true);
 }
 
 }  // namespace
@@ -171,6 +172,9 @@ ResumeState load_resume_state(const std::string& path, Family* family) {
     archive.read("resume.torch_rng", r.torch_rng, /*is_buffer=*/true);
     archive.read("resume.data_rng", r.data_rng, /*is_buffer=*/true);
     archive.read("resume.metrics", r.metrics, /*is_buffer=*/true);
+    // Absent from a run of one process and from checkpoints older than data-parallel training.
+    torch::Tensor rank_rngs;
+    if (archive.try_read("resume.rank_torch_rngs", rank_rngs, /*is_buffer=*/true)) r.rank_torch_rngs = rank_rngs;
     if (family != nullptr) {
       for (const NamedOptimizer& named : family->optimizers()) {
         torch::serialize::InputArchive optimizer_archive;

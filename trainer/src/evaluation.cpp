@@ -20,27 +20,47 @@ struct EvalMode {
 
 }  // namespace
 
-EvalResult evaluate(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t batch_size) {
+ElboSums elbo_sums(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t begin, int64_t end,
+                   int64_t batch_size) {
   torch::NoGradGuard no_grad;
   EvalMode mode(model);
   auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
-  double reconstruction = 0, kl = 0;
+  ElboSums sums;
   const int64_t n = images.size(0);
-  for (int64_t start = 0; start < n; start += batch_size) {
-    auto x = images.slice(0, start, std::min(n, start + batch_size));
+  end = std::min(end, n);
+  for (int64_t start = 0; start < end; start += batch_size) {
+    const int64_t stop = std::min(n, start + batch_size);
+    if (stop <= begin) {
+      // Before the part: only this batch's draws (what reparameterize() would take).
+      (void)at::randn({stop - start, model->latent_dims()}, generator, images.options());
+      continue;
+    }
+    auto x = images.slice(0, start, stop);
     auto q = model->encode(x);
     auto terms = vae_terms(model->decode_logits(reparameterize(q, generator)), x, q);
-    reconstruction += terms.reconstruction.sum().item<double>();
-    kl += terms.kl.sum().item<double>();
+    const int64_t from = std::max(begin, start) - start, to = std::min(end, stop) - start;
+    sums.reconstruction += terms.reconstruction.slice(0, from, to).sum().item<double>();
+    sums.kl += terms.kl.slice(0, from, to).sum().item<double>();
+    sums.images += to - from;
   }
+  return sums;
+}
+
+EvalResult evaluate(Cvae& model, const torch::Tensor& images, uint64_t seed, int64_t batch_size) {
+  const ElboSums sums = elbo_sums(model, images, seed, 0, images.size(0), batch_size);
+  const double n = static_cast<double>(images.size(0));
   EvalResult result;
-  result.reconstruction = reconstruction / n;
-  result.kl = kl / n;
+  result.reconstruction = sums.reconstruction / n;
+  result.kl = sums.kl / n;
   result.elbo = -(result.reconstruction + result.kl);
   return result;
 }
 
 double posterior_mean_reconstruction_mse(Cvae& model, const torch::Tensor& images, int64_t batch_size) {
+  return posterior_mean_squared_error_sum(model, images, batch_size) / static_cast<double>(images.numel());
+}
+
+double posterior_mean_squared_error_sum(Cvae& model, const torch::Tensor& images, int64_t batch_size) {
   torch::NoGradGuard no_grad;
   EvalMode mode(model);
   double squared = 0;
@@ -50,11 +70,16 @@ double posterior_mean_reconstruction_mse(Cvae& model, const torch::Tensor& image
     auto reconstruction = torch::sigmoid(model->decode_logits(model->encode(x).mean));
     squared += (reconstruction - x).pow(2).sum().item<double>();
   }
-  return squared / static_cast<double>(images.numel());
+  return squared;
 }
 
 torch::Tensor iwae_per_image(Cvae& model, const torch::Tensor& images, int64_t k, uint64_t seed,
                              int64_t max_decodes) {
+  return iwae_per_image(model, images, k, seed, 0, images.size(0), max_decodes);
+}
+
+torch::Tensor iwae_per_image(Cvae& model, const torch::Tensor& images, int64_t k, uint64_t seed, int64_t begin,
+                             int64_t end, int64_t max_decodes) {
   if (k < 1) throw std::invalid_argument("IWAE needs k >= 1 samples per image, got " + std::to_string(k));
   if (max_decodes < 1) throw std::invalid_argument("max_decodes must be positive");
   torch::NoGradGuard no_grad;
@@ -65,10 +90,19 @@ torch::Tensor iwae_per_image(Cvae& model, const torch::Tensor& images, int64_t k
   // Images per pass and samples per decoder call, so that samples x images <= max_decodes.
   const int64_t images_per_pass = std::max<int64_t>(1, std::min(n, max_decodes / std::min(k, max_decodes)));
   const int64_t samples_per_call = std::max<int64_t>(1, std::min(k, max_decodes / images_per_pass));
-  auto result = torch::empty({n}, torch::kFloat64);
-  for (int64_t start = 0; start < n; start += images_per_pass) {
+  end = std::min(end, n);
+  begin = std::min(begin, end);
+  auto result = torch::empty({end - begin}, torch::kFloat64);
+  for (int64_t start = 0; start < end; start += images_per_pass) {
     auto x = images.slice(0, start, std::min(n, start + images_per_pass));
     const int64_t b = x.size(0);
+    if (start + b <= begin) {
+      // Before the part: only this pass's draws, in the same calls.
+      for (int64_t s = 0; s < k; s += samples_per_call) {
+        (void)at::randn({std::min(samples_per_call, k - s), b, model->latent_dims()}, generator, images.options());
+      }
+      continue;
+    }
     auto q = model->encode(x);
     auto std_dev = torch::exp(0.5 * q.logvar);
     auto log_w = torch::empty({k, b}, torch::kFloat64);
@@ -86,7 +120,9 @@ torch::Tensor iwae_per_image(Cvae& model, const torch::Tensor& images, int64_t k
       auto log_qz = -0.5 * (eps.pow(2) + log_2pi + q.logvar.unsqueeze(0)).sum(-1);
       log_w.slice(0, s, s + c).copy_((log_px_z + log_pz - log_qz).to(torch::kFloat64));
     }
-    result.slice(0, start, start + b).copy_(torch::logsumexp(log_w, 0) - std::log(static_cast<double>(k)));
+    const int64_t from = std::max(begin, start), to = std::min(end, start + b);
+    result.slice(0, from - begin, to - begin)
+        .copy_((torch::logsumexp(log_w, 0) - std::log(static_cast<double>(k))).slice(0, from - start, to - start));
   }
   return result;
 }

@@ -138,36 +138,55 @@ void AutoencoderFamily::apply_gradients() {
   if (optimizer_) optimizer_->step();
 }
 
-Evaluation AutoencoderFamily::evaluate(const torch::Tensor& images, const EvaluationRequest& request) {
+namespace {
+
+// What AutoencoderFamily::evaluation_sums returns, in order.
+enum Sum { kMseSum, kBceSum, kZeroCodes, kDenoiseSquared, kNoisySquared, kImages, kPixels, kSums };
+
+}  // namespace
+
+std::vector<double> AutoencoderFamily::evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request,
+                                                       int64_t begin, int64_t end) {
   (void)request;  // nothing random but dae's corruption, which has its own fixed seed
   torch::NoGradGuard no_grad;
   const bool was_training = net_->is_training();
   net_->eval();
-  const int64_t n = images.size(0);
-  double mse = 0, bce = 0, zeros = 0, denoise_squared = 0, noisy_squared = 0;
+  end = std::min(end, images.size(0));
+  begin = std::min(begin, end);
+  std::vector<double> sums(kSums, 0.0);
   torch::Tensor corrupted;
   if (config_.noise) {
-    // Drawn for the whole set at once, so that the figure does not depend on the batch size.
+    // Drawn for the whole set at once, so that the figure depends neither on the batch size nor
+    // on the part of the set this call measures.
     corrupted = corrupt(images, *config_.noise, at::make_generator<at::CPUGeneratorImpl>(kTestCorruptionSeed));
   }
-  for (int64_t s = 0; s < n; s += kEvaluationBatch) {
-    const int64_t e = std::min(n, s + kEvaluationBatch);
+  for (int64_t s = begin; s < end; s += kEvaluationBatch) {
+    const int64_t e = std::min(end, s + kEvaluationBatch);
     const torch::Tensor x = images.slice(0, s, e);
     const AutoencoderNet::Pass pass = net_->pass(x);
-    mse += squared_error(*net_, pass.output, x).sum().item<double>();
-    bce += cross_entropy(*net_, pass.output, x).sum().item<double>();
-    zeros += (pass.code.abs() < kZeroCode).sum().item<double>();
+    sums[kMseSum] += squared_error(*net_, pass.output, x).sum().item<double>();
+    sums[kBceSum] += cross_entropy(*net_, pass.output, x).sum().item<double>();
+    sums[kZeroCodes] += (pass.code.abs() < kZeroCode).sum().item<double>();
     if (config_.noise) {
       const torch::Tensor y = corrupted.slice(0, s, e);
-      denoise_squared += squared_error(*net_, net_->pass(y).output, x).sum().item<double>();
-      noisy_squared += (y - x).square().sum().item<double>();
+      sums[kDenoiseSquared] += squared_error(*net_, net_->pass(y).output, x).sum().item<double>();
+      sums[kNoisySquared] += (y - x).square().sum().item<double>();
     }
+    sums[kPixels] += static_cast<double>(x.numel());
   }
+  sums[kImages] = static_cast<double>(end - begin);
   net_->train(was_training);
-  const double count = static_cast<double>(std::max<int64_t>(n, 1));
-  const double pixels = count * static_cast<double>(images.numel() / std::max<int64_t>(n, 1));
+  return sums;
+}
+
+Evaluation AutoencoderFamily::evaluation_from_sums(const std::vector<double>& sums, const EvaluationRequest& request) {
+  (void)request;
+  if (sums.size() != kSums) throw std::logic_error("an autoencoder evaluation has " + std::to_string(kSums) + " sums");
+  const double count = std::max(sums[kImages], 1.0);
+  const double pixels = sums[kPixels];
   Evaluation evaluation;
-  evaluation.figures = {mse / count, bce / count, zeros / (count * static_cast<double>(net_->code_size()))};
+  evaluation.figures = {sums[kMseSum] / count, sums[kBceSum] / count,
+                        sums[kZeroCodes] / (count * static_cast<double>(net_->code_size()))};
   evaluation.line = printed("test MSE %.2f, BCE %.2f, code sparsity %.3f", evaluation.figures[kMse],
                             evaluation.figures[kBce], evaluation.figures[kSparsity]);
   evaluation.report = printed("squared error %.4f, Bernoulli cross-entropy %.4f nats per image (summed over pixels); "
@@ -176,12 +195,12 @@ Evaluation AutoencoderFamily::evaluate(const torch::Tensor& images, const Evalua
   if (config_.noise) {
     // PSNR with peak 1 (images in [0, 1]) of the mean squared error per pixel over the set.
     auto psnr = [&](double squared) { return 10 * std::log10(pixels / std::max(squared, 1e-30)); };
-    evaluation.figures.push_back(psnr(denoise_squared));
+    evaluation.figures.push_back(psnr(sums[kDenoiseSquared]));
     evaluation.line += printed(", denoising PSNR %.2f dB", evaluation.figures[kDenoisePsnr]);
     evaluation.report += printed("denoising (%s, fixed seed): PSNR %.3f dB of the reconstructions of the corrupted test "
                                  "images against the clean ones (the corrupted images themselves: %.3f dB)\n",
                                  to_string(*config_.noise).c_str(), evaluation.figures[kDenoisePsnr],
-                                 psnr(noisy_squared));
+                                 psnr(sums[kNoisySquared]));
   }
   return evaluation;
 }

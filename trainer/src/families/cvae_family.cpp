@@ -69,17 +69,61 @@ double CvaeFamily::compute_gradients(const torch::Tensor& batch) {
 
 void CvaeFamily::apply_gradients() { optimizer_.step(); }
 
-Evaluation CvaeFamily::evaluate(const torch::Tensor& images, const EvaluationRequest& request) {
-  const EvalResult r = evaluate_with_iwae(model_, images, request.seed, request.k, request.k_images);
+namespace {
+
+// What CvaeFamily::evaluation_sums returns, in order.
+enum Sum { kReconstructionSum, kKlSum, kImages, kIwaeSum, kIwaeImages, kMeanSquaredSum, kMeanPixels, kMeanImages, kSums };
+
+}  // namespace
+
+std::vector<double> CvaeFamily::evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request,
+                                                int64_t begin, int64_t end) {
+  std::vector<double> sums(kSums, 0.0);
+  const ElboSums elbo = elbo_sums(model_, images, request.seed, begin, end);
+  sums[kReconstructionSum] = elbo.reconstruction;
+  sums[kKlSum] = elbo.kl;
+  sums[kImages] = static_cast<double>(elbo.images);
+  if (request.k > 0) {
+    // The bound on the first k_images images of the set (0: all): this part's share of them.
+    const int64_t n = request.k_images > 0 ? std::min(request.k_images, images.size(0)) : images.size(0);
+    const int64_t from = std::min(begin, n), to = std::min(end, n);
+    if (to > from) {
+      sums[kIwaeSum] = iwae_per_image(model_, images.slice(0, 0, n), request.k, request.seed, from, to).sum().item<double>();
+      sums[kIwaeImages] = static_cast<double>(to - from);
+    }
+  }
+  // What `latentkit eval` reports for the exported reconstruct method: the first images, no noise.
+  const int64_t first = std::min(kReconstructionImages, images.size(0));
+  const int64_t from = std::min(begin, first), to = std::min(end, first);
+  if (to > from) {
+    const torch::Tensor x = images.slice(0, from, to);
+    sums[kMeanSquaredSum] = posterior_mean_squared_error_sum(model_, x);
+    sums[kMeanPixels] = static_cast<double>(x.numel());
+    sums[kMeanImages] = static_cast<double>(to - from);
+  }
+  return sums;
+}
+
+Evaluation CvaeFamily::evaluation_from_sums(const std::vector<double>& sums, const EvaluationRequest& request) {
+  if (sums.size() != kSums) throw std::logic_error("a CVAE evaluation has " + std::to_string(kSums) + " sums");
+  const double n = std::max(sums[kImages], 1.0);
+  EvalResult r;
+  r.reconstruction = sums[kReconstructionSum] / n;
+  r.kl = sums[kKlSum] / n;
+  r.elbo = -(r.reconstruction + r.kl);
+  if (request.k > 0 && sums[kIwaeImages] > 0) {
+    r.iwae = sums[kIwaeSum] / sums[kIwaeImages];
+    r.iwae_k = request.k;
+    r.iwae_images = static_cast<int64_t>(sums[kIwaeImages]);
+  }
   Evaluation evaluation;
   evaluation.figures = {r.elbo, r.reconstruction, r.kl, r.iwae, static_cast<double>(r.iwae_k)};
   evaluation.line = printed("test ELBO %.2f nats", r.elbo);
   evaluation.report = printed("ELBO %.2f nats (reconstruction %.2f, KL %.2f)\n", r.elbo, r.reconstruction, r.kl);
   // What `latentkit-sample reconstruct` (the exported reconstruct method) must reproduce.
-  const int64_t first = std::min(kReconstructionImages, images.size(0));
   evaluation.report += printed("reconstruction from the posterior mean: mean squared error %.6f per pixel (first %lld images, binarised as above)\n",
-                               posterior_mean_reconstruction_mse(model_, images.slice(0, 0, first)),
-                               static_cast<long long>(first));
+                               sums[kMeanSquaredSum] / std::max(sums[kMeanPixels], 1.0),
+                               static_cast<long long>(sums[kMeanImages]));
   if (r.iwae_k > 0) {
     evaluation.line += printed(", IWAE(k=%lld, %lld images) %.2f", static_cast<long long>(r.iwae_k),
                                static_cast<long long>(r.iwae_images), r.iwae);

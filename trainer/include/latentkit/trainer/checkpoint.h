@@ -30,6 +30,10 @@ struct ResumeState {
   double epoch_seconds = 0;    // time spent on them
   torch::Tensor torch_rng;     // libtorch's default CPU generator (e.g. a VAE's reparameterisation noise)
   torch::Tensor data_rng;      // the data generator as it was when epoch epochs_done + 1 began
+  // A data-parallel run's default generators, one row per rank ([world size, state bytes] uint8;
+  // row 0 is torch_rng): each rank draws its own noise and resumes its own stream. Undefined
+  // for a run of one process.
+  torch::Tensor rank_torch_rngs;
   torch::Tensor metrics;       // [epochs_done, columns] float64: the metrics.csv rows (metrics_table.h)
 };
 

@@ -6,9 +6,11 @@
 // (training_loop.h) drives it:
 //
 //   every step    compute_gradients(batch)   forward, loss, backward: gradients in the parameters
-//                 [where data-parallel training (not built yet) will all-reduce the gradients]
+//                 [data-parallel training all-reduces the gradients here: gradient_buckets.h]
 //                 apply_gradients()          the optimisers' step
 //   every epoch   evaluate(test images)      one figure per description().test_metrics column
+//                 (data-parallel: each rank's evaluation_sums over its part of the test images,
+//                 all-reduced, then evaluation_from_sums)
 //   at the end    write_pictures(...)        description().figures, into the run folder
 //
 // A family fitted in closed form (PCA) does it in fit(), which the loop calls once, before the first
@@ -87,7 +89,17 @@ class Family {
   virtual void apply_gradients() = 0;
 
   // Test figures of `images` (as the data pipeline prepared them), without training anything.
-  virtual Evaluation evaluate(const torch::Tensor& images, const EvaluationRequest& request) = 0;
+  Evaluation evaluate(const torch::Tensor& images, const EvaluationRequest& request) {
+    return evaluation_from_sums(evaluation_sums(images, request, 0, images.size(0)), request);
+  }
+  // Evaluation in parts, for data-parallel training: sums over images [begin, end) of `images`
+  // (the whole test set) from which the figures follow, added up over the parts (all-reduced)
+  // and turned into figures by evaluation_from_sums. A family draws any noise of its evaluation
+  // as it would for the whole set, so the parts' sums add up to the whole set's (up to float
+  // rounding) however the set is split among ranks.
+  virtual std::vector<double> evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request,
+                                              int64_t begin, int64_t end) = 0;
+  virtual Evaluation evaluation_from_sums(const std::vector<double>& sums, const EvaluationRequest& request) = 0;
   // `figures` (one epoch's) in the phrase a finished run ends with ("test ELBO ... nats (...)").
   virtual std::string summarize(const std::vector<double>& figures, Binarization binarization) const = 0;
 

@@ -26,7 +26,9 @@ class CvaeFamily : public Family {
   void check_images(const ImageDataset& images, const std::string& dir) const override;
   double compute_gradients(const torch::Tensor& batch) override;
   void apply_gradients() override;
-  Evaluation evaluate(const torch::Tensor& images, const EvaluationRequest& request) override;
+  std::vector<double> evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request, int64_t begin,
+                                      int64_t end) override;
+  Evaluation evaluation_from_sums(const std::vector<double>& sums, const EvaluationRequest& request) override;
   std::string summarize(const std::vector<double>& figures, Binarization binarization) const override;
   PageTable test_figures_table(const ReportInputs& inputs) const override;
   void write_pictures(const ReportInputs& inputs, ReportSummary& summary) override;  // cvae_pictures.cpp
