@@ -23,6 +23,7 @@
 #include "latentkit/trainer/layout.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
+#include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
 namespace lk = latentkit;
@@ -30,15 +31,7 @@ namespace tr = latentkit::trainer;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("latentkit_ae_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using latentkit::trainer_test::TempDir;
 
 torch::Tensor grey_images(tr::Split split, int64_t count) {
   return tr::to_tensor(tr::load_mnist_dir(LATENTKIT_MNIST_DIR, split, count));

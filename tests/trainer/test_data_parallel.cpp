@@ -30,21 +30,14 @@
 #include "latentkit/trainer/family_registry.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
+#include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
 namespace tr = latentkit::trainer;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("latentkit_dp_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using latentkit::trainer_test::TempDir;
 
 tr::TrainOptions small_run(const std::string& family, const fs::path& dir) {
   tr::TrainOptions o;

@@ -14,6 +14,7 @@
 #include "latentkit/trainer/export_cvae.h"
 #include "latentkit/trainer/families/cvae_family.h"
 #include "latentkit/trainer/layout.h"
+#include "trainer/temp_dir.h"
 
 namespace lk = latentkit;
 namespace tr = latentkit::trainer;
@@ -28,11 +29,7 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return worst;
 }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("latentkit_export_test_" + std::to_string(::getpid()));
-  TempDir() { fs::create_directories(path); }
-  ~TempDir() { fs::remove_all(path); }
-};
+using latentkit::trainer_test::TempDir;
 
 }  // namespace
 

@@ -23,6 +23,7 @@
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
 #include "trainer/checkpoint_fixtures.h"
+#include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
 namespace tr = latentkit::trainer;
@@ -30,15 +31,7 @@ namespace fixtures = latentkit::test_fixtures;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("latentkit_family_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using latentkit::trainer_test::TempDir;
 
 // One epoch of 4 steps on 100 images, a small test set, no pictures.
 tr::TrainOptions tiny_run(const std::string& family, const fs::path& dir) {

@@ -19,21 +19,14 @@
 #include "latentkit/trainer/family_registry.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
+#include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
 namespace tr = latentkit::trainer;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name)
-      : path(fs::temp_directory_path() / ("latentkit_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using latentkit::trainer_test::TempDir;
 
 // 2 epochs of 7 steps (200 images, batch 32), a small test set, no pictures.
 tr::TrainOptions tiny_run(const fs::path& dir) {
