@@ -242,6 +242,15 @@ LATENTKIT_API latentkit_status latentkit_latent_group_info(const latentkit_model
 LATENTKIT_API latentkit_status latentkit_latent_group_label(const latentkit_model* model,
                                                             int group, int category,
                                                             const char** out_label);
+/* The index of the latent group called `name`; LATENTKIT_INVALID_ARGUMENT naming the model's
+ * categorical groups when there is none. */
+LATENTKIT_API latentkit_status latentkit_find_latent_group(const latentkit_model* model, const char* name,
+                                                           int* out_group);
+/* The category of `group` that `label_or_index` names: one of its labels ("red", "7"), else a
+ * decimal index, as latentkit-sample's --set takes it; LATENTKIT_INVALID_ARGUMENT listing the
+ * labels when neither matches. */
+LATENTKIT_API latentkit_status latentkit_find_category(const latentkit_model* model, int group,
+                                                       const char* label_or_index, int* out_category);
 /* In each of the n latents at `latents` (latents_count floats, at least n x latent_dims), puts
  * variable `variable` of categorical group `group` on category `category` (a one-hot); the other
  * floats are left as they are. Refused, writing nothing, for a Gaussian group or an index out

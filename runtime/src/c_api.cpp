@@ -522,6 +522,31 @@ latentkit_status latentkit_latent_group_label(const latentkit_model* model, int 
   });
 }
 
+latentkit_status latentkit_find_latent_group(const latentkit_model* model, const char* name, int* out_group) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(name);
+    LK_REQUIRE_POINTER(out_group);
+    *out_group = lk::find_group(model->model.latent(), name);
+    return LATENTKIT_OK;
+  });
+}
+
+latentkit_status latentkit_find_category(const latentkit_model* model, int group, const char* label_or_index,
+                                         int* out_category) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(label_or_index);
+    LK_REQUIRE_POINTER(out_category);
+    const lk::LatentGroup* g = nullptr;
+    if (latentkit_status s = find_group(fn, model, group, &g)) return s;
+    *out_category = lk::find_category(*g, label_or_index);
+    return LATENTKIT_OK;
+  });
+}
+
 latentkit_status latentkit_set_category(const latentkit_model* model, int group, int variable, int category,
                                         float* latents, size_t latents_count, int n) {
   const char* fn = __func__;

@@ -437,6 +437,19 @@ static void test_latent_groups(void) {
   CHECK_STATUS(latentkit_latent_group_label(model, 1, 2, &label), LATENTKIT_OK);
   CHECK(label != NULL && strcmp(label, "blue") == 0);
 
+  int index = -1;
+  CHECK_STATUS(latentkit_find_latent_group(model, "colour", &index), LATENTKIT_OK);
+  CHECK(index == 1);
+  CHECK_STATUS(latentkit_find_latent_group(model, "digit", &index), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "no latent group 'digit' (its categorical groups: colour)") != NULL);
+  CHECK_STATUS(latentkit_find_category(model, 1, "blue", &index), LATENTKIT_OK);
+  CHECK(index == 2);
+  CHECK_STATUS(latentkit_find_category(model, 1, "0", &index), LATENTKIT_OK);
+  CHECK(index == 0);
+  CHECK_STATUS(latentkit_find_category(model, 1, "purple", &index), LATENTKIT_INVALID_ARGUMENT);
+  CHECK(strstr(latentkit_last_error(), "its labels: red, green, blue") != NULL);
+  CHECK_STATUS(latentkit_find_category(model, 2, "red", &index), LATENTKIT_INVALID_ARGUMENT);
+
   enum { n = 6, dims = 5 };
   float z[n * dims], before[n * dims];
   CHECK_STATUS(latentkit_sample(model, n, 3, z, n * dims), LATENTKIT_OK);

@@ -165,6 +165,7 @@ class CategoricalGroups(unittest.TestCase):
         self.assertEqual(blue[:, :2].tobytes(), free[:, :2].tobytes())  # the Gaussian part is the prior's
         self.assertGreater(len({tuple(row) for row in free[:, 2:]}), 1)  # unset, the category varies
         self.assertEqual(self.model.sample_latents(50, seed=4, colour=2).tobytes(), blue.tobytes())
+        self.assertEqual(self.model.sample_latents(50, seed=4, colour="2").tobytes(), blue.tobytes())  # as --set
         self.assertEqual(self.model.sample(50, seed=4, colour="blue").tobytes(), self.model.decode(blue).tobytes())
         self.assertNotEqual(self.model.sample(50, seed=4, colour="red").tobytes(), self.model.decode(blue).tobytes())
         again = free.copy()
@@ -205,7 +206,8 @@ class CategoricalGroups(unittest.TestCase):
             self.model.category_grid_latents("colour", 3, colour="red")
 
     def test_bad_categories(self):
-        with self.assertRaisesRegex(lk.InvalidArgumentError, r"no category 'purple' \(its labels: red, green, blue\)"):
+        with self.assertRaisesRegex(lk.InvalidArgumentError,
+                                    r"no category 'purple' \(its labels: red, green, blue; or an index 0..2\)"):
             self.model.sample(2, colour="purple")
         with self.assertRaisesRegex(lk.InvalidArgumentError, "has categories 0..2, not 3"):
             self.model.sample(2, colour=3)

@@ -83,6 +83,8 @@ _PROTOTYPES = {
     "latentkit_latent_group_count": (_status, [_model_p, ctypes.POINTER(ctypes.c_int)]),
     "latentkit_latent_group_info": (_status, [_model_p, ctypes.c_int, ctypes.POINTER(LatentGroupInfo)]),
     "latentkit_latent_group_label": (_status, [_model_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),
+    "latentkit_find_latent_group": (_status, [_model_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
+    "latentkit_find_category": (_status, [_model_p, ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
     "latentkit_set_category": (_status, [_model_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, _float_p, _size,
                                          ctypes.c_int]),
     "latentkit_prepare": (_status, [_model_p, ctypes.c_int]),

@@ -221,12 +221,10 @@ class Model:
         return latents
 
     def _group_index(self, name):
-        index = next((i for i, g in enumerate(self.latent_groups) if g.name == name), None)
-        if index is None:
-            names = ", ".join("'%s'" % g.name for g in self.latent_groups if g.kind == "categorical")
-            raise InvalidArgumentError(1, "the model has no latent group '%s' (its categorical groups: %s)"
-                                       % (name, names or "none"))
-        return index
+        """The group called `name`, found by the runtime (its message when there is none)."""
+        index = ctypes.c_int()
+        _check(_lib.latentkit_find_latent_group(self._model(), str(name).encode(), ctypes.byref(index)))
+        return index.value
 
     def _set_group(self, z, name, value):
         index = self._group_index(name)
@@ -237,10 +235,10 @@ class Model:
                                        % (name, group.count, group.count, len(values)))
         for variable, category in enumerate(values):
             if isinstance(category, str):
-                if category not in group.labels:
-                    raise InvalidArgumentError(1, "latent group '%s' has no category '%s' (its labels: %s)"
-                                               % (name, category, ", ".join(group.labels) or "none"))
-                category = group.labels.index(category)
+                # A label or a decimal index, resolved as latentkit-sample's --set resolves it.
+                found = ctypes.c_int()
+                _check(_lib.latentkit_find_category(self._model(), index, category.encode(), ctypes.byref(found)))
+                category = found.value
             category = _integer(category, "category of '%s'" % name, 0, _INT_MAX)
             n = z.size // self.latent_dims
             _check(_lib.latentkit_set_category(self._model(), index, variable, category, _pointer(z), z.size, n))
