@@ -23,6 +23,7 @@
 #include "latentkit/trainer/layout.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
+#include "trainer/short_run.h"
 #include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -57,17 +58,9 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 // A short run on the first MNIST images, grey levels, no report: what each test below trains.
 tr::TrainOptions small_run(const std::string& family, const fs::path& run_dir, int64_t train_limit,
                            int64_t test_limit, int64_t batch_size, int64_t code) {
-  tr::TrainOptions o;
-  o.family = family;
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = run_dir.string();
-  o.epochs = 1;
-  o.batch_size = batch_size;
-  o.train_limit = train_limit;
-  o.test_limit = test_limit;
+  tr::TrainOptions o = latentkit::trainer_test::short_run(family, run_dir, 1, batch_size, train_limit, test_limit);
   o.latent_dims = code;
   o.binarization = tr::Binarization::none;
-  o.write_report = false;
   return o;
 }
 

@@ -30,6 +30,7 @@
 #include "latentkit/trainer/family_registry.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
+#include "trainer/short_run.h"
 #include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -40,17 +41,9 @@ namespace {
 using latentkit::trainer_test::TempDir;
 
 tr::TrainOptions small_run(const std::string& family, const fs::path& dir) {
-  tr::TrainOptions o;
-  o.family = family;
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = dir.string();
-  o.epochs = 2;
-  o.batch_size = 32;
-  o.train_limit = 200;
-  o.test_limit = 50;
+  tr::TrainOptions o = latentkit::trainer_test::short_run(family, dir, 2, 32, 200, 50);
   o.eval_k = 4;
   o.eval_images = 20;
-  o.write_report = false;
   o.latent_dims = family == "cvae" ? 2 : 8;
   o.binarization = family == "cvae" ? tr::Binarization::dynamic : tr::Binarization::none;
   return o;

@@ -23,6 +23,7 @@
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
 #include "trainer/checkpoint_fixtures.h"
+#include "trainer/short_run.h"
 #include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -36,17 +37,9 @@ using latentkit::trainer_test::TempDir;
 // One epoch of 4 steps on 100 images, a small test set, no pictures.
 tr::TrainOptions tiny_run(const std::string& family, const fs::path& dir) {
   torch::set_num_threads(1);
-  tr::TrainOptions o;
-  o.family = family;
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = dir.string();
-  o.epochs = 1;
-  o.batch_size = 25;
-  o.train_limit = 100;
-  o.test_limit = 30;
+  tr::TrainOptions o = latentkit::trainer_test::short_run(family, dir, 1, 25, 100, 30);
   o.eval_k = 2;
   o.eval_images = 10;
-  o.write_report = false;
   return o;
 }
 

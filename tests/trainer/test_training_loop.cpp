@@ -19,6 +19,7 @@
 #include "latentkit/trainer/family_registry.h"
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/training_loop.h"
+#include "trainer/short_run.h"
 #include "trainer/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -31,17 +32,9 @@ using latentkit::trainer_test::TempDir;
 // 2 epochs of 7 steps (200 images, batch 32), a small test set, no pictures.
 tr::TrainOptions tiny_run(const fs::path& dir) {
   torch::set_num_threads(1);
-  tr::TrainOptions o;
-  o.family = "cvae";
-  o.data_dir = LATENTKIT_MNIST_DIR;
-  o.run_dir = dir.string();
-  o.epochs = 2;
-  o.batch_size = 32;
-  o.train_limit = 200;
-  o.test_limit = 50;
+  tr::TrainOptions o = latentkit::trainer_test::short_run("cvae", dir, 2, 32, 200, 50);
   o.eval_k = 4;
   o.eval_images = 20;
-  o.write_report = false;
   return o;
 }
 
