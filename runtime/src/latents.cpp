@@ -167,9 +167,14 @@ int find_category(const LatentGroup& group, const std::string& label_or_index) {
   for (std::size_t k = 0; k < group.labels.size(); ++k) {
     if (group.labels[k] == label_or_index) return static_cast<int>(k);
   }
-  const bool digits = !label_or_index.empty() && label_or_index.size() <= 9 &&
-                      label_or_index.find_first_not_of("0123456789") == std::string::npos;
-  if (digits) {
+  auto is_number = [](const std::string& text) {
+    return !text.empty() && text.size() <= 9 && text.find_first_not_of("0123456789") == std::string::npos;
+  };
+  // When the labels are numbers themselves (a digit group), a number is a label only: "7" must not
+  // fall back to category 7 of a model that has no category drawing a 7.
+  bool numbered = false;
+  for (const std::string& label : group.labels) numbered = numbered || is_number(label);
+  if (!numbered && is_number(label_or_index)) {
     const int index = std::stoi(label_or_index);
     if (index < group.size) return index;
   }
@@ -177,8 +182,8 @@ int find_category(const LatentGroup& group, const std::string& label_or_index) {
   for (const std::string& label : group.labels) labels += (labels.empty() ? "" : ", ") + label;
   throw Error(ErrorCode::invalid_argument,
               "latent group '" + group.name + "' has no category '" + label_or_index + "' (" +
-                  (labels.empty() ? "" : "its labels: " + labels + "; ") + "or an index 0.." +
-                  std::to_string(group.size - 1) + ")");
+                  (labels.empty() ? "" : "its labels: " + labels + (numbered ? "" : "; ")) +
+                  (numbered ? "" : "or an index 0.." + std::to_string(group.size - 1)) + ")");
 }
 
 std::vector<float> category_grid_latents(const LatentSpec& spec, int group, int cols, Range x) {

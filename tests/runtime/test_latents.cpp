@@ -129,6 +129,13 @@ TEST_CASE("find_group and find_category name groups and categories by label or i
   CHECK_THROWS_AS(lk::find_category(spec.groups[2], "3"), lk::Error);
   CHECK_THROWS_AS(lk::find_category(spec.groups[3], "-1"), lk::Error);
   CHECK_THROWS_AS(lk::find_category(spec.groups[3], "99999999999999"), lk::Error);
+  // A digit group trained without labels may lack a digit: category 7 exists, but it draws a 3.
+  const lk::LatentGroup partial{lk::LatentKind::categorical, "digit", 10, 1,
+                                {"0", "1", "3-2", "3", "4", "5", "6", "8-2", "8", "9"}};
+  CHECK(lk::find_category(partial, "3") == 3);
+  CHECK(lk::find_category(partial, "3-2") == 2);
+  CHECK_THROWS_WITH_AS(lk::find_category(partial, "7"),
+                       "latent group 'digit' has no category '7' (its labels: 0, 1, 3-2, 3, 4, 5, 6, 8-2, 8, 9)", lk::Error);
 }
 
 TEST_CASE("category_grid_latents: one row per category, the first dimension along X") {

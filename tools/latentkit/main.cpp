@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
   std::string family = tr::families().front()->name, binarization, schedule = "default", data = "mnist";
   bool no_report = false;
   auto* family_option = train->add_option("family", family, family_help())->check(kKnownFamily)->capture_default_str();
-  auto* data_option = train->add_option("--data", data, "dataset: mnist, fashion-mnist, or a folder with the IDX files")->capture_default_str();
+  auto* data_option = train->add_option("--data", data, "dataset: mnist, fashion-mnist, coloured-mnist (seed 004: digits in 6 colours), coloured-mnist-a, coloured-mnist-b (a colour per digit), or a folder with the IDX files")->capture_default_str();
   auto* out_option = train->add_option("--out", options.run_dir, "run folder to create (or to continue with --resume); default runs/FAMILY");
   auto* overwrite_option = train->add_flag("--overwrite", options.overwrite, "replace a run already in --out");
   train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
@@ -136,6 +136,11 @@ int main(int argc, char** argv) {
       {"noise", "dae: mask:FRACTION, mask-patch:SIZE, gaussian:SIGMA or salt-pepper:FRACTION (default mask:0.5)", {}},
       {"sparsity", "sae: l1:WEIGHT or l2:WEIGHT, the penalty on the code (default l1:0.01)", {}},
       {"upsample", "conv-ae: transposed (learned transposed convolutions, default), nearest (2x2 repetition + convolution) or max-unpool (max pooling in the encoder, unpooling to its switches; the model file has encode and reconstruct, no decode)", {}},
+      {"categorical", "discrete-vae, joint-vae: NxK, N categorical latent variables of K categories (default 20x10 discrete, 2x10 joint)", {}},
+      {"anneal", "discrete-vae, joint-vae: RATE:MINIMUM, Gumbel-softmax temperature max(MINIMUM, exp(-RATE * step)) (default 0.0003:0.5, seed 004's)", {}},
+      {"gumbel", "discrete-vae, joint-vae: soft (relaxed samples, default) or hard (straight-through one-hots)", {}},
+      {"labelled", "discrete-vae, joint-vae: FRACTION[:WEIGHT], anchor categorical variable 0 to the digit and 1 to the colour with the labels of that fraction of the training images (semi-supervised; default 0: none; weight 100)", {}},
+      {"capacity", "joint-vae: CONT:DISC:GAMMA:STEPS, Dupont 2018's capacity-controlled KL terms (e.g. 5:5:30:25000; default off)", {}},
   };
   for (FamilyFlag& f : family_flags) f.option = train->add_option(std::string("--") + f.flag, f.value, f.help);
   auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
@@ -186,6 +191,14 @@ int main(int argc, char** argv) {
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
   std::string model_path;
   inspect->add_option("model", model_path, "model file")->required();
+
+  auto* data_command = app.add_subcommand("data", "write a generated dataset (coloured-mnist, coloured-mnist-a, coloured-mnist-b) as IDX files, with a colour label file beside the digit labels");
+  std::string data_name, data_out;
+  int64_t data_limit = 0;
+  data_command->add_option("name", data_name, "coloured-mnist (random colours), coloured-mnist-a or coloured-mnist-b (a colour per digit)")
+      ->required()->check(CLI::IsMember({"coloured-mnist", "coloured-mnist-a", "coloured-mnist-b"}));
+  data_command->add_option("--out", data_out, "folder to write the train and t10k files into")->required();
+  data_command->add_option("--limit", data_limit, "only the first N images of each split (0: all)")->check(CLI::NonNegativeNumber)->capture_default_str();
 
   // For scripts and tests that cover every family: the registry's names, one per line.
   auto* list_families = app.add_subcommand("families", "list the model families `train` knows, one name per line");
@@ -280,7 +293,7 @@ int main(int argc, char** argv) {
       dir = tr::resolve_dataset(dir);
       const tr::Binarization mode =
           tr::parse_binarization(eval_binarization.empty() ? run.info.binarization : eval_binarization);
-      const tr::ImageDataset test_set = tr::load_mnist_dir(dir, tr::Split::test, eval_limit);
+      const tr::ImageDataset test_set = tr::load_dataset(dir, tr::Split::test, eval_limit);
       run.family->check_images(test_set, dir);
       const torch::Tensor images = tr::binarized_test_images(test_set, mode);
       tr::EvaluationRequest request;
@@ -336,6 +349,14 @@ int main(int argc, char** argv) {
                         layer.switched_psnr_db);
           }
         }
+      }
+    } else if (*data_command) {
+      for (const tr::Split split : {tr::Split::train, tr::Split::test}) {
+        const tr::ImageDataset data = tr::load_dataset(tr::resolve_dataset(data_name), split, data_limit);
+        tr::write_mnist_dir(data, data_out, split);
+        std::printf("%s: %lld %s images of %lld x %lld x %lld\n", data_out.c_str(), static_cast<long long>(data.count),
+                    split == tr::Split::train ? "training" : "test", static_cast<long long>(data.height),
+                    static_cast<long long>(data.width), static_cast<long long>(data.channels));
       }
     } else if (*list_families) {
       for (const tr::FamilyDescription* description : tr::families()) std::printf("%s\n", description->name);

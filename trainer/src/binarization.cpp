@@ -24,8 +24,8 @@ Binarization parse_binarization(const std::string& name) {
 
 torch::Tensor to_tensor(const ImageDataset& data) {
   auto bytes = torch::from_blob(const_cast<uint8_t*>(data.pixels.data()),
-                                {data.count, 1, data.height, data.width}, torch::kUInt8);
-  return bytes.to(torch::kFloat32).div_(255.0f);
+                                {data.count, data.height, data.width, data.channels}, torch::kUInt8);
+  return bytes.permute({0, 3, 1, 2}).to(torch::kFloat32).div_(255.0f).contiguous();
 }
 
 torch::Tensor binarize(const torch::Tensor& grey, Binarization mode, at::Generator& generator) {

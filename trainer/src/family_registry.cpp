@@ -5,6 +5,7 @@
 
 #include "latentkit/trainer/families/autoencoder_family.h"
 #include "latentkit/trainer/families/cvae_family.h"
+#include "latentkit/trainer/families/mlp_vae_family.h"
 
 namespace latentkit::trainer {
 
@@ -17,6 +18,9 @@ const std::vector<const FamilyDescription*>& families() {
       &dae_family(),
       &sae_family(),
       &conv_ae_family(),
+      &mlp_vae_family(),
+      &discrete_vae_family(),
+      &joint_vae_family(),
   };
   return all;
 }

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "latentkit/atomic_file.h"
+#include "latentkit/trainer/coloured_mnist.h"
 #include "latentkit/trainer/idx_reader.h"
 
 namespace latentkit::trainer {
@@ -41,11 +43,12 @@ ImageDataset load_idx_pair(const std::string& images_path, const std::string& la
                                 std::to_string(limit));
   }
   IdxArray images = read_idx(images_path);
-  if (images.dims.size() != 3) {
+  const bool rgb = images.dims.size() == 4 && images.dims[3] == 3;
+  if (images.dims.size() != 3 && !rgb) {
     throw std::runtime_error("images file '" + images_path + "' has " +
                              std::to_string(images.dims.size()) + " dimensions (" +
                              shape_text(images.dims) +
-                             "); expected 3 (count x height x width)");
+                             "); expected 3 (count x height x width) or 4 (count x height x width x 3)");
   }
   IdxArray labels = read_idx(labels_path);
   if (labels.dims.size() != 1) {
@@ -64,10 +67,11 @@ ImageDataset load_idx_pair(const std::string& images_path, const std::string& la
   out.count = images.dims[0];
   out.height = images.dims[1];
   out.width = images.dims[2];
+  out.channels = rgb ? 3 : 1;
   if (limit != 0 && limit < out.count) out.count = limit;
   out.pixels = std::move(images.data);
   out.labels = std::move(labels.data);
-  out.pixels.resize(static_cast<std::size_t>(out.count * out.height * out.width));
+  out.pixels.resize(static_cast<std::size_t>(out.count * out.image_bytes()));
   out.labels.resize(static_cast<std::size_t>(out.count));
   out.pixels.shrink_to_fit();
   out.labels.shrink_to_fit();
@@ -85,11 +89,64 @@ ImageDataset load_mnist_dir(const std::string& dir, Split split, std::int64_t li
   const std::string prefix = split == Split::train ? "train" : "t10k";
   const std::string images = find_idx_file(root, prefix + "-images-idx3-ubyte", "images");
   const std::string labels = find_idx_file(root, prefix + "-labels-idx1-ubyte", "labels");
-  return load_idx_pair(images, labels, limit);
+  ImageDataset data = load_idx_pair(images, labels, limit);
+  // The colour labels of a coloured folder (write_mnist_dir), when there are any.
+  for (const std::string& name : {prefix + "-colours-idx1-ubyte", prefix + "-colours-idx1-ubyte.gz"}) {
+    const std::filesystem::path path = root / name;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    IdxArray colours = read_idx(path.string());
+    if (colours.dims.size() != 1 || colours.dims[0] < data.count) {
+      throw std::runtime_error("colours file '" + path.string() + "' holds " + shape_text(colours.dims) +
+                               " values; expected one per image (" + std::to_string(data.count) + ")");
+    }
+    colours.data.resize(static_cast<std::size_t>(data.count));
+    data.colours = std::move(colours.data);
+    break;
+  }
+  return data;
+}
+
+ImageDataset load_dataset(const std::string& source, Split split, std::int64_t limit) {
+  if (is_coloured_mnist_name(source)) return load_coloured_mnist(source, resolve_dataset("mnist"), split, limit);
+  return load_mnist_dir(source, split, limit);
+}
+
+namespace {
+
+// One IDX file of unsigned bytes with these dimensions.
+std::vector<std::uint8_t> idx_bytes(const std::vector<std::int64_t>& dims, const std::uint8_t* data, std::size_t size) {
+  std::vector<std::uint8_t> bytes = {0, 0, 0x08, static_cast<std::uint8_t>(dims.size())};
+  for (const std::int64_t d : dims) {
+    for (int shift = 24; shift >= 0; shift -= 8) bytes.push_back(static_cast<std::uint8_t>((d >> shift) & 0xff));
+  }
+  bytes.insert(bytes.end(), data, data + size);
+  return bytes;
+}
+
+}  // namespace
+
+void write_mnist_dir(const ImageDataset& data, const std::string& dir, Split split) {
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path root(dir);
+  const std::string prefix = split == Split::train ? "train" : "t10k";
+  std::vector<std::int64_t> image_dims = {data.count, data.height, data.width};
+  if (data.channels != 1) image_dims.push_back(data.channels);
+  write_file_atomically((root / (prefix + "-images-idx3-ubyte")).string(),
+                        idx_bytes(image_dims, data.pixels.data(), data.pixels.size()));
+  write_file_atomically((root / (prefix + "-labels-idx1-ubyte")).string(),
+                        idx_bytes({data.count}, data.labels.data(), data.labels.size()));
+  if (!data.colours.empty()) {
+    write_file_atomically((root / (prefix + "-colours-idx1-ubyte")).string(),
+                          idx_bytes({data.count}, data.colours.data(), data.colours.size()));
+  }
 }
 
 std::string resolve_dataset(const std::string& name_or_dir) {
   namespace fs = std::filesystem;
+  if (is_coloured_mnist_name(name_or_dir)) {
+    resolve_dataset("mnist");  // what it is made from must be there
+    return name_or_dir;
+  }
   if (name_or_dir != "mnist" && name_or_dir != "fashion-mnist") return name_or_dir;
   std::vector<std::string> candidates;
   if (const char* root = std::getenv("LATENTKIT_DATA"); root != nullptr && *root != '\0') {

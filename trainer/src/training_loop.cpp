@@ -195,8 +195,8 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
   const fs::path run_dir(options.run_dir);
   const std::string checkpoint_path = (run_dir / "checkpoint.pt").string();
 
-  const ImageDataset train_set = load_mnist_dir(options.data_dir, Split::train, options.train_limit);
-  const ImageDataset test_set = load_mnist_dir(options.data_dir, Split::test, options.test_limit);
+  const ImageDataset train_set = load_dataset(options.data_dir, Split::train, options.train_limit);
+  const ImageDataset test_set = load_dataset(options.data_dir, Split::test, options.test_limit);
 
   std::unique_ptr<Family> family;
   RunInfo info;
@@ -211,7 +211,9 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
   } else {
     // The model's initial weights are the seed's first draws.
     torch::manual_seed(options.seed);
-    family = make_family(options.family, family_settings(options));
+    FamilySettings settings = family_settings(options);
+    settings.image_channels = train_set.channels;
+    family = make_family(options.family, settings);
     info.latent_dims = options.latent_dims;
     info.dataset = dataset_name(options.data_dir);
     info.binarization = to_string(options.binarization);
@@ -222,6 +224,14 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
   const torch::Tensor train_grey = to_tensor(train_set);
   const torch::Tensor test_images = binarized_test_images(test_set, options.binarization);
 
+  {
+    TrainingLabels labels;
+    labels.digits = torch::tensor(std::vector<int64_t>(train_set.labels.begin(), train_set.labels.end()), torch::kLong);
+    if (!train_set.colours.empty()) {
+      labels.colours = torch::tensor(std::vector<int64_t>(train_set.colours.begin(), train_set.colours.end()), torch::kLong);
+    }
+    family->set_training_labels(labels);
+  }
   set_training_mode(*family, true);
   if (ranks.group) {
     std::string options_text;
@@ -332,7 +342,8 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
       }
       // A rank with no image this step (a last batch smaller than the number of ranks) computes
       // nothing; its gradients count with weight 0.
-      const double own_loss = shard.size() > 0 ? family->compute_gradients(x) : 0.0;
+      const double own_loss =
+          shard.size() > 0 ? family->compute_gradients(x, order.slice(0, shard.begin, shard.end)) : 0.0;
       double loss = own_loss;
       int64_t bad_ranks = std::isfinite(own_loss) ? 0 : 1;
       if (ranks.group) {
@@ -385,6 +396,7 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     // The generators as the epoch left them (evaluation draws from generators of its own).
     state.torch_rng = generator_state(at::detail::getDefaultCPUGenerator());
     state.rank_torch_rngs = ranks.gather_rngs(state.torch_rng);
+    family->label_latents(train_images);
     const Evaluation evaluation = ranks.evaluate(*family, test_images, request);
     report.test = evaluation.figures;
     if (bar) {

@@ -44,9 +44,9 @@ int64_t group_offset(const LatentSpec& spec, int group);
 int find_group(const LatentSpec& spec, const std::string& name);
 
 // The category of `group` that `label_or_index` names: one of its labels ("red", "7"), else a
-// decimal index (0..size-1). A label wins over an index of the same spelling (MNIST's digit
-// labels "0".."9" are their own indices anyway). Throws Error(invalid_argument) listing the
-// labels when neither matches.
+// decimal index (0..size-1). A label wins over an index of the same spelling; in a group whose
+// labels are numbers (a digit group, whose category 7 need not draw a 7) a number is a label only.
+// Throws Error(invalid_argument) listing the labels when neither matches.
 int find_category(const LatentGroup& group, const std::string& label_or_index);
 
 // One row per category of categorical group `group` (variable 0; a group of several variables

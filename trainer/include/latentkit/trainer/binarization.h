@@ -25,7 +25,7 @@ Binarization parse_binarization(const std::string& name);  // "dynamic", "static
 // eval` measure the same observations.
 constexpr uint64_t kTestBinarizationSeed = 0x7e57;
 
-// Grey levels in [0, 1], [N, 1, H, W] float32.
+// Levels in [0, 1], [N, C, H, W] float32 (C = 1 for grey images, 3 for RGB).
 torch::Tensor to_tensor(const ImageDataset& data);
 torch::Tensor binarize(const torch::Tensor& grey, Binarization mode, at::Generator& generator);
 // The test images as every evaluation sees them.

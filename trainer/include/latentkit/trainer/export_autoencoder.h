@@ -28,6 +28,12 @@
 
 namespace latentkit::trainer {
 
+// Appends `layers` to `ops` (dense, a ReLU after each but the last, and after the last too when
+// `relu_last`; weights named PREFIX0.weight, ...) reading tensor `x`; returns the last output,
+// named `last_name`. The building block of every exporter of dense layers.
+int add_dense_stack(ModelDescription& d, std::vector<Op>& ops, const std::vector<torch::nn::Linear>& layers,
+                    const std::string& prefix, int x, bool relu_last, const std::string& last_name);
+
 // The float32 model file's description of a dense autoencoder.
 ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char* family, const RunInfo& info);
 // Of a convolutional one (export_conv_autoencoder.cpp), any --upsample.

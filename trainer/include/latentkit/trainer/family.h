@@ -55,6 +55,13 @@ struct EvaluationRequest {
   int64_t k_images = 0;
 };
 
+// The training set's labels, for a family that learns from some of them (a semi-supervised anchor)
+// or names its latents by them.
+struct TrainingLabels {
+  torch::Tensor digits;   // [N] int64: the dataset's class labels
+  torch::Tensor colours;  // [N] int64: coloured_mnist.h's colour of each image; undefined when none
+};
+
 struct Evaluation {
   std::vector<double> figures;  // one per description().test_metrics column, in order
   std::string line;             // the figures in one line, for the progress bar
@@ -85,6 +92,18 @@ class Family {
   // gradients. Returns the loss per image (what the progress bar and train_loss show); when it is
   // not finite no gradient is computed, and the caller must not apply_gradients().
   virtual double compute_gradients(const torch::Tensor& batch) = 0;
+  // As above, for a family that uses the training labels: `indices` are the batch's images' places
+  // in the training set (TrainingLabels). The training loop calls this one.
+  virtual double compute_gradients(const torch::Tensor& batch, const torch::Tensor& indices) {
+    (void)indices;
+    return compute_gradients(batch);
+  }
+  // The training set's labels, once before the first step (and before each resumed session).
+  virtual void set_training_labels(const TrainingLabels& labels) { (void)labels; }
+  // After every epoch, before the checkpoint: what the family learns of its latents from the
+  // labelled training images (which digit or colour each category of a categorical latent draws,
+  // kept in its modules for export). Every rank does it, on the same images.
+  virtual void label_latents(const torch::Tensor& train_images) { (void)train_images; }
   // The second half: the optimisers' step with the gradients in the parameters.
   virtual void apply_gradients() = 0;
 

@@ -37,6 +37,9 @@ using FamilyOptions = std::map<std::string, std::string>;
 // sets it before every step (the schedule), and a loaded checkpoint restores the optimisers' own.
 struct FamilySettings {
   int64_t latent_dims = 2;  // the latent size; for a deterministic autoencoder, its code size
+  // The training images' channels (1 grey, 3 RGB), for a family whose layers depend on them; one
+  // that keeps it says so in its options(), so that a loaded checkpoint builds the same layers.
+  int64_t image_channels = 1;
   double learning_rate = kDefaultSchedule.learning_rate;
   FamilyOptions options;
 };
