@@ -132,13 +132,16 @@ ExportReport MlpVaeFamily::export_methods(const RunInfo& info, const std::string
   report.fp32_file_bytes = bytes.size();
 
   // The check latents: prior samples (every categorical group drawn too) and, per categorical
-  // group, each category with the rest of the latent at 0.
+  // group, each of its categories set on three more.
   const LatentSpec& spec = file.latent();
   std::vector<float> latents = sample_latents(spec, 100, 0);
   for (std::size_t g = 0; g < spec.groups.size(); ++g) {
     if (spec.groups[g].kind != LatentKind::categorical) continue;
-    const std::vector<float> sweep = category_grid_latents(spec, static_cast<int>(g), 3, default_grid_range());
-    latents.insert(latents.end(), sweep.begin(), sweep.end());
+    for (int k = 0; k < spec.groups[g].size; ++k) {
+      std::vector<float> set = sample_latents(spec, 3, 1 + g * 1000 + static_cast<uint64_t>(k));
+      set_category(spec, static_cast<int>(g), 0, k, set.data(), 3);
+      latents.insert(latents.end(), set.begin(), set.end());
+    }
   }
   const int count = static_cast<int>(latents.size() / static_cast<std::size_t>(spec.dims()));
   const torch::Tensor zs = torch::from_blob(latents.data(), {count, spec.dims()}, torch::kFloat32);
