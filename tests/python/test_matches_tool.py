@@ -58,16 +58,27 @@ class MatchesTool(unittest.TestCase):
             self.assert_same_floats(model.sample_latents(16, seed=7), read_raw(latents_f32, (16, model.latent_dims)),
                                     name + ": sample latents")
             self.assert_same_floats(model.sample(16, seed=7), read_raw(images_f32, (16,) + pixels), name + ": sample")
-            run_tool(*tool, "--save-images", images_f32, path, "grid", "3x4", "--x-range", "-2,1.5",
-                     "--y-range", "-1,2.5", "-o", picture)
-            self.assert_same_floats(model.grid(3, 4, x_range=(-2, 1.5), y_range=(-1, 2.5)),
-                                    read_raw(images_f32, (12,) + pixels), name + ": grid")
-            run_tool(*tool, "--save-images", images_f32, path, "grid", "5x5", "-o", picture)
-            self.assert_same_floats(model.grid(5, 5), read_raw(images_f32, (25,) + pixels), name + ": default grid")
-            run_tool(*tool, "--save-images", images_f32, path, "decode", "--z", "0.5,-1", "--z", "0.25,2", "-o",
-                     picture)
-            self.assert_same_floats(model.decode(np.array([[0.5, -1], [0.25, 2]], np.float32)),
-                                    read_raw(images_f32, (2,) + pixels), name + ": decode")
+            first = model.latent_groups[0]
+            if first.kind == "gaussian" and first.size >= 2:
+                run_tool(*tool, "--save-images", images_f32, path, "grid", "3x4", "--x-range", "-2,1.5",
+                         "--y-range", "-1,2.5", "-o", picture)
+                self.assert_same_floats(model.grid(3, 4, x_range=(-2, 1.5), y_range=(-1, 2.5)),
+                                        read_raw(images_f32, (12,) + pixels), name + ": grid")
+                run_tool(*tool, "--save-images", images_f32, path, "grid", "5x5", "-o", picture)
+                self.assert_same_floats(model.grid(5, 5), read_raw(images_f32, (25,) + pixels), name + ": default grid")
+            for group in model.latent_groups:
+                if group.kind != "categorical" or first.kind != "gaussian":
+                    continue
+                # One row per category of the group, the first Gaussian dimension along the columns.
+                run_tool(*tool, "--save-images", images_f32, path, "grid", "%dx3" % group.size, "--sweep", group.name,
+                         "-o", picture)
+                self.assert_same_floats(model.category_grid(group.name, 3),
+                                        read_raw(images_f32, (3 * group.size,) + pixels), name + ": sweep " + group.name)
+            # Two latents of the model's size, neither on the prior's mode.
+            z = np.stack([np.linspace(-1, 1, model.latent_dims), np.linspace(2, 0, model.latent_dims)]).astype(np.float32)
+            run_tool(*tool, "--save-images", images_f32, path, "decode", "--z", ",".join("%.9g" % v for v in z[0]),
+                     "--z", ",".join("%.9g" % v for v in z[1]), "-o", picture)
+            self.assert_same_floats(model.decode(z), read_raw(images_f32, (2,) + pixels), name + ": decode")
             checked.append("decode")
         if model.has_method("encode"):
             run_tool(*tool, "--save-latents", latents_f32, path, "encode", *self.image_args)
