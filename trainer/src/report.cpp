@@ -176,6 +176,58 @@ void write_pairs_png(const std::string& path, const torch::Tensor& left, const t
   write_png(path, tile_images(hwc.data_ptr<float>(), spec, kTileRows, 2 * kTileColumns));
 }
 
+void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, const std::vector<uint8_t>& labels,
+                         const std::vector<std::string>& class_names, const std::string& name, const std::string& what,
+                         ReportSummary& summary) {
+  // A 10-colour qualitative palette (Tableau 10).
+  static const char* const kColours[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  const fs::path work(in.work_dir);
+  const std::string stem = fs::path(name).stem().string();
+  std::string axis_x = "z1", axis_y = "z2";
+  torch::Tensor points;
+  if (means.size(1) == 1) {
+    points = torch::cat({means, torch::zeros_like(means)}, 1);
+    axis_y = "(none: 1 latent dimension)";
+  } else if (means.size(1) == 2) {
+    points = means;
+  } else {
+    auto centred = (means - means.mean(0)).to(torch::kFloat64);
+    auto covariance = centred.t().matmul(centred) / std::max<int64_t>(1, centred.size(0) - 1);
+    auto [values, vectors] = torch::linalg::eigh(covariance, "L");  // ascending eigenvalues
+    auto top = vectors.slice(1, vectors.size(1) - 2).flip({1});       // the two largest
+    points = centred.matmul(top).to(torch::kFloat32);
+    const double total = values.sum().item<double>();
+    axis_x = "PC1 (" + format_number(100 * values[-1].item<double>() / total, "%.0f") + "% of variance)";
+    axis_y = "PC2 (" + format_number(100 * values[-2].item<double>() / total, "%.0f") + "% of variance)";
+  }
+  {
+    std::ofstream data(work / (stem + ".dat"));
+    auto p = points.contiguous();
+    const float* v = p.data_ptr<float>();
+    for (int64_t i = 0; i < p.size(0); ++i) {
+      const int label = i < static_cast<int64_t>(labels.size()) ? labels[i] : 0;
+      data << v[2 * i] << ' ' << v[2 * i + 1] << ' ' << label << '\n';
+    }
+    std::ofstream gp(work / (stem + ".gp"));
+    gp << "set terminal pngcairo size " << kScatterWidth << "," << kScatterHeight << " font 'sans,10'\n"
+       << "set output " << gnuplot_quote((work / name).string()) << "\n"
+       << "set title 'test set: " << what << ", coloured by label (" << p.size(0) << " images)'\n"
+       << "set xlabel " << gnuplot_quote(axis_x) << "\nset ylabel " << gnuplot_quote(axis_y)
+       << "\nset grid\nunset key\n"
+       << "set palette maxcolors 10\nset palette defined (";
+    for (int c = 0; c < 10; ++c) gp << (c ? ", " : "") << c << " '" << kColours[c] << "'";
+    gp << ")\nset cbrange [-0.5:9.5]\nset cbtics (";
+    for (int c = 0; c < 10; ++c) {
+      const std::string label = c < static_cast<int>(class_names.size()) ? class_names[c] : std::to_string(c);
+      gp << (c ? ", " : "") << gnuplot_quote(label) << " " << c;
+    }
+    gp << ")\nplot " << gnuplot_quote((work / (stem + ".dat")).string())
+       << " using 1:2:3 with points pt 7 ps 0.5 lc palette\n";
+  }
+  plot_and_note(in, name, summary);
+}
+
 std::string format_number(double value, const char* format) {
   char text[64];
   std::snprintf(text, sizeof text, format, value);

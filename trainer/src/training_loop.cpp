@@ -422,8 +422,8 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
   }
   if (!ranks.writer()) return {reports, false, step, ""};
   if (options.write_report && !reports.empty()) {
-    ReportInputs inputs{options.run_dir, "", test_images, test_set.labels, class_names(options.data_dir), reports,
-                        options};
+    ReportInputs inputs{options.run_dir, "", test_images, test_set.labels, test_set.colours,
+                        class_names(options.data_dir), reports, options};
     const ReportSummary summary = write_run_report(*family, inputs);
     for (const std::string& warning : summary.warnings) std::fprintf(stderr, "report: %s\n", warning.c_str());
   }

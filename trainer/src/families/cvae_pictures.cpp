@@ -24,10 +24,6 @@ namespace {
 
 const ImageSpec kImage{static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
 
-// A 10-colour qualitative palette (Tableau 10).
-const char* const kColours[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                  "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
-
 // Restores the model's mode on scope exit.
 class EvalModeGuard {
  public:
@@ -87,48 +83,7 @@ void CvaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary) 
     const int64_t e = std::min(images.size(0), s + 500);
     means.slice(0, s, e).copy_(model->encode(images.slice(0, s, e)).mean);
   }
-  std::string axis_x = "z1", axis_y = "z2";
-  torch::Tensor points;
-  if (model->latent_dims() == 1) {
-    points = torch::cat({means, torch::zeros_like(means)}, 1);
-    axis_y = "(none: 1 latent dimension)";
-  } else if (model->latent_dims() == 2) {
-    points = means;
-  } else {
-    auto centred = (means - means.mean(0)).to(torch::kFloat64);
-    auto covariance = centred.t().matmul(centred) / std::max<int64_t>(1, centred.size(0) - 1);
-    auto [values, vectors] = torch::linalg::eigh(covariance, "L");  // ascending eigenvalues
-    auto top = vectors.slice(1, vectors.size(1) - 2).flip({1});       // the two largest
-    points = centred.matmul(top).to(torch::kFloat32);
-    const double total = values.sum().item<double>();
-    axis_x = "PC1 (" + fmt(100 * values[-1].item<double>() / total, "%.0f") + "% of variance)";
-    axis_y = "PC2 (" + fmt(100 * values[-2].item<double>() / total, "%.0f") + "% of variance)";
-  }
-  {
-    std::ofstream data(work / "latent.dat");
-    auto p = points.contiguous();
-    const float* v = p.data_ptr<float>();
-    for (int64_t i = 0; i < p.size(0); ++i) {
-      const int label = i < static_cast<int64_t>(in.test_labels.size()) ? in.test_labels[i] : 0;
-      data << v[2 * i] << ' ' << v[2 * i + 1] << ' ' << label << '\n';
-    }
-    std::ofstream gp(work / "latent_scatter.gp");
-    gp << "set terminal pngcairo size " << kScatterWidth << "," << kScatterHeight << " font 'sans,10'\n"
-       << "set output " << gnuplot_quote((work / "latent_scatter.png").string()) << "\n"
-       << "set title 'test set: posterior means, coloured by label (" << p.size(0) << " images)'\n"
-       << "set xlabel " << gnuplot_quote(axis_x) << "\nset ylabel " << gnuplot_quote(axis_y)
-       << "\nset grid\nunset key\n"
-       << "set palette maxcolors 10\nset palette defined (";
-    for (int c = 0; c < 10; ++c) gp << (c ? ", " : "") << c << " '" << kColours[c] << "'";
-    gp << ")\nset cbrange [-0.5:9.5]\nset cbtics (";
-    for (int c = 0; c < 10; ++c) {
-      const std::string name = c < static_cast<int>(in.class_names.size()) ? in.class_names[c] : std::to_string(c);
-      gp << (c ? ", " : "") << gnuplot_quote(name) << " " << c;
-    }
-    gp << ")\nplot " << gnuplot_quote((work / "latent.dat").string())
-       << " using 1:2:3 with points pt 7 ps 0.5 lc palette\n";
-  }
-  plot_and_note(in, "latent_scatter.png", summary);
+  plot_latent_scatter(in, means, in.test_labels, in.class_names, "latent_scatter.png", "posterior means", summary);
 
   // Reconstructions next to their inputs.
   const int64_t pairs = std::min<int64_t>(kTileRows * kTileColumns, images.size(0));

@@ -124,10 +124,14 @@ std::unique_ptr<Family> create_continuous(const FamilySettings& s) { return crea
 std::unique_ptr<Family> create_discrete(const FamilySettings& s) { return create_with(discrete_vae_family(), s, false, true); }
 std::unique_ptr<Family> create_joint(const FamilySettings& s) { return create_with(joint_vae_family(), s, true, true); }
 
-std::vector<Figure> figures(bool discrete) {
+std::vector<Figure> figures(bool continuous, bool discrete) {
   std::vector<Figure> f = {{"loss.png", "loss curves", 0},
                            {"reconstructions.png", "test inputs (left of each pair) and reconstructions from the posterior mode", 2 * 16 * 28},
                            {"samples.png", "prior samples (decoder means)", 2 * 8 * 28}};
+  if (continuous) {
+    f.push_back({"latent_scatter.png", "the latent space: test-set continuous posterior means by digit", 0});
+    f.push_back({"latent_colours.png", "the same by colour (coloured data only)", 0});
+  }
   if (discrete) f.push_back({"control.png", "control: one row per category of each of the first two categorical variables (named on the left in the run's page), the rest of the latent fixed per column", 0});
   return f;
 }
@@ -154,21 +158,21 @@ const auto printed = format_text;
 const FamilyDescription& mlp_vae_family() {
   static const FamilyDescription description{
       "mlp-vae", "seed 004's continuous VAE: MLP 512-256 encoder and decoder, Gaussian latent of --latent dimensions",
-      columns(), figures(false), create_continuous, "none"};
+      columns(), figures(true, false), create_continuous, "none"};
   return description;
 }
 
 const FamilyDescription& discrete_vae_family() {
   static const FamilyDescription description{
       "discrete-vae", "seed 004's discrete VAE: the mlp-vae's layers with N categorical latents of K categories (Gumbel-softmax)",
-      columns(), figures(true), create_discrete, "none", kDiscreteHelp};
+      columns(), figures(false, true), create_discrete, "none", kDiscreteHelp};
   return description;
 }
 
 const FamilyDescription& joint_vae_family() {
   static const FamilyDescription description{
       "joint-vae", "seed 004's joint VAE: a Gaussian latent of --latent dimensions and N categorical latents of K categories",
-      columns(), figures(true), create_joint, "none",
+      columns(), figures(true, true), create_joint, "none",
       "as discrete-vae, and --capacity CONT:DISC:GAMMA:STEPS (Dupont 2018's capacity-controlled KL terms; default off)"};
   return description;
 }

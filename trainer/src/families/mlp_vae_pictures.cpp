@@ -5,11 +5,14 @@
 //   samples.png          8 x 8 prior samples (continuous part N(0, I), each category uniform)
 //   control.png          discrete and joint: for each of the first two categorical variables, one
 //                        row per category; a column keeps the rest of the latent (one prior draw)
+//   latent_scatter.png   mlp and joint: the test images' continuous posterior means by digit
+//   latent_colours.png   the same by colour, on coloured data                      (gnuplot)
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <filesystem>
 #include <fstream>
 
+#include "latentkit/trainer/coloured_mnist.h"
 #include "latentkit/trainer/families/mlp_vae_family.h"
 #include "mlp_vae_columns.h"
 
@@ -65,6 +68,20 @@ void MlpVaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary
           "'test negative ELBO', '' using 1:4 with linespoints pt 9 lw 2 title 'test reconstruction'\n";
   }
   plot_and_note(in, "loss.png", summary);
+
+  if (s.continuous > 0 && in.test_images.size(0) > 0) {
+    std::vector<torch::Tensor> means;
+    for (int64_t begin = 0; begin < in.test_images.size(0); begin += 1000) {
+      means.push_back(model_->encode(in.test_images.slice(0, begin, std::min(in.test_images.size(0), begin + 1000))).mean);
+    }
+    const torch::Tensor all = torch::cat(means, 0);
+    plot_latent_scatter(in, all, in.test_labels, in.class_names, "latent_scatter.png", "continuous posterior means by digit",
+                        summary);
+    if (!in.test_colours.empty()) {
+      plot_latent_scatter(in, all, in.test_colours, colour_names(), "latent_colours.png",
+                          "continuous posterior means by colour", summary);
+    }
+  }
 
   const int64_t pairs = std::min<int64_t>(kTileRows * kTileColumns, in.test_images.size(0));
   if (pairs > 0) {

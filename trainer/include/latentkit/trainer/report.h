@@ -37,6 +37,7 @@ struct ReportInputs {
   std::string work_dir;       // where plots are drawn before they are renamed into run_dir
   torch::Tensor test_images;  // as evaluated
   std::vector<uint8_t> test_labels;
+  std::vector<uint8_t> test_colours;  // coloured_mnist.h's colour of each test image; empty when none
   std::vector<std::string> class_names;
   std::vector<EpochReport> epochs;
   TrainOptions options;  // shown on the page
@@ -72,6 +73,12 @@ void write_png(const std::string& path, const Picture& picture);
 // The first kTileRows x kTileColumns images of `left` each followed by the same image of `right`
 // ([N, C, H, W] in [0, 1]; inputs and their reconstructions), as a PNG; missing pairs stay black.
 void write_pairs_png(const std::string& path, const torch::Tensor& left, const torch::Tensor& right);
+// A scatter plot of `means` ([N, D] posterior means of the test images, N >= 1) coloured by
+// `labels` (up to 10 classes, named by `class_names`), into `name` in the run folder; for D > 2
+// their 2-D PCA projection. `what` names the points in the title.
+void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, const std::vector<uint8_t>& labels,
+                         const std::vector<std::string>& class_names, const std::string& name, const std::string& what,
+                         ReportSummary& summary);
 // printf-style formatting of one number.
 std::string format_number(double value, const char* format = "%.2f");
 // printf-style formatting of a line (at most 511 bytes).
