@@ -33,6 +33,15 @@ struct BackendOptions {
   // ops that exchange a tensor XNNPACK holds in another form (max_pool2d's indices) share one.
   // What crosses between runtimes goes through memory, so the sum is a little above a decode.
   bool profile = false;
+  // MethodRunner (so Decoder and the C API too) runs a batch larger than this as consecutive
+  // chunks of max_chunk examples, and the remainder, through backends built for those batch
+  // sizes; 0: every batch whole. A backend computes op after op over its whole batch, so at a
+  // large batch each op's activations no longer fit in the CPU's cache and go through memory
+  // (the seed-000 decoder's are 190 KiB per 32 images). The outputs are the same bit for bit
+  // (every op computes each example on its own), and only the chunk's and the remainder's
+  // backends are kept, so a large batch also needs less memory. A Backend itself always runs
+  // its whole batch.
+  int max_chunk = 32;
 };
 
 // Time spent in one op, or in ops the backend could only time together, since it was built.
