@@ -15,6 +15,10 @@ MethodRunner::MethodRunner(Model model, const std::string& method, BackendKind k
   for (std::size_t i = 0; i < method_->graph.outputs.size(); ++i) {
     output_elements_.push_back(method_->output_elements(i));
   }
+  // One set of worker threads for every batch size's backend: they run in turn, never together.
+  if (kind_ == BackendKind::xnnpack && !options_.worker_threads) {
+    options_.worker_threads = make_worker_threads(options_.threads);
+  }
   chunk_inputs_.resize(input_elements_.size());
   chunk_outputs_.resize(output_elements_.size());
 }

@@ -23,6 +23,10 @@ BackendKind parse_backend_kind(const std::string& name);
 // False when the runtime was built with LATENTKIT_WITH_XNNPACK=OFF.
 bool backend_available(BackendKind kind);
 
+// XNNPACK's worker threads (a pthreadpool), which backends that never run at the same time can
+// share: make_worker_threads.
+class WorkerThreads;
+
 struct BackendOptions {
   int threads = 1;  // worker threads for backends that can use them (XNNPACK); 1 or less: the
                     // calling thread only
@@ -42,7 +46,17 @@ struct BackendOptions {
   // backends are kept, so a large batch also needs less memory. A Backend itself always runs
   // its whole batch.
   int max_chunk = 32;
+  // The XNNPACK backend's worker threads when threads > 1; null: it makes its own. After a run
+  // XNNPACK's workers spin for a while before they sleep, so two backends with pools of their
+  // own that run in turn (a chunk's and a remainder's) take the cores from each other: measured,
+  // 2 threads at batch 100 in chunks of 32 ran twice as slow as whole. MethodRunner gives its
+  // backends one set.
+  std::shared_ptr<WorkerThreads> worker_threads = nullptr;
 };
+
+// `threads` workers for backends that never run at the same time; null when threads <= 1 or
+// without XNNPACK. Raises Error(backend) if the threads cannot be made.
+std::shared_ptr<WorkerThreads> make_worker_threads(int threads);
 
 // Time spent in one op, or in ops the backend could only time together, since it was built.
 struct OpTime {

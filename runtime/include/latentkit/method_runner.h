@@ -10,7 +10,8 @@
 // and the remainder, through the backends of those two sizes (faster: the activations of a
 // chunk stay in cache). The backends kept for several batch sizes together stay within the
 // model's memory limit (ModelLimits::max_memory_bytes): a new one that would pass it replaces
-// them; a batch whose chunk and remainder backends do not fit together runs whole.
+// them; a batch whose chunk and remainder backends do not fit together runs whole. The backends
+// share one set of XNNPACK worker threads (BackendOptions::worker_threads), as they run in turn.
 #pragma once
 
 #include <map>
@@ -32,6 +33,9 @@ class MethodRunner {
   const Model& model() const { return model_; }
   const Method& method() const { return *method_; }
   BackendKind backend_kind() const { return kind_; }
+  // The activations and workspace of the backends kept now (MemoryPlan): with the model's own
+  // bytes, within ModelLimits::max_memory_bytes.
+  uint64_t backend_bytes() const { return cached_bytes_; }
 
   // Builds the backends a run of `batch` uses now rather than at the first run.
   void prepare(int batch);
