@@ -70,8 +70,9 @@ MethodRunner::Route MethodRunner::route_for(int batch) {
     return {nullptr, chunk_backend, remainder_backend};
   }
   if (Backend* whole = cached(batch)) return {whole};
-  // Under a tight limit two backends can need more than the batch's one (each holds its own
-  // packed weights): then the batch runs whole, or is refused with its own figures.
+  // Under a tight limit two backends can need more than the batch's one (each has a workspace of
+  // its own, XNNPACK's packed weights): then the batch runs whole, or is refused with its own
+  // figures.
   if (!fit_together(chunk, remainder)) return {&backend_for(batch)};
   chunk_backend = &backend_for(chunk);
   remainder_backend = remainder > 0 ? &backend_for(remainder, /*keep=*/chunk) : nullptr;

@@ -13,7 +13,7 @@
 //   latentkit-sample cvae.lkm reconstruct digit.png -o reconstruction.png
 //   latentkit-sample dae.lkm denoise digit.png --corrupt mask:0.3 -o denoised.png
 //   latentkit-sample cvae.lkm interpolate --from-image a.png --to-image b.png -o morph.png
-//   latentkit-sample cvae.lkm bench --batch 1,25,256 --runs 50 [--warmup 5] [--max-chunk 32] [--profile] [--json]
+//   latentkit-sample cvae.lkm bench --batch 1,25,256 --runs 50 [--warmup 5] [--max-chunk 16] [--profile] [--json]
 //   latentkit-sample --max-memory 64M cvae.lkm sample -n 256 -o samples.png
 //
 // Every failure (a bad file, number, path or size, a full disk, memory running out) ends with

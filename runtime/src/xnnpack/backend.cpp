@@ -325,7 +325,8 @@ XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int bat
     }
     const SubgraphPtr subgraph = builder.release();
     xnn_runtime_t runtime = nullptr;
-    check(xnn_create_runtime_v2(subgraph.get(), threadpool_ ? threadpool_->get() : nullptr, /*flags=*/0, &runtime), "xnn_create_runtime_v2");
+    pthreadpool_t workers = threadpool_ ? threadpool_->get() : nullptr;
+    check(xnn_create_runtime_v2(subgraph.get(), workers, /*flags=*/0, &runtime), "xnn_create_runtime_v2");
     Segment segment;
     segment.first_op = ranges[s].first;
     segment.end_op = ranges[s].second;
