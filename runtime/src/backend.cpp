@@ -75,6 +75,8 @@ std::unique_ptr<Backend> make_backend(BackendKind kind, const Model& model, cons
 #ifndef LATENTKIT_WITH_XNNPACK
 uint64_t xnnpack_bytes_in_use() { return 0; }
 
+std::shared_ptr<WorkerThreads> make_worker_threads(int) { return nullptr; }
+
 // Built without XNNPACK (LATENTKIT_WITH_XNNPACK=OFF, e.g. for ARMv6 boards): asking for it is an
 // error that says what to do instead.
 std::unique_ptr<Backend> make_xnnpack_backend(const Model&, const Method&, int, const BackendOptions&) {

@@ -5,6 +5,7 @@
 // behaviour. The sanitizer suite (`ctest --preset asan`) runs these same tests instrumented.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -327,9 +328,23 @@ TEST_CASE("class 8: files that would take gigabytes or minutes are refused befor
         CHECK(contains(e.what(), "at batch 100000 needs " + plan.describe()));
       }
     }
+    // The C API runs a batch in chunks (BackendOptions::max_chunk), which need only the chunk's
+    // backend: the batch is refused when that is beyond the limit too, with the batch's figures.
     latentkit_model* c_model = nullptr;
     REQUIRE(latentkit_load_memory(bytes.data(), bytes.size(), nullptr, &c_model) == LATENTKIT_OK);
+    CHECK(latentkit_prepare(c_model, 100000) == LATENTKIT_OK);
+    latentkit_free(c_model);
+    latentkit_options options = latentkit_default_options();
+    options.max_memory_bytes = 0;
+    for (lk::BackendKind kind : backends()) {
+      options.max_memory_bytes = std::max(options.max_memory_bytes, lk::plan_memory(model, kind, 2).total());
+    }
+    for (lk::BackendKind kind : backends()) {
+      REQUIRE(lk::plan_memory(model, kind, lk::BackendOptions{}.max_chunk).total() > options.max_memory_bytes);
+    }
+    REQUIRE(latentkit_load_memory(bytes.data(), bytes.size(), &options, &c_model) == LATENTKIT_OK);
     CHECK(latentkit_prepare(c_model, 100000) == LATENTKIT_OUT_OF_MEMORY);
+    CHECK(contains(latentkit_last_error(), "at batch 100000 needs"));
     CHECK(contains(latentkit_last_error(), "GiB"));
     latentkit_free(c_model);
   }

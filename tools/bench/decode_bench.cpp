@@ -218,7 +218,7 @@ const char* profile_form(BackendKind kind) {
 
 void write_json(std::ostream& out, const BenchSettings& s, const std::vector<BatchResult>& results, long peak_rss_kib) {
   out << "{\"model\":" << json_string(s.model_path) << ",\"method\":\"decode\",\"backend\":\"" << to_string(s.kind)
-      << "\",\"threads\":" << s.threads << ",\"warmup\":" << s.warmup << ",\"load_ms\":" << number(s.load_ms)
+      << "\",\"threads\":" << s.threads << ",\"max_chunk\":" << s.max_chunk << ",\"warmup\":" << s.warmup << ",\"load_ms\":" << number(s.load_ms)
       << ",\"peak_rss_kib\":" << peak_rss_kib
       << ",\"allocations_counted\":" << (counting_allocations() ? "true" : "false") << ",\"batches\":[";
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -256,8 +256,8 @@ void write_json(std::ostream& out, const BenchSettings& s, const std::vector<Bat
 
 void write_table(std::ostream& out, const BenchSettings& s, const std::vector<BatchResult>& results, long peak_rss_kib) {
   char line[512];
-  std::snprintf(line, sizeof line, "%s: decode on the %s backend, %d thread(s), %d warm-up decodes\n",
-                s.model_path.c_str(), to_string(s.kind), s.threads, s.warmup);
+  std::snprintf(line, sizeof line, "%s: decode on the %s backend, %d thread(s), chunks of %d (0: none), %d warm-up decodes\n",
+                s.model_path.c_str(), to_string(s.kind), s.threads, s.max_chunk, s.warmup);
   out << line;
   std::snprintf(line, sizeof line, "load %.3f ms, peak resident memory %.1f MiB\n\n", s.load_ms, peak_rss_kib / 1024.0);
   out << line;
@@ -328,7 +328,9 @@ std::vector<int> parse_batches(const std::string& text, int max_batch) {
 }
 
 void run_decode_bench(const Model& model, const BenchSettings& settings, std::ostream& out) {
-  Decoder decoder(model, settings.kind, BackendOptions{settings.threads});
+  BackendOptions options{settings.threads};
+  options.max_chunk = settings.max_chunk;
+  Decoder decoder(model, settings.kind, options);
   std::vector<BatchResult> results;
   for (const int batch : settings.batches) results.push_back(bench_batch(decoder, model, settings, batch));
   rusage usage{};

@@ -19,6 +19,7 @@ struct BenchSettings {
   std::string model_path;
   BackendKind kind = BackendKind::xnnpack;
   int threads = 1;
+  int max_chunk = BackendOptions{}.max_chunk;  // 0: every batch whole, to compare with chunking
   std::vector<int> batches{1, 25, 256};
   int runs = 50;              // timed decodes per batch, at most
   int warmup = 5;             // untimed decodes after the first one

@@ -13,7 +13,7 @@
 //   latentkit-sample cvae.lkm reconstruct digit.png -o reconstruction.png
 //   latentkit-sample dae.lkm denoise digit.png --corrupt mask:0.3 -o denoised.png
 //   latentkit-sample cvae.lkm interpolate --from-image a.png --to-image b.png -o morph.png
-//   latentkit-sample cvae.lkm bench --batch 1,25,256 --runs 50 [--warmup 5] [--profile] [--json]
+//   latentkit-sample cvae.lkm bench --batch 1,25,256 --runs 50 [--warmup 5] [--max-chunk 16] [--profile] [--json]
 //   latentkit-sample --max-memory 64M cvae.lkm sample -n 256 -o samples.png
 //
 // Every failure (a bad file, number, path or size, a full disk, memory running out) ends with
@@ -355,6 +355,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000))->capture_default_str();
   bench->add_option("--max-seconds", bench_settings.max_seconds, "stop a batch's timed decodes after this long (at least 3 run)")
       ->check(CLI::Range(0.001, 3600.0))->capture_default_str();
+  bench->add_option("--max-chunk", bench_settings.max_chunk,
+                    "run a batch larger than this as chunks of it (BackendOptions::max_chunk); 0: whole")
+      ->check(CLI::Range(0, 4096))
+      ->capture_default_str();
   bench->add_flag("--profile", bench_settings.profile, "also time each op (on a backend built for profiling)");
   bench->add_flag("--json", bench_settings.json, "one JSON object instead of the table");
 

@@ -23,6 +23,10 @@ BackendKind parse_backend_kind(const std::string& name);
 // False when the runtime was built with LATENTKIT_WITH_XNNPACK=OFF.
 bool backend_available(BackendKind kind);
 
+// XNNPACK's worker threads (a pthreadpool), which backends that never run at the same time can
+// share: make_worker_threads.
+class WorkerThreads;
+
 struct BackendOptions {
   int threads = 1;  // worker threads for backends that can use them (XNNPACK); 1 or less: the
                     // calling thread only
@@ -33,7 +37,30 @@ struct BackendOptions {
   // ops that exchange a tensor XNNPACK holds in another form (max_pool2d's indices) share one.
   // What crosses between runtimes goes through memory, so the sum is a little above a decode.
   bool profile = false;
+  // MethodRunner (so Decoder and the C API too) runs a batch larger than this as consecutive
+  // chunks of max_chunk examples, and the remainder, through backends built for those batch
+  // sizes; 0: every batch whole. A backend computes op after op over its whole batch, so at a
+  // large batch an op's activations no longer fit in the CPU's cache and every op goes through
+  // memory: the seed-000 decoder has 320 KiB of activations per image (MemoryPlan), 80 MiB at
+  // batch 256, 5 MiB at 16. Measured on it (XNNPACK, 1 thread, a 2-core EPYC with 32 MiB of
+  // L3, medians of 9 runs): 0.083 ms/image whole at batch 256, 0.069 in chunks of 32, 0.063 in
+  // chunks of 16, with batches of 20 and 25 unchanged; chunks of 64 gained least. The reference
+  // backend's loops are bound by arithmetic, not memory: chunks neither help nor hurt it, and
+  // both backends chunk alike. The outputs are the same bit for bit (every op computes each
+  // example on its own), and only the chunk's and the remainder's backends are kept, so a
+  // large batch also needs less memory. A Backend itself always runs its whole batch.
+  int max_chunk = 16;
+  // The XNNPACK backend's worker threads when threads > 1; null: it makes its own. After a run
+  // XNNPACK's workers spin for a while before they sleep, so two backends with pools of their
+  // own that run in turn (a chunk's and a remainder's) take the cores from each other: measured,
+  // 2 threads at batch 100 in chunks of 32 ran twice as slow as whole. MethodRunner gives its
+  // backends one set.
+  std::shared_ptr<WorkerThreads> worker_threads = nullptr;
 };
+
+// `threads` workers for backends that never run at the same time; null when threads <= 1 or
+// without XNNPACK. Raises Error(backend) if the threads cannot be made.
+std::shared_ptr<WorkerThreads> make_worker_threads(int threads);
 
 // Time spent in one op, or in ops the backend could only time together, since it was built.
 struct OpTime {

@@ -128,6 +128,23 @@ struct ThreadpoolDeleter {
 };
 using RuntimePtr = std::unique_ptr<xnn_runtime, RuntimeDeleter>;
 using ThreadpoolPtr = std::unique_ptr<pthreadpool, ThreadpoolDeleter>;
+}  // namespace
+
+class WorkerThreads {
+ public:
+  explicit WorkerThreads(int threads) : pool_(pthreadpool_create(static_cast<std::size_t>(threads))) {
+    if (!pool_) {
+      throw Error(ErrorCode::backend, "xnnpack backend: could not create a thread pool of " + std::to_string(threads) +
+                                          " threads");
+    }
+  }
+  pthreadpool_t get() const { return pool_.get(); }
+
+ private:
+  ThreadpoolPtr pool_;
+};
+
+namespace {
 
 // Where the method is cut into separately run XNNPACK runtimes: [first, last) op ranges. One
 // range unless profiling; then one per op, except that a ReLU stays with the op that produces its
@@ -226,7 +243,7 @@ class XnnpackBackend final : public Backend {
   std::vector<float*> inputs_, outputs_;  // into buffers_, in the method's order
   std::vector<std::size_t> input_bytes_, output_bytes_;
   bool profile_ = false;
-  ThreadpoolPtr threadpool_;
+  std::shared_ptr<WorkerThreads> threadpool_;  // null: the calling thread only
   std::vector<Segment> segments_;
 };
 
@@ -245,11 +262,7 @@ XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int bat
   initialize_xnnpack();
 
   if (options.threads > 1) {
-    threadpool_.reset(pthreadpool_create(static_cast<std::size_t>(options.threads)));
-    if (!threadpool_) {
-      throw Error(ErrorCode::backend, "xnnpack backend: could not create a thread pool of " +
-                                          std::to_string(options.threads) + " threads");
-    }
+    threadpool_ = options.worker_threads ? options.worker_threads : std::make_shared<WorkerThreads>(options.threads);
   }
 
   // Which op writes each tensor, and which tensors a runtime must exchange: the method's inputs
@@ -312,7 +325,8 @@ XnnpackBackend::XnnpackBackend(const Model& model, const Method& method, int bat
     }
     const SubgraphPtr subgraph = builder.release();
     xnn_runtime_t runtime = nullptr;
-    check(xnn_create_runtime_v2(subgraph.get(), threadpool_.get(), /*flags=*/0, &runtime), "xnn_create_runtime_v2");
+    pthreadpool_t workers = threadpool_ ? threadpool_->get() : nullptr;
+    check(xnn_create_runtime_v2(subgraph.get(), workers, /*flags=*/0, &runtime), "xnn_create_runtime_v2");
     Segment segment;
     segment.first_op = ranges[s].first;
     segment.end_op = ranges[s].second;
@@ -358,6 +372,10 @@ XnnpackCost xnnpack_cost(const Graph& graph, int batch) {
 }
 
 }  // namespace detail
+
+std::shared_ptr<WorkerThreads> make_worker_threads(int threads) {
+  return threads > 1 ? std::make_shared<WorkerThreads>(threads) : nullptr;
+}
 
 uint64_t xnnpack_bytes_in_use() { return static_cast<uint64_t>(std::max<int64_t>(0, xnnpack_bytes.load())); }
 
