@@ -178,10 +178,11 @@ void write_pairs_png(const std::string& path, const torch::Tensor& left, const t
 
 void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, const std::vector<uint8_t>& labels,
                          const std::vector<std::string>& class_names, const std::string& name, const std::string& what,
-                         ReportSummary& summary) {
+                         ReportSummary& summary, const std::vector<std::string>& point_colours) {
   // A 10-colour qualitative palette (Tableau 10).
-  static const char* const kColours[10] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  static const std::vector<std::string> kTableau = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+                                                    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
+  const std::vector<std::string>& kColours = point_colours.size() >= 10 ? point_colours : kTableau;
   const fs::path work(in.work_dir);
   const std::string stem = fs::path(name).stem().string();
   std::string axis_x = "z1", axis_y = "z2";
@@ -215,6 +216,7 @@ void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, con
        << "set title 'test set: " << what << ", coloured by label (" << p.size(0) << " images)'\n"
        << "set xlabel " << gnuplot_quote(axis_x) << "\nset ylabel " << gnuplot_quote(axis_y)
        << "\nset grid\nunset key\n"
+       << (point_colours.empty() ? "" : "set object 1 rectangle from graph 0,0 to graph 1,1 behind fc rgb '#000000'\n")
        << "set palette maxcolors 10\nset palette defined (";
     for (int c = 0; c < 10; ++c) gp << (c ? ", " : "") << c << " '" << kColours[c] << "'";
     gp << ")\nset cbrange [-0.5:9.5]\nset cbtics (";

@@ -9,6 +9,7 @@
 //   latent_colours.png   the same by colour, on coloured data                      (gnuplot)
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 
@@ -78,8 +79,14 @@ void MlpVaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary
     plot_latent_scatter(in, all, in.test_labels, in.class_names, "latent_scatter.png", "continuous posterior means by digit",
                         summary);
     if (!in.test_colours.empty()) {
+      std::vector<std::string> hex;
+      for (const NamedColour& c : colour_palette()) {
+        char text[8];
+        std::snprintf(text, sizeof text, "#%02x%02x%02x", c.rgb[0], c.rgb[1], c.rgb[2]);
+        hex.push_back(text);
+      }
       plot_latent_scatter(in, all, in.test_colours, colour_names(), "latent_colours.png",
-                          "continuous posterior means by colour", summary);
+                          "continuous posterior means by colour", summary, hex);
     }
   }
 

@@ -75,10 +75,12 @@ void write_png(const std::string& path, const Picture& picture);
 void write_pairs_png(const std::string& path, const torch::Tensor& left, const torch::Tensor& right);
 // A scatter plot of `means` ([N, D] posterior means of the test images, N >= 1) coloured by
 // `labels` (up to 10 classes, named by `class_names`), into `name` in the run folder; for D > 2
-// their 2-D PCA projection. `what` names the points in the title.
+// their 2-D PCA projection. `what` names the points in the title. `point_colours` (10 "#rrggbb")
+// draws each class in a colour of its own on black, for classes that are colours; else a
+// qualitative palette on white.
 void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, const std::vector<uint8_t>& labels,
                          const std::vector<std::string>& class_names, const std::string& name, const std::string& what,
-                         ReportSummary& summary);
+                         ReportSummary& summary, const std::vector<std::string>& point_colours = {});
 // printf-style formatting of one number.
 std::string format_number(double value, const char* format = "%.2f");
 // printf-style formatting of a line (at most 511 bytes).
