@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <sstream>
@@ -158,6 +159,12 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& options) {
   Judge& judge = result.judge;
   torch::optim::Adam optimizer(judge->parameters(), torch::optim::AdamOptions(options.learning_rate));
   judge->train();
+  // The learning rate falls along a half cosine to 0 by the last step: at a constant rate the
+  // last epoch's loss goes up and down by half its size, and the judge would be whichever
+  // moment the run happened to stop at.
+  const int64_t steps_per_epoch = (n + options.batch_size - 1) / options.batch_size;
+  const double total_steps = static_cast<double>(steps_per_epoch * options.epochs);
+  int64_t step = 0;
   for (int epoch = 1; epoch <= options.epochs; ++epoch) {
     const torch::Tensor order = torch::randperm(n, generator, torch::kLong);
     double loss_sum = 0;
@@ -167,6 +174,8 @@ JudgeTrainResult train_judge(const JudgeTrainOptions& options) {
       const JudgeLogits logits = judge->forward(to_unit(images.index_select(0, index)));
       const torch::Tensor loss = torch::nn::functional::cross_entropy(logits.digit, digits.index_select(0, index)) +
                                  torch::nn::functional::cross_entropy(logits.colour, colours.index_select(0, index));
+      const double rate = 0.5 * options.learning_rate * (1 + std::cos(M_PI * static_cast<double>(step++) / total_steps));
+      for (auto& group : optimizer.param_groups()) group.options().set_lr(rate);
       optimizer.zero_grad();
       loss.backward();
       optimizer.step();

@@ -78,7 +78,7 @@ struct JudgeTrainResult {
   double seconds = 0;            // training and measuring
 };
 
-// Adam on the two heads' summed cross-entropies. The same options and thread settings give the
+// Adam on the two heads' summed cross-entropies, the learning rate cosine-decayed to 0. The same options and thread settings give the
 // same judge. Throws std::invalid_argument for options out of range, std::runtime_error when
 // MNIST cannot be read.
 JudgeTrainResult train_judge(const JudgeTrainOptions& options);
