@@ -237,6 +237,9 @@ Control run_control(const lk::Model& model, lk::Decoder& decoder, tr::LoadedJudg
       r.share = static_cast<double>(judged[static_cast<std::size_t>(target)]) / static_cast<double>(samples);
       control.labels.push_back(std::move(r));
     }
+    // In the order of the digits and of the palette, not of the categories.
+    std::sort(info.offered.begin(), info.offered.end(),
+              [&](const std::string& a, const std::string& b) { return index_of(names, a) < index_of(names, b); });
     for (const std::string& name : expected_names(info.kind, control.dataset)) {
       if (std::find(info.offered.begin(), info.offered.end(), name) == info.offered.end()) info.missing.push_back(name);
     }
@@ -250,7 +253,7 @@ Control run_control(const lk::Model& model, lk::Decoder& decoder, tr::LoadedJudg
     for (const LabelResult& r : control.labels) {
       if (r.kind != kind || !r.primary) continue;
       ++c.labels;
-      if (r.share < c.min_share) {
+      if (c.labels == 1 || r.share < c.min_share) {
         c.min_share = r.share;
         c.worst = r.label;
       }
