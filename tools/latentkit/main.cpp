@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
       {"categorical", "discrete-vae, joint-vae: NxK, N categorical latent variables of K categories (default 20x10 discrete, 2x10 joint)", {}},
       {"anneal", "discrete-vae, joint-vae: RATE:MINIMUM, Gumbel-softmax temperature max(MINIMUM, exp(-RATE * step)) (default 0.0003:0.5, seed 004's)", {}},
       {"gumbel", "discrete-vae, joint-vae: soft (relaxed samples, default) or hard (straight-through one-hots)", {}},
-      {"labelled", "discrete-vae, joint-vae: FRACTION[:WEIGHT], anchor categorical variable 0 to the digit and 1 to the colour with the labels of that fraction of the training images (semi-supervised; default 0: none; weight 100)", {}},
+      {"labelled", "discrete-vae, joint-vae: FRACTION[:WEIGHT], anchor categorical variable 0 to the digit and 1 to the colour with the labels of that fraction of the training images (semi-supervised, as M2 of Kingma et al. 2014; default 0: none; WEIGHT of the classification, default 50)", {}},
       {"capacity", "joint-vae: CONT:DISC:GAMMA:STEPS, Dupont 2018's capacity-controlled KL terms (e.g. 5:5:30:25000; default off)", {}},
   };
   for (FamilyFlag& f : family_flags) f.option = train->add_option(std::string("--") + f.flag, f.value, f.help);

@@ -230,6 +230,8 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     if (!train_set.colours.empty()) {
       labels.colours = torch::tensor(std::vector<int64_t>(train_set.colours.begin(), train_set.colours.end()), torch::kLong);
     }
+    labels.images = train_grey;
+    labels.binarization = options.binarization;
     family->set_training_labels(labels);
   }
   set_training_mode(*family, true);
@@ -342,8 +344,7 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
       }
       // A rank with no image this step (a last batch smaller than the number of ranks) computes
       // nothing; its gradients count with weight 0.
-      const double own_loss =
-          shard.size() > 0 ? family->compute_gradients(x, order.slice(0, shard.begin, shard.end)) : 0.0;
+      const double own_loss = shard.size() > 0 ? family->compute_gradients(x) : 0.0;
       double loss = own_loss;
       int64_t bad_ranks = std::isfinite(own_loss) ? 0 : 1;
       if (ranks.group) {

@@ -3,9 +3,11 @@
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <stdexcept>
 
+#include "latentkit/trainer/binarization.h"
 #include "latentkit/trainer/category_naming.h"
 #include "latentkit/trainer/coloured_mnist.h"
 #include "latentkit/trainer/family_registry.h"
@@ -139,7 +141,7 @@ std::vector<Figure> figures(bool continuous, bool discrete) {
 const char* kDiscreteHelp =
     "--categorical NxK (N variables of K categories), --anneal RATE:MINIMUM (temperature max(MINIMUM, exp(-RATE * step)), "
     "default 0.0003:0.5), --gumbel soft|hard (straight-through), --labelled FRACTION[:WEIGHT] (anchor variable 0 to the "
-    "digit and 1 to the colour with that fraction of labels, weight 100 per labelled image)";
+    "digit and 1 to the colour with that fraction of labels, the classification weighted WEIGHT, default 50)";
 
 // Whether training image `index` is one of the labelled fraction: a fixed pseudo-random choice per
 // image, so that a subset of the training set keeps its images' status.
@@ -214,11 +216,70 @@ double MlpVaeFamily::temperature() const {
   return annealed_temperature(step_.item<int64_t>(), config_.anneal_rate, config_.minimum_temperature);
 }
 
-void MlpVaeFamily::set_training_labels(const TrainingLabels& labels) { labels_ = labels; }
+void MlpVaeFamily::set_training_labels(const TrainingLabels& labels) {
+  labels_ = labels;
+  labelled_ = torch::Tensor();
+  if (config_.labelled_fraction <= 0 || !labels.digits.defined()) return;
+  const MlpVaeShape& s = config_.shape;
+  const int64_t digit_max = labels.digits.max().item<int64_t>();
+  const int64_t colour_max = labels.colours.defined() && s.variables > 1 ? labels.colours.max().item<int64_t>() : -1;
+  if (digit_max >= s.categories || colour_max >= s.categories) {
+    throw std::invalid_argument("--labelled anchors categorical variable 0 to the " + std::to_string(digit_max + 1) +
+                                " digits" + (colour_max >= 0 ? " and 1 to the " + std::to_string(colour_max + 1) + " colours" : "") +
+                                "; --categorical has only " + std::to_string(s.categories) + " categories per variable");
+  }
+  std::vector<int64_t> chosen;
+  for (int64_t i = 0; i < labels.digits.size(0); ++i) {
+    if (is_labelled(i, config_.labelled_fraction)) chosen.push_back(i);
+  }
+  if (chosen.empty()) {
+    throw std::invalid_argument("--labelled " + config_.options["labelled"] + " labels none of the " +
+                                std::to_string(labels.digits.size(0)) + " training images; give a larger fraction");
+  }
+  labelled_ = torch::tensor(chosen, torch::kLong);
+  std::fprintf(stderr, "%s: %lld labelled training images anchor the categorical variables (--labelled %s)\n",
+               description().name, static_cast<long long>(chosen.size()), config_.options["labelled"].c_str());
+}
 
-double MlpVaeFamily::compute_gradients(const torch::Tensor& batch) { return compute_gradients(batch, torch::Tensor()); }
+torch::Tensor MlpVaeFamily::labelled_loss() {
+  const MlpVaeShape& s = config_.shape;
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  const torch::Tensor pick = labelled_.index_select(0, torch::randint(labelled_.size(0), {kLabelledBatch}, generator, torch::kLong));
+  const torch::Tensor x = binarize(labels_.images.index_select(0, pick), labels_.binarization, generator);
+  const MlpVaePosterior q = model_->encode(x);
+  std::vector<torch::Tensor> parts;
+  torch::Tensor kl = torch::zeros({x.size(0)});
+  if (q.mean.defined()) {
+    parts.push_back(q.mean + torch::exp(0.5 * q.log_variance) * torch::randn_like(q.mean));
+    kl = kl + 0.5 * (q.mean.pow(2) + q.log_variance.exp() - 1 - q.log_variance).sum(1);
+  }
+  // The anchored variables are the labels, one-hot: the decoder learns what each category draws.
+  // The others are sampled as in the unlabelled loss.
+  torch::Tensor code = gumbel_softmax(q.logits, temperature(), config_.hard);
+  std::vector<torch::Tensor> targets = {labels_.digits.index_select(0, pick)};
+  if (labels_.colours.defined() && s.variables > 1) targets.push_back(labels_.colours.index_select(0, pick));
+  torch::Tensor cross_entropy = torch::zeros({x.size(0)});
+  const int64_t anchored = static_cast<int64_t>(targets.size());
+  std::vector<torch::Tensor> variables;
+  for (int64_t v = 0; v < s.variables; ++v) {
+    if (v < anchored) {
+      variables.push_back(torch::one_hot(targets[v], s.categories).to(torch::kFloat32));
+      cross_entropy = cross_entropy + torch::nn::functional::cross_entropy(
+                                          q.logits.select(1, v), targets[v],
+                                          torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    } else {
+      variables.push_back(code.select(1, v));
+    }
+  }
+  if (anchored < s.variables) kl = kl + categorical_kl(q.logits.slice(1, anchored));
+  parts.push_back(torch::stack(variables, 1).flatten(1));
+  const torch::Tensor reconstruction =
+      torch::binary_cross_entropy_with_logits(model_->decode_logits(torch::cat(parts, 1)), x, {}, {}, at::Reduction::None)
+          .sum({1, 2, 3});
+  return (reconstruction + kl + config_.label_weight * cross_entropy).mean();
+}
 
-double MlpVaeFamily::compute_gradients(const torch::Tensor& batch, const torch::Tensor& indices) {
+double MlpVaeFamily::compute_gradients(const torch::Tensor& batch) {
   optimizer_.zero_grad();
   const MlpVaePosterior q = model_->encode(batch);
   std::vector<torch::Tensor> parts;
@@ -242,29 +303,7 @@ double MlpVaeFamily::compute_gradients(const torch::Tensor& batch, const torch::
   const torch::Tensor reconstruction =
       torch::binary_cross_entropy_with_logits(logits, batch, {}, {}, at::Reduction::None).sum({1, 2, 3});
   torch::Tensor loss = (reconstruction + kl).mean();
-  if (config_.labelled_fraction > 0 && indices.defined() && labels_.digits.defined()) {
-    // The anchor: variable 0 learns the digit, variable 1 the colour, from the labelled images.
-    std::vector<int64_t> chosen;
-    const auto index = indices.accessor<int64_t, 1>();
-    for (int64_t i = 0; i < indices.size(0); ++i) {
-      if (is_labelled(index[i], config_.labelled_fraction)) chosen.push_back(i);
-    }
-    if (!chosen.empty()) {
-      const torch::Tensor rows = torch::tensor(chosen, torch::kLong);
-      const torch::Tensor logits_l = q.logits.index_select(0, rows);
-      const torch::Tensor where = indices.index_select(0, rows);
-      torch::Tensor anchored = torch::nn::functional::cross_entropy(
-          logits_l.select(1, 0), labels_.digits.index_select(0, where).clamp_max(config_.shape.categories - 1),
-          torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-      if (labels_.colours.defined() && config_.shape.variables > 1) {
-        anchored = anchored + torch::nn::functional::cross_entropy(
-                                  logits_l.select(1, 1),
-                                  labels_.colours.index_select(0, where).clamp_max(config_.shape.categories - 1),
-                                  torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-      }
-      loss = loss + config_.label_weight * anchored / static_cast<double>(batch.size(0));
-    }
-  }
+  if (labelled_.defined() && labelled_.size(0) > 0) loss = loss + labelled_loss();
   const double value = loss.item<double>();
   if (!std::isfinite(value)) return value;
   loss.backward();

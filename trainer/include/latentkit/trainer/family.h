@@ -60,6 +60,8 @@ struct EvaluationRequest {
 struct TrainingLabels {
   torch::Tensor digits;   // [N] int64: the dataset's class labels
   torch::Tensor colours;  // [N] int64: coloured_mnist.h's colour of each image; undefined when none
+  torch::Tensor images;   // [N, C, H, W] the training images before binarisation
+  Binarization binarization = Binarization::none;  // the run's, for drawing from `images`
 };
 
 struct Evaluation {
@@ -92,12 +94,6 @@ class Family {
   // gradients. Returns the loss per image (what the progress bar and train_loss show); when it is
   // not finite no gradient is computed, and the caller must not apply_gradients().
   virtual double compute_gradients(const torch::Tensor& batch) = 0;
-  // As above, for a family that uses the training labels: `indices` are the batch's images' places
-  // in the training set (TrainingLabels). The training loop calls this one.
-  virtual double compute_gradients(const torch::Tensor& batch, const torch::Tensor& indices) {
-    (void)indices;
-    return compute_gradients(batch);
-  }
   // The training set's labels, once before the first step (and before each resumed session).
   virtual void set_training_labels(const TrainingLabels& labels) { (void)labels; }
   // After every epoch, before the checkpoint: what the family learns of its latents from the

@@ -9,9 +9,8 @@
 //
 // Loss per image: binary cross-entropy summed over the pixels + KL(q(z|x) || N(0, I)) + KL(q(c|x) ||
 // uniform), in nats. With --labelled FRACTION[:WEIGHT] the discrete part is anchored by the labels of
-// that fraction of the training images (Kingma et al. 2014's M2 idea): a cross-entropy of variable 0
-// against the digit and, on coloured data, of variable 1 against the colour, WEIGHT times per
-// labelled image. After every epoch each categorical variable is named (category_naming.h) from the
+// that fraction of the training images, as Kingma et al. (2014)'s M2: variable 0 is the digit and,
+// on coloured data, variable 1 the colour (see labelled_loss). After every epoch each categorical variable is named (category_naming.h) from the
 // training images; the names are kept in the checkpoint and exported as the latent groups' labels.
 #pragma once
 
@@ -37,7 +36,7 @@ struct MlpVaeConfig {
   // Dupont's capacities: |KL - C(step)| * gamma, C growing linearly to its maximum over `steps`.
   bool capacity = false;
   double continuous_capacity = 5, discrete_capacity = 5, gamma = 30, capacity_steps = 25000;
-  double labelled_fraction = 0, label_weight = 100;
+  double labelled_fraction = 0, label_weight = 50;
   FamilyOptions options;  // as the checkpoint keeps them
 };
 
@@ -64,7 +63,6 @@ class MlpVaeFamily : public Family {
   FamilyOptions options() const override { return config_.options; }
   void check_images(const ImageDataset& images, const std::string& dir) const override;
   double compute_gradients(const torch::Tensor& batch) override;
-  double compute_gradients(const torch::Tensor& batch, const torch::Tensor& indices) override;
   void set_training_labels(const TrainingLabels& labels) override;
   void label_latents(const torch::Tensor& train_images) override;
   void apply_gradients() override;
@@ -88,7 +86,15 @@ class MlpVaeFamily : public Family {
   MlpVae model_;
   CategoryNames names_;
   torch::optim::Adam optimizer_;
+  // M2's labelled term on kLabelledBatch images drawn from the labelled ones (labelled_, their
+  // places in the training set): their ELBO with the anchored variables set to the labels, so that
+  // the decoder learns what each category draws, plus label_weight x the cross-entropy of q(c | x)
+  // against them, so that the encoder learns to read them. Added to every step's loss.
+  torch::Tensor labelled_loss();
+  static constexpr int64_t kLabelledBatch = 32;
+
   TrainingLabels labels_;
+  torch::Tensor labelled_;
   // The run's step count, in a module so that the checkpoint keeps the annealing's place.
   torch::Tensor step_;
   std::shared_ptr<torch::nn::Module> schedule_;
