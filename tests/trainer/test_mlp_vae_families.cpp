@@ -146,6 +146,8 @@ TEST_CASE("categories are named by the label most of their images have; shared l
   CHECK(naming.kind == "digit");
   CHECK(naming.labels == std::vector<std::string>{"7-2", "7", "0"});
   CHECK(naming.purity == doctest::Approx(23.0 / 25.0));
+  // An anchored variable keeps its kind whatever it draws.
+  CHECK(tr::name_variable(digit_counts, colour_counts, digits, colours, "colour").kind == "colour");
   CHECK(tr::group_names({"digit", "colour", "digit"}) == std::vector<std::string>{"digit", "colour", "digit2"});
 }
 

@@ -343,7 +343,11 @@ void MlpVaeFamily::label_latents(const torch::Tensor& train_images) {
     const CategoryCounts digit_counts = count(labels_.digits, static_cast<int64_t>(digits.size()), v);
     const CategoryCounts colour_counts =
         labels_.colours.defined() ? count(labels_.colours, static_cast<int64_t>(colours.size()), v) : CategoryCounts();
-    const VariableNaming naming = name_variable(digit_counts, colour_counts, digits, colours);
+    // An anchored variable is what its labels made it (set_training_labels).
+    std::string kind;
+    if (labelled_.defined() && v == 0) kind = "digit";
+    if (labelled_.defined() && v == 1 && labels_.colours.defined()) kind = "colour";
+    const VariableNaming naming = name_variable(digit_counts, colour_counts, digits, colours, kind);
     names_->colour_kind[v] = naming.kind == "colour" ? 1 : 0;
     for (int64_t k = 0; k < categories; ++k) {
       names_->label_of[v][k] = naming.label_of[static_cast<std::size_t>(k)];

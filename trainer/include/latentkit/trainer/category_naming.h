@@ -26,8 +26,11 @@ struct VariableNaming {
 // gains most over always answering the most common label. A label two categories share is
 // given to the one with more images; the other is called "LABEL-2" (then "-3", ...), so that a
 // label names one category and the best one for it. A category no image picks is "unused-K".
+// `kind` "digit" or "colour" names the variable so whatever it draws (a variable anchored to
+// those labels in training); "" chooses.
 VariableNaming name_variable(const CategoryCounts& digit_counts, const CategoryCounts& colour_counts,
-                             const std::vector<std::string>& digit_names, const std::vector<std::string>& colour_names);
+                             const std::vector<std::string>& digit_names, const std::vector<std::string>& colour_names,
+                             const std::string& kind = "");
 
 // Each category's name: its label's name, or "LABEL-2", "LABEL-3", ... for the categories sharing
 // a label after the one with most images of it (`agreeing`); "unused-K" for label -1.
