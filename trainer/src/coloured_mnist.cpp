@@ -2,18 +2,15 @@
 
 #include <stdexcept>
 
+#include "latentkit/rng.h"
+
 namespace latentkit::trainer {
 
 namespace {
 
-// splitmix64: a colour per (seed, split, image) without a generator whose stream a subset would
-// shift.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+// A hash of x (the first draw of the runtime's SplitMix64 seeded with it): a colour per (seed,
+// split, image) without a generator whose stream a subset would shift.
+std::uint64_t mix(std::uint64_t x) { return Rng(x).next_u64(); }
 
 void require_grey(const ImageDataset& grey) {
   if (grey.channels != 1) {

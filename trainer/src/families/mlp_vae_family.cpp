@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "latentkit/rng.h"
 #include "latentkit/trainer/binarization.h"
 #include "latentkit/trainer/category_naming.h"
 #include "latentkit/trainer/coloured_mnist.h"
@@ -145,13 +146,7 @@ const char* kDiscreteHelp =
 
 // Whether training image `index` is one of the labelled fraction: a fixed pseudo-random choice per
 // image, so that a subset of the training set keeps its images' status.
-bool is_labelled(int64_t index, double fraction) {
-  uint64_t x = static_cast<uint64_t>(index) + 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  x ^= x >> 31;
-  return static_cast<double>(x >> 11) * 0x1.0p-53 < fraction;
-}
+bool is_labelled(int64_t index, double fraction) { return Rng(static_cast<uint64_t>(index)).uniform() < fraction; }
 
 const auto printed = format_text;
 
