@@ -16,6 +16,7 @@
 #include "latentkit/graph.h"
 #include "latentkit/latents.h"
 #include "latentkit/method.h"
+#include "json_text.h"
 
 namespace latentkit::cli {
 namespace {
@@ -186,22 +187,6 @@ BatchResult bench_batch(Decoder& decoder, const Model& model, const BenchSetting
   return result;
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string number(double value) {
   char text[32];

@@ -33,6 +33,7 @@
 #include "latentkit/trainer/mnist.h"
 #include "latentkit/trainer/thread_config.h"
 #include "cli_checks.h"
+#include "json_text.h"
 
 namespace lk = latentkit;
 namespace tr = latentkit::trainer;
@@ -322,23 +323,7 @@ void print_text(const Control& c) {
   }
 }
 
-std::string json_string(const std::string& text) {
-  std::string out = "\"";
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20) {
-      char escaped[8];
-      std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-      out += escaped;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
+using latentkit::cli::json_string;
 
 std::string json_strings(const std::vector<std::string>& items) {
   std::string out = "[";
