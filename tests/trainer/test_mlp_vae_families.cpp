@@ -270,3 +270,25 @@ TEST_CASE("MLP VAE families refuse options that are not theirs, and malformed on
   coloured.channels = 3;
   CHECK_THROWS_WITH_AS(grey_model->check_images(coloured, "somewhere"), doctest::Contains("28 x 28 x 1"), std::runtime_error);
 }
+
+TEST_CASE("joint-vae --capacity and --gumbel hard: each step's loss is finite and reaches every layer") {
+  torch::manual_seed(5);
+  tr::FamilySettings settings;
+  settings.image_channels = 3;
+  settings.learning_rate = 1e-3;
+  settings.options = {{"capacity", "5:5:30:100"}, {"gumbel", "hard"}};
+  const auto family = tr::make_family("joint-vae", settings);
+  const torch::Tensor batch = torch::rand({8, 3, 28, 28});
+  auto& vae = dynamic_cast<tr::MlpVaeFamily&>(*family);
+  const double first = family->compute_gradients(batch);
+  CHECK(std::isfinite(first));
+  for (const auto& parameter : vae.model()->named_parameters()) {
+    CAPTURE(parameter.key());
+    REQUIRE(parameter.value().grad().defined());
+    CHECK(parameter.value().grad().abs().sum().item<double>() > 0);
+  }
+  family->apply_gradients();
+  // The capacity grows with the steps: the loss of the same batch changes as C(step) moves.
+  CHECK(std::isfinite(family->compute_gradients(batch)));
+  CHECK(vae.temperature() < 1.0);  // one step of annealing done
+}
