@@ -1,6 +1,7 @@
-// A Gaussian mixture prior (issue #23) through latentkit-sample: `info` names it, `sample` draws
-// the latents it saves from it (as sample_latents does), and `grid` still works over it. The model:
-// the seed-000 decoder shape with random weights over z (2 dimensions, three components).
+// A Gaussian mixture prior (issue #23) through the two programs: latentkit-sample's `info` names
+// it, `sample` draws the latents it saves from it (as sample_latents does), and `grid` still works
+// over it (a model of the seed-000 decoder shape with random weights over z, 2 dimensions, three
+// components); `latentkit export --prior gmm:K` fits one to a short CVAE run (the journey's).
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -71,4 +72,37 @@ TEST_CASE("latentkit-sample: a file whose mixture is inconsistent is refused, na
   const Run info = run(sample_cli + " " + quoted(path) + " info");
   CHECK(info.exit_code != 0);
   CHECK(info.output.find("mixture variance 4 is -0.500000 (must be finite and positive)") != std::string::npos);
+}
+
+TEST_CASE("latentkit export --prior gmm:3 fits a mixture to the run's codes; its samples decode") {
+  Journey& j = journey();
+  INFO(j.train.output);
+  REQUIRE(j.train.exit_code == 0);
+  const fs::path model = j.dir / "cvae-gmm3.lkm";
+  const Run exported = run(cli + " export " + quoted(j.dir / "run") + " -o " + quoted(model) +
+                           " --prior gmm:3 --data " LATENTKIT_MNIST_DIR);
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  CHECK(exported.output.find("prior: gaussian mixture of 3 components") != std::string::npos);
+
+  const Run info = run(sample_cli + " " + quoted(model) + " info");
+  CHECK(info.output.find("prior: gaussian mixture of 3 components") != std::string::npos);
+  const Run sample = run(sample_cli + " " + quoted(model) + " sample -n 16 --seed 1 -o " + quoted(j.dir / "gmm3.png"));
+  INFO(sample.output);
+  CHECK(sample.exit_code == 0);
+  CHECK(fs::exists(j.dir / "gmm3.png"));
+}
+
+TEST_CASE("latentkit export refuses a --prior it does not know, writing nothing") {
+  Journey& j = journey();
+  REQUIRE(j.train.exit_code == 0);
+  for (const std::string prior : {"gmm:0", "gmm:x", "gmm:", "gmm:-2", "uniform"}) {
+    CAPTURE(prior);
+    const fs::path model = j.dir / "refused.lkm";
+    const Run r = run(cli + " export " + quoted(j.dir / "run") + " -o " + quoted(model) + " --prior " + prior);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("--prior takes normal or gmm:K with K from 1 to 256 components, not '" + prior + "'") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(model));
+  }
 }

@@ -122,6 +122,7 @@ ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const
     description = describe_conv_autoencoder(dynamic_cast<ConvAutoencoderImpl&>(model), family, info);
   }
   description.provenance.metrics = metrics;
+  attach_prior(description.latent, options);
   std::vector<uint8_t> bytes = serialize_model(description);
   const Model file = Model::load_bytes(bytes.data(), bytes.size());
 

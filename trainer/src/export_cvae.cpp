@@ -192,6 +192,7 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
   const QuantMode format = options.format;
   checkpoint_model->eval();
   ModelDescription decoder = describe_cvae_decoder(checkpoint_model, info);
+  attach_prior(decoder.latent, options);
   decoder.provenance.quantization = to_string(QuantMode::fp32);
   ModelDescription description = with_methods(decoder, checkpoint_model, QuantMode::fp32);
   std::vector<uint8_t> bytes = serialize_model(description);

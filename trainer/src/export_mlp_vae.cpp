@@ -114,6 +114,7 @@ ExportReport MlpVaeFamily::export_methods(const RunInfo& info, const std::string
   }
   if (s.continuous > 0) d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(s.continuous), 1, {}, {}});
   for (LatentGroup& group : categorical_groups(*this)) d.latent.groups.push_back(std::move(group));
+  attach_prior(d.latent, options);
   d.image = {static_cast<int>(s.height), static_cast<int>(s.width), static_cast<int>(s.channels), ValueRange::unit};
   fill_provenance(d.provenance, description().name, info);
   d.provenance.quantization = to_string(QuantMode::fp32);
