@@ -86,7 +86,7 @@ extern "C" {
 #endif
 
 /* The version of this API: incremented when a declaration here changes. */
-#define LATENTKIT_C_API_VERSION 4
+#define LATENTKIT_C_API_VERSION 5
 
 /* ---- status ------------------------------------------------------------------------------- */
 
@@ -194,8 +194,9 @@ LATENTKIT_API latentkit_status latentkit_model_metric_by_name(const latentkit_mo
 
 /* n (>= 1) latent vectors from the model's prior, drawn from `seed`: n x latent_dims floats
  * into `latents` (capacity in floats). Bit-identical to latentkit::sample_latents in C++ and the
- * same on every platform: Gaussian dimensions are standard normal, a categorical group gets
- * one category set to 1. */
+ * same on every platform: Gaussian dimensions are standard normal (or drawn from the group's
+ * mixture prior, latentkit_latent_group_components), a categorical group gets one category set
+ * to 1. */
 LATENTKIT_API latentkit_status latentkit_sample(const latentkit_model* model, int n,
                                                 uint64_t seed, float* latents,
                                                 size_t latents_capacity);
@@ -238,6 +239,11 @@ LATENTKIT_API latentkit_status latentkit_latent_group_count(const latentkit_mode
                                                             int* out_count);
 LATENTKIT_API latentkit_status latentkit_latent_group_info(const latentkit_model* model, int group,
                                                            latentkit_latent_group* out_group);
+/* The number of components of a Gaussian group's mixture prior (latentkit_sample draws from it);
+ * 0 for a group sampled from N(0, I) and for a categorical group. A function rather than a field
+ * of latentkit_latent_group so that its size stays that of version 4. */
+LATENTKIT_API latentkit_status latentkit_latent_group_components(const latentkit_model* model,
+                                                                 int group, int* out_components);
 /* The label of category `category` of a categorical group (owned by the model). */
 LATENTKIT_API latentkit_status latentkit_latent_group_label(const latentkit_model* model,
                                                             int group, int category,

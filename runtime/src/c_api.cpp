@@ -505,6 +505,18 @@ latentkit_status latentkit_latent_group_info(const latentkit_model* model, int g
   });
 }
 
+latentkit_status latentkit_latent_group_components(const latentkit_model* model, int group, int* out_components) {
+  const char* fn = __func__;
+  return guarded(fn, [&] {
+    LK_REQUIRE_POINTER(model);
+    LK_REQUIRE_POINTER(out_components);
+    const lk::LatentGroup* g = nullptr;
+    if (latentkit_status s = find_group(fn, model, group, &g)) return s;
+    *out_components = g->mixture.components();
+    return LATENTKIT_OK;
+  });
+}
+
 latentkit_status latentkit_latent_group_label(const latentkit_model* model, int group, int category,
                                               const char** out_label) {
   const char* fn = __func__;

@@ -8,6 +8,33 @@
 
 namespace latentkit {
 
+namespace {
+
+// rng.h's specification of a mixture draw, to the letter: every operation is a double one that
+// IEEE-754 rounds exactly, in this order (the file is compiled without fused multiply-adds).
+void sample_mixture(const GaussianMixture& m, int size, Rng& rng, std::vector<float>& z) {
+  const int k_count = m.components();
+  int k = 0;
+  if (k_count > 1) {
+    double total = 0;
+    for (float w : m.weights) total += static_cast<double>(w);
+    const double u = rng.uniform() * total;
+    double cumulative = 0;
+    for (k = 0; k < k_count - 1; ++k) {
+      cumulative += static_cast<double>(m.weights[static_cast<std::size_t>(k)]);
+      if (u < cumulative) break;
+    }
+  }
+  const std::size_t row = static_cast<std::size_t>(k) * static_cast<std::size_t>(size);
+  for (int d = 0; d < size; ++d) {
+    const double mean = m.means[row + static_cast<std::size_t>(d)];
+    const double sd = std::sqrt(static_cast<double>(m.variances[row + static_cast<std::size_t>(d)]));
+    z.push_back(static_cast<float>(mean + sd * rng.normal()));
+  }
+}
+
+}  // namespace
+
 std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed) {
   if (n < 0) throw Error(ErrorCode::invalid_argument, "cannot sample " + std::to_string(n) + " latents");
   Rng rng(seed);
@@ -15,7 +42,9 @@ std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed) 
   z.reserve(static_cast<std::size_t>(n) * spec.dims());
   for (int i = 0; i < n; ++i) {
     for (const LatentGroup& g : spec.groups) {
-      if (g.kind == LatentKind::gaussian) {
+      if (g.kind == LatentKind::gaussian && g.mixture.components() > 0) {
+        sample_mixture(g.mixture, g.size, rng, z);
+      } else if (g.kind == LatentKind::gaussian) {
         for (int64_t d = 0; d < g.dims(); ++d) z.push_back(static_cast<float>(rng.normal()));
       } else {
         for (int c = 0; c < g.count; ++c) {

@@ -133,9 +133,17 @@ std::vector<uint8_t> serialize_model(const ModelDescription& d) {
 
   std::vector<flatbuffers::Offset<fb::LatentGroup>> groups;
   for (const LatentGroup& g : d.latent.groups) {
-    groups.push_back(fb::CreateLatentGroup(
-        b, g.kind == LatentKind::gaussian ? fb::LatentKind::GAUSSIAN : fb::LatentKind::CATEGORICAL,
-        b.CreateString(g.name), g.size, g.count, b.CreateVectorOfStrings(g.labels)));
+    const bool mixture = g.kind == LatentKind::gaussian && g.mixture.components() > 0;
+    const fb::LatentKind kind = g.kind == LatentKind::categorical ? fb::LatentKind::CATEGORICAL
+                                : mixture                         ? fb::LatentKind::GAUSSIAN_MIXTURE
+                                                                  : fb::LatentKind::GAUSSIAN;
+    flatbuffers::Offset<fb::GaussianMixture> prior = 0;
+    if (mixture) {
+      prior = fb::CreateGaussianMixture(b, b.CreateVector(g.mixture.weights), b.CreateVector(g.mixture.means),
+                                        b.CreateVector(g.mixture.variances));
+    }
+    groups.push_back(fb::CreateLatentGroup(b, kind, b.CreateString(g.name), g.size, g.count,
+                                           b.CreateVectorOfStrings(g.labels), prior));
   }
   auto latent = fb::CreateLatentSpec(b, b.CreateVector(groups));
   auto image = fb::CreateImageSpec(

@@ -69,10 +69,18 @@ int main(int argc, char** argv) {
     v99.format_version = 99;
     lk::write_file_atomically(dir + "/model_v99.lkm", lk::serialize_model(v99));
 
-    const lk::LatentGroup gaussian{lk::LatentKind::gaussian, "z", 2, 1, {}};
-    const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}};
+    const lk::LatentGroup gaussian{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
+    const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}};
     lk::write_file_atomically(dir + "/categorical.lkm",
                               lk::serialize_model(lk::testing::seed000_decoder(/*seed=*/12, {gaussian, colour})));
+    // The same with a three-component mixture prior over z, and the latents latentkit_sample must give.
+    lk::LatentGroup mixture = gaussian;
+    mixture.mixture.weights = {0.2f, 0.5f, 0.3f};
+    mixture.mixture.means = {-3, 1, 0, 0, 4, -2};
+    mixture.mixture.variances = {0.5f, 0.25f, 1, 2, 0.1f, 3};
+    const lk::ModelDescription with_mixture = lk::testing::seed000_decoder(/*seed=*/12, {mixture, colour});
+    lk::write_file_atomically(dir + "/mixture.lkm", lk::serialize_model(with_mixture));
+    write_floats(dir + "/mixture_sample.f32", lk::sample_latents(with_mixture.latent, 6, 7));
 
     const lk::Model model = lk::Model::load_bytes(bytes.data(), bytes.size());
     const std::vector<float> z = lk::sample_latents(model.latent(), 5, 7);

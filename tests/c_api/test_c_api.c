@@ -488,6 +488,31 @@ static void test_latent_groups(void) {
   latentkit_free(model);
 }
 
+/* A mixture prior: its component count, and latentkit_sample drawing from it as the C++ API does. */
+static void test_mixture_prior(void) {
+  latentkit_model* model = load("mixture.lkm", LATENTKIT_BACKEND_REFERENCE, 1);
+  int components = -1;
+  CHECK_STATUS(latentkit_latent_group_components(model, 0, &components), LATENTKIT_OK);
+  CHECK(components == 3);
+  CHECK_STATUS(latentkit_latent_group_components(model, 1, &components), LATENTKIT_OK);
+  CHECK(components == 0);
+  CHECK_STATUS(latentkit_latent_group_components(model, 2, &components), LATENTKIT_INVALID_ARGUMENT);
+  CHECK_STATUS(latentkit_latent_group_components(model, 0, NULL), LATENTKIT_INVALID_ARGUMENT);
+  size_t n = 0;
+  float* expected = read_floats("mixture_sample.f32", &n);
+  CHECK(n == 6 * 5);
+  float z[6 * 5];
+  CHECK_STATUS(latentkit_sample(model, 6, 7, z, 6 * 5), LATENTKIT_OK);
+  CHECK(memcmp(z, expected, sizeof z) == 0);
+  latentkit_free(model);
+  free(expected);
+
+  model = load("categorical.lkm", LATENTKIT_BACKEND_REFERENCE, 1);
+  CHECK_STATUS(latentkit_latent_group_components(model, 0, &components), LATENTKIT_OK);
+  CHECK(components == 0);
+  latentkit_free(model);
+}
+
 /* Layout: row-major; z1 left to right from x_lo, z2 top to bottom from y_hi; others 0. */
 static void test_grid(void) {
   latentkit_model* model = load("model.lkm", LATENTKIT_BACKEND_REFERENCE, 1);
@@ -640,6 +665,7 @@ int main(int argc, char** argv) {
   test_sample();
   test_grid();
   test_latent_groups();
+  test_mixture_prior();
   test_load_errors();
   printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

@@ -25,10 +25,10 @@ namespace {
 constexpr int kDims = 2 + 10 + 3;
 
 fs::path write_model(const Scratch& scratch) {
-  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}};
+  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
   const lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 10, 1,
-                              {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}};
-  const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}};
+                              {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}};
+  const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}};
   const fs::path path = scratch.dir / "joint.lkm";
   lk::write_file_atomically(path.string(), lk::serialize_model(lk::testing::seed000_decoder(5, {z, digit, colour})));
   return path;

@@ -5,6 +5,8 @@
 //   cvae-seed000-random-int8.lkm, -int8w.lkm, -fp16.lkm
 //                             the same quantised: int8 weights and activations (calibrated on
 //                             200 prior samples), int8 weights only, half weights
+//   cvae-seed000-random-mixture.lkm
+//                             the same with a Gaussian mixture prior (issue #23)
 //   random-<seed>.lkm         random decoders (tests/runtime/random_model.h): convolutions and
 //                             transposed convolutions of odd kernels, strides, dilations and
 //                             paddings, ReLU, sigmoid and tanh
@@ -44,6 +46,19 @@ int main(int argc, char** argv) {
     latentkit::ModelDescription int8 = cvae;
     latentkit::quantize_model(int8, latentkit::observe_ranges(model, latentkit::sample_latents(model.latent(), 200, 1)));
     write("cvae-seed000-random-int8.lkm", int8);
+    // Its latents drawn from a three-component mixture prior: the component choice and the
+    // scaled normals must agree bit for bit with the host's (rng.h).
+    latentkit::ModelDescription mixture = cvae;
+    latentkit::GaussianMixture& prior = mixture.latent.groups[0].mixture;
+    const int size = mixture.latent.groups[0].size;
+    prior.weights = {0.2f, 0.5f, 0.3f};
+    for (int k = 0; k < 3; ++k) {
+      for (int d = 0; d < size; ++d) {
+        prior.means.push_back(0.75f * static_cast<float>(k - 1) + 0.125f * static_cast<float>(d % 3));
+        prior.variances.push_back(0.1f + 0.2f * static_cast<float>(k) + 0.05f * static_cast<float>(d % 4));
+      }
+    }
+    write("cvae-seed000-random-mixture.lkm", mixture);
     for (uint64_t seed : {3, 11, 42}) write("random-" + std::to_string(seed) + ".lkm", latentkit::testing::random_model(seed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lk_device_models: %s\n", e.what());

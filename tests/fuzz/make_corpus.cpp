@@ -146,6 +146,16 @@ void write_models(const fs::path& dir) {
                           group(lk::LatentKind::gaussian, "w", 1, 1)};
   write_model(dir, "mixed-3groups", mixed2);
 
+  // A Gaussian mixture prior (GAUSSIAN_MIXTURE), before a categorical group: the mutator then
+  // edits its weights, means, variances and their sizes.
+  lk::ModelDescription mixture = small_decoder(2 + 10, 6);
+  mixture.latent.groups = {group(lk::LatentKind::gaussian, "z", 2, 1),
+                           group(lk::LatentKind::categorical, "digit", 10, 1)};
+  mixture.latent.groups[0].mixture.weights = {0.25f, 0.75f};
+  mixture.latent.groups[0].mixture.means = {-1.5f, 0.5f, 2, -0.25f};
+  mixture.latent.groups[0].mixture.variances = {0.5f, 1, 0.125f, 2};
+  write_model(dir, "mixture", mixture);
+
   // Several methods over shared weights (format version 2), and its weights quantised.
   lk::ModelDescription autoencoder = lk::testing::small_autoencoder(6);
   write_model(dir, "autoencoder", autoencoder, /*quantised_forms=*/false);

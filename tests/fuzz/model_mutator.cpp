@@ -406,7 +406,7 @@ struct Mutator {
   void latent_groups() {
     if (!m.latent) m.latent = std::make_unique<fb::LatentSpecT>();
     auto& groups = m.latent->groups;
-    const int what = static_cast<int>(r.below(12));
+    const int what = static_cast<int>(r.below(13));
     if (what == 0) {  // repair: groups that sum to the input's size, Gaussian and categorical
       const std::vector<int32_t> inputs = io(true);
       const int64_t dims = inputs.empty() ? -1 : elements_of(inputs[0]);
@@ -462,7 +462,35 @@ struct Mutator {
       case 10:
         groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(r.below(groups.size())));
         break;
+      case 11: mixture(g); break;
       default: swap_two(r, groups);
+    }
+  }
+
+  // A Gaussian mixture prior: a valid one for the group's size, or one value or size wrong.
+  void mixture(fb::LatentGroupT& g) {
+    if (!g.mixture || r.percent(20)) {
+      const int k = 1 + static_cast<int>(r.below(3));
+      const size_t values = static_cast<size_t>(std::clamp<int64_t>(int64_t{k} * g.size, 0, 1 << 16));
+      g.kind = fb::LatentKind::GAUSSIAN_MIXTURE;
+      g.mixture = std::make_unique<fb::GaussianMixtureT>();
+      g.mixture->weights.assign(static_cast<size_t>(k), 1.0f / static_cast<float>(k));
+      g.mixture->means.assign(values, 0.5f);
+      g.mixture->variances.assign(values, 2.0f);
+      return;
+    }
+    fb::GaussianMixtureT& m = *g.mixture;
+    const size_t which = r.below(3);
+    std::vector<float>& v = which == 0 ? m.weights : which == 1 ? m.means : m.variances;
+    switch (r.below(4)) {
+      case 0:
+        if (!v.empty()) v[r.below(v.size())] = boundary_float(r);
+        break;
+      case 1: v.push_back(boundary_float(r)); break;
+      case 2:
+        if (!v.empty()) v.pop_back();
+        break;
+      default: v.clear();
     }
   }
 

@@ -148,6 +148,16 @@ class Errors(unittest.TestCase):
             model.sample(1)
 
 
+class MixturePrior(unittest.TestCase):
+    def test_components_and_samples(self):
+        model = lk.Model(fixture("mixture.lkm"), backend="reference")
+        self.assertEqual([g.components for g in model.latent_groups], [3, 0])
+        expected = np.fromfile(fixture("mixture_sample.f32"), dtype="<f4").reshape(6, 5)
+        np.testing.assert_array_equal(model.sample_latents(6, seed=7), expected)
+        plain = lk.Model(fixture("categorical.lkm"), backend="reference")
+        self.assertEqual([g.components for g in plain.latent_groups], [0, 0])
+
+
 class CategoricalGroups(unittest.TestCase):
     def setUp(self):
         self.model = lk.Model(fixture("categorical.lkm"), backend="reference")

@@ -481,3 +481,108 @@ TEST_CASE("Gaussian and categorical groups mixed: sample, grid and decode") {
     CHECK(decoder.decode(grid, 6) == grid);
   }
 }
+
+// Mixture priors (issue #23): not one of #16's classes, but the same kind of file, whose values
+// sampling would otherwise read out of bounds or turn into NaN latents.
+namespace {
+// A Gaussian group of 2 dimensions with a two-component mixture prior, all of it valid.
+lk::LatentGroup mixture_group() {
+  lk::LatentGroup g = gaussian(2);
+  g.mixture.weights = {0.25f, 0.75f};
+  g.mixture.means = {-1, 1, 2, 0};
+  g.mixture.variances = {0.5f, 1, 2, 0.25f};
+  return g;
+}
+}  // namespace
+
+TEST_CASE("a mixture prior that sampling cannot draw from is refused, naming the value") {
+  lk::ModelDescription d = identity_decoder({{mixture_group()}});
+  lk::GaussianMixture& m = d.latent.groups[0].mixture;
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::string expected;
+  SUBCASE("weights that do not sum to 1") {
+    m.weights = {0.25f, 0.5f};
+    expected = "latent group 0 'z''s mixture weights sum to 0.750000, not 1";
+  }
+  SUBCASE("a zero weight") {
+    m.weights = {0, 1};
+    expected = "latent group 0 'z''s mixture weight 0 is 0.000000 (must be finite and positive)";
+  }
+  SUBCASE("a negative variance") {
+    m.variances[3] = -1;
+    expected = "latent group 0 'z''s mixture variance 3 is -1.000000 (must be finite and positive)";
+  }
+  SUBCASE("a NaN variance") {
+    m.variances[1] = nan;
+    expected = "latent group 0 'z''s mixture variance 1 is nan (must be finite and positive)";
+  }
+  SUBCASE("an infinite mean") {
+    m.means[2] = -inf;
+    expected = "latent group 0 'z''s mixture mean 2 is -inf (must be finite)";
+  }
+  SUBCASE("means for another number of dimensions") {
+    m.means.pop_back();
+    expected = "latent group 0 'z''s mixture has 3 means for 2 components of 2 dimensions (needs 4)";
+  }
+  SUBCASE("variances for another number of components") {
+    m.variances.insert(m.variances.end(), {1, 1});
+    expected = "latent group 0 'z''s mixture has 6 variances for 2 components of 2 dimensions (needs 4)";
+  }
+  const lk::Error e = refusal(d);
+  const std::string message = e.what();
+  CAPTURE(message);
+  CHECK(e.code() == lk::ErrorCode::malformed_model);
+  CHECK(contains(message, expected));
+}
+
+TEST_CASE("a mixture with no components is refused") {
+  // The writer leaves out a mixture without components, so the file is made by hand: the one
+  // weight's vector (length 1, then 1.0f) gets length 0 and keeps the GAUSSIAN_MIXTURE kind.
+  lk::LatentGroup g = gaussian(2);
+  g.mixture.weights = {1};
+  g.mixture.means = {0.5f, 0.5f};
+  g.mixture.variances = {2, 2};
+  std::vector<uint8_t> bytes = lk::serialize_model(identity_decoder({{g}}));
+  const uint8_t one_weight[] = {1, 0, 0, 0, 0x00, 0x00, 0x80, 0x3f};
+  std::vector<std::size_t> at;
+  for (std::size_t i = 0; i + sizeof one_weight <= bytes.size(); ++i) {
+    if (std::memcmp(bytes.data() + i, one_weight, sizeof one_weight) == 0) at.push_back(i);
+  }
+  REQUIRE(at.size() == 1);
+  CHECK_NOTHROW(lk::Model::load_bytes(bytes.data(), bytes.size()));
+  bytes[at[0]] = 0;
+  try {
+    lk::Model::load_bytes(bytes.data(), bytes.size());
+    FAIL("the file was accepted");
+  } catch (const lk::Error& e) {
+    CHECK(contains(e.what(), "latent group 0 'z' is a Gaussian mixture with no components"));
+  }
+}
+
+TEST_CASE("a mixture prior round-trips through the writer and the loader, and sampling uses it") {
+  lk::ModelDescription d = identity_decoder({{mixture_group(), categorical(3, 1, {"a", "b", "c"})}});
+  const lk::Model model = load(d);
+  REQUIRE(model.latent().groups.size() == 2);
+  const lk::GaussianMixture& m = model.latent().groups[0].mixture;
+  CHECK(m.components() == 2);
+  CHECK(m.weights == d.latent.groups[0].mixture.weights);
+  CHECK(m.means == d.latent.groups[0].mixture.means);
+  CHECK(m.variances == d.latent.groups[0].mixture.variances);
+  CHECK(model.latent().groups[1].mixture.components() == 0);
+  CHECK(lk::sample_latents(model.latent(), 10, 5) == lk::sample_latents(d.latent, 10, 5));
+  // Without the mixture the same seed gives other latents: the file's prior is what is sampled.
+  lk::LatentSpec plain = d.latent;
+  plain.groups[0].mixture = {};
+  CHECK(lk::sample_latents(model.latent(), 10, 5) != lk::sample_latents(plain, 10, 5));
+
+  latentkit_model* c_model = nullptr;
+  const std::vector<uint8_t> bytes = lk::serialize_model(d);
+  REQUIRE(latentkit_load_memory(bytes.data(), bytes.size(), nullptr, &c_model) == LATENTKIT_OK);
+  int components = -1;
+  CHECK(latentkit_latent_group_components(c_model, 0, &components) == LATENTKIT_OK);
+  CHECK(components == 2);
+  CHECK(latentkit_latent_group_components(c_model, 1, &components) == LATENTKIT_OK);
+  CHECK(components == 0);
+  CHECK(latentkit_latent_group_components(c_model, 2, &components) == LATENTKIT_INVALID_ARGUMENT);
+  latentkit_free(c_model);
+}

@@ -14,7 +14,7 @@ namespace lk = latentkit;
 namespace {
 lk::LatentSpec gaussian(int dims) {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "z", dims, 1, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "z", dims, 1, {}, {}});
   return spec;
 }
 }  // namespace
@@ -67,9 +67,92 @@ TEST_CASE("sample_latents draws from the standard normal prior") {
   CHECK(std::fabs(variance - 1) < 0.02);
 }
 
+namespace {
+// Three components over 2 dimensions, as rng.h's mixture example below reads them.
+lk::LatentSpec mixture_of_three() {
+  lk::LatentSpec spec = gaussian(2);
+  spec.groups[0].mixture.weights = {0.2f, 0.5f, 0.3f};
+  spec.groups[0].mixture.means = {-3, 1, 0, 0, 4, -2};
+  spec.groups[0].mixture.variances = {0.5f, 0.25f, 1, 2, 0.1f, 3};
+  return spec;
+}
+}  // namespace
+
+TEST_CASE("sample_latents from a mixture matches an independent implementation of rng.h's specification") {
+  // Computed with Python's float arithmetic and math.log from the specification (components 1, 1,
+  // 0, 2): a platform or compiler that picks another component or fuses a multiply-add fails.
+  const float expected[] = {2.2315926551818848f,  -1.8098444938659668f, -0.37562984228134155f, -2.8498525619506836f,
+                            -3.1382508277893066f, 0.5538125038146973f,  4.348351955413818f,    -1.746894121170044f};
+  const auto z = lk::sample_latents(mixture_of_three(), 4, 7);
+  REQUIRE(z.size() == 8);
+  for (std::size_t i = 0; i < z.size(); ++i) CHECK(z[i] == doctest::Approx(expected[i]).epsilon(1e-6));
+  const auto again = lk::sample_latents(mixture_of_three(), 4, 7);
+  CHECK(std::memcmp(z.data(), again.data(), z.size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("sample_latents from a mixture: each component as often as its weight, with its mean and variance") {
+  lk::LatentSpec spec = gaussian(2);
+  // Components 10 apart with standard deviations <= 0.5: the nearest mean tells the component.
+  spec.groups[0].mixture.weights = {0.2f, 0.5f, 0.3f};
+  spec.groups[0].mixture.means = {-10, 5, 0, 0, 10, -5};
+  spec.groups[0].mixture.variances = {0.25f, 0.04f, 0.09f, 0.16f, 0.01f, 0.25f};
+  const int n = 20000;
+  const auto z = lk::sample_latents(spec, n, 3);
+  double count[3] = {}, sum[3][2] = {}, squares[3][2] = {};
+  for (int i = 0; i < n; ++i) {
+    const float x = z[2 * i], y = z[2 * i + 1];
+    const int k = x < -5 ? 0 : x < 5 ? 1 : 2;
+    count[k] += 1;
+    sum[k][0] += x;
+    sum[k][1] += y;
+    squares[k][0] += double{x} * x;
+    squares[k][1] += double{y} * y;
+  }
+  const auto& m = spec.groups[0].mixture;
+  for (int k = 0; k < 3; ++k) {
+    CAPTURE(k);
+    // The share's standard deviation is at most sqrt(0.25 / 20000) = 0.0035.
+    CHECK(std::fabs(count[k] / n - m.weights[k]) < 0.015);
+    for (int d = 0; d < 2; ++d) {
+      const double mean = sum[k][d] / count[k], variance = squares[k][d] / count[k] - mean * mean;
+      CHECK(std::fabs(mean - m.means[2 * k + d]) < 0.03);
+      CHECK(std::fabs(variance / m.variances[2 * k + d] - 1) < 0.1);
+    }
+  }
+}
+
+TEST_CASE("sample_latents: a one-component mixture is mean + sqrt(variance) x the standard normal draws") {
+  // With one component nothing is drawn to choose it, so the normals are the N(0, I) prior's.
+  lk::LatentSpec spec = gaussian(3);
+  spec.groups[0].mixture.weights = {1};
+  spec.groups[0].mixture.means = {2, -1, 0.5f};
+  spec.groups[0].mixture.variances = {4, 0.25f, 1};
+  const auto shifted = lk::sample_latents(spec, 100, 9);
+  const auto standard = lk::sample_latents(gaussian(3), 100, 9);
+  REQUIRE(shifted.size() == standard.size());
+  const float mean[] = {2, -1, 0.5f}, sd[] = {2, 0.5f, 1};
+  for (std::size_t i = 0; i < shifted.size(); ++i) {
+    CHECK(shifted[i] == doctest::Approx(mean[i % 3] + sd[i % 3] * standard[i]).epsilon(1e-6));
+  }
+}
+
+TEST_CASE("sample_latents: a mixture group keeps its place among other groups") {
+  lk::LatentSpec spec = mixture_of_three();
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {}, {}});
+  const auto z = lk::sample_latents(spec, 50, 4);
+  REQUIRE(z.size() == 50 * 12);
+  for (int i = 0; i < 50; ++i) {
+    float hot = 0;
+    for (int k = 0; k < 10; ++k) hot += z[12 * i + 2 + k];
+    CHECK(hot == 1);
+  }
+  // A grid ignores the mixture: it spans the decoder's latent space around 0, as for N(0, I).
+  CHECK(lk::grid_latents(mixture_of_three(), 2, 2, {-1, 1}, {-1, 1}) == lk::grid_latents(gaussian(2), 2, 2, {-1, 1}, {-1, 1}));
+}
+
 TEST_CASE("sample_latents: categorical groups are one-hot") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}, {}});
   const auto z = lk::sample_latents(spec, 100, 5);
   REQUIRE(z.size() == 100 * 20);
   for (std::size_t g = 0; g < z.size(); g += 10) {
@@ -81,9 +164,9 @@ TEST_CASE("sample_latents: categorical groups are one-hot") {
 
 TEST_CASE("set_category puts one variable of a categorical group on the asked category, in every latent") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}});
   auto z = lk::sample_latents(spec, 4, 9);
   const auto before = z;
   CHECK(lk::group_offset(spec, 0) == 0);
@@ -111,10 +194,10 @@ TEST_CASE("set_category puts one variable of a categorical group on the asked ca
 
 TEST_CASE("find_group and find_category name groups and categories by label or index") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}});
-  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}});
-  spec.groups.push_back({lk::LatentKind::categorical, "unlabelled", 4, 1, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "unlabelled", 4, 1, {}, {}});
   CHECK(lk::find_group(spec, "colour") == 2);
   CHECK_THROWS_WITH_AS(lk::find_group(spec, "color"),
                        "the model has no latent group 'color' (its categorical groups: digit, colour, unlabelled)",
@@ -131,7 +214,7 @@ TEST_CASE("find_group and find_category name groups and categories by label or i
   CHECK_THROWS_AS(lk::find_category(spec.groups[3], "99999999999999"), lk::Error);
   // A digit group trained without labels may lack a digit: category 7 exists, but it draws a 3.
   const lk::LatentGroup partial{lk::LatentKind::categorical, "digit", 10, 1,
-                                {"0", "1", "3-2", "3", "4", "5", "6", "8-2", "8", "9"}};
+                                {"0", "1", "3-2", "3", "4", "5", "6", "8-2", "8", "9"}, {}};
   CHECK(lk::find_category(partial, "3") == 3);
   CHECK(lk::find_category(partial, "3-2") == 2);
   CHECK_THROWS_WITH_AS(lk::find_category(partial, "7"),
@@ -140,9 +223,9 @@ TEST_CASE("find_group and find_category name groups and categories by label or i
 
 TEST_CASE("category_grid_latents: one row per category, the first dimension along X") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}});
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 4, 2, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 4, 2, {}, {}});
   const auto z = lk::category_grid_latents(spec, 1, 5, {-2, 2});
   const int dims = 2 + 3 + 8;
   REQUIRE(z.size() == static_cast<std::size_t>(3 * 5 * dims));

@@ -112,6 +112,21 @@ TEST_CASE("the registry lists every family once, cvae among them, each with what
                        std::invalid_argument);
 }
 
+TEST_CASE("training_codes: every family with a continuous latent gives one code per image; others refuse") {
+  // What `latentkit export --prior gmm:K` fits its mixture to (export.h).
+  tr::FamilySettings settings;
+  settings.latent_dims = 3;
+  const torch::Tensor images = torch::rand({5, 1, 28, 28});
+  for (const char* name : {"cvae", "pca", "ae", "dae", "sae", "conv-ae", "mlp-vae"}) {
+    CAPTURE(name);
+    const torch::Tensor codes = tr::make_family(name, settings)->training_codes(images);
+    CHECK(codes.sizes() == torch::IntArrayRef({5, 3}));
+    CHECK(codes.dtype() == torch::kFloat32);
+  }
+  CHECK_THROWS_WITH_AS(tr::make_family("discrete-vae", settings)->training_codes(images),
+                       doctest::Contains("has no continuous latent"), std::invalid_argument);
+}
+
 TEST_CASE("a checkpoint records its family and loads as it") {
   TempDir dir("records");
   for (const tr::FamilyDescription* description : tr::families()) {

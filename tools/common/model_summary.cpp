@@ -28,6 +28,11 @@ void print_summary(std::ostream& out, const std::string& path, const Model& mode
     out << ' ' << g.name << " ("
         << (g.kind == LatentKind::gaussian ? "gaussian x" + std::to_string(g.size)
                                            : std::to_string(g.count) + " categorical of " + std::to_string(g.size));
+    // Only a mixture is named: a file without one has the standard normal prior it always had.
+    if (g.mixture.components() > 0) {
+      out << ", prior: gaussian mixture of " << g.mixture.components() << " component"
+          << (g.mixture.components() == 1 ? "" : "s");
+    }
     if (!g.labels.empty()) {
       out << ':';
       for (std::size_t k = 0; k < g.labels.size(); ++k) out << (k ? ", " : " ") << g.labels[k];

@@ -182,11 +182,12 @@ int main(int argc, char** argv) {
   add_thread_options(evaluator, eval_threads);
 
   auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct; conv-ae --upsample max-unpool has no decode) to a model file");
-  std::string source, output, quant = "fp32", calibration_data = "data/mnist";
+  std::string source, output, quant = "fp32", calibration_data = "data/mnist", prior = "normal";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
   exporter->add_option("--quant", quant, "fp32, fp16, int8-weights (int8 weights, float activations) or int8 (int8 weights and activations)")->capture_default_str();
-  exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8")->capture_default_str();
+  exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8 and fit --prior gmm:K")->capture_default_str();
+  exporter->add_option("--prior", prior, "the file's latent prior: normal (N(0, I)) or gmm:K (a Gaussian mixture of K components fitted to the training set's codes)")->capture_default_str();
 
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
   std::string model_path;
@@ -313,8 +314,13 @@ int main(int argc, char** argv) {
       tr::ExportOptions export_options;
       export_options.format = format;
       export_options.calibration_data_dir = calibration_data;
+      export_options.prior_components = tr::parse_prior(prior);
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
+      if (export_options.prior_components > 0) {
+        std::printf("prior: gaussian mixture of %d components, fitted to the codes of the first %lld training images of %s\n",
+                    export_options.prior_components, static_cast<long long>(tr::kPriorFitImages), calibration_data.c_str());
+      }
       // A file without decode (conv-ae --upsample max-unpool) is checked on images, not latents.
       const bool decodes = !report.methods_checked.empty() && report.methods_checked[0].method == "decode";
       if (decodes) {

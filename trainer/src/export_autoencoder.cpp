@@ -97,7 +97,7 @@ ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char*
   reconstruct.ops.insert(reconstruct.ops.end(), decode_ops.begin(), decode_ops.end());
   d.methods = {std::move(decode), std::move(encode), std::move(reconstruct)};
 
-  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}});
+  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}, {}});
   d.image = {static_cast<int>(side), static_cast<int>(side), 1, ValueRange::unit};
   fill_provenance(d.provenance, family, info);
   d.provenance.quantization = to_string(QuantMode::fp32);
@@ -122,6 +122,7 @@ ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const
     description = describe_conv_autoencoder(dynamic_cast<ConvAutoencoderImpl&>(model), family, info);
   }
   description.provenance.metrics = metrics;
+  attach_prior(description.latent, options);
   std::vector<uint8_t> bytes = serialize_model(description);
   const Model file = Model::load_bytes(bytes.data(), bytes.size());
 

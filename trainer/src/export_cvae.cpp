@@ -74,7 +74,7 @@ ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   d.inputs = {z};
   d.outputs = {image};
 
-  d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(latent), 1, {}});
+  d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(latent), 1, {}, {}});
   d.image = {static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
   Provenance& p = d.provenance;
   fill_provenance(p, "cvae", info);
@@ -192,6 +192,7 @@ ExportReport export_cvae(Cvae& checkpoint_model, const RunInfo& info, const std:
   const QuantMode format = options.format;
   checkpoint_model->eval();
   ModelDescription decoder = describe_cvae_decoder(checkpoint_model, info);
+  attach_prior(decoder.latent, options);
   decoder.provenance.quantization = to_string(QuantMode::fp32);
   ModelDescription description = with_methods(decoder, checkpoint_model, QuantMode::fp32);
   std::vector<uint8_t> bytes = serialize_model(description);

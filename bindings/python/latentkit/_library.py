@@ -12,7 +12,7 @@ The library is looked for in this order:
 import ctypes
 import os
 
-C_API_VERSION = 4  # the LATENTKIT_C_API_VERSION this module was written against
+C_API_VERSION = 5  # the LATENTKIT_C_API_VERSION this module was written against
 
 _LIBRARY_NAME = "liblatentkit.so"
 
@@ -82,6 +82,7 @@ _PROTOTYPES = {
                                           _float_p, _size]),
     "latentkit_latent_group_count": (_status, [_model_p, ctypes.POINTER(ctypes.c_int)]),
     "latentkit_latent_group_info": (_status, [_model_p, ctypes.c_int, ctypes.POINTER(LatentGroupInfo)]),
+    "latentkit_latent_group_components": (_status, [_model_p, ctypes.c_int, ctypes.POINTER(ctypes.c_int)]),
     "latentkit_latent_group_label": (_status, [_model_p, ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_char_p)]),
     "latentkit_find_latent_group": (_status, [_model_p, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),
     "latentkit_find_category": (_status, [_model_p, ctypes.c_int, ctypes.c_char_p, ctypes.POINTER(ctypes.c_int)]),

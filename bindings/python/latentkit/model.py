@@ -15,10 +15,12 @@ _lib = _library.load()
 _float_p = ctypes.POINTER(ctypes.c_float)
 _INT_MAX = 2**31 - 1
 
-LatentGroup = collections.namedtuple("LatentGroup", "name kind size count offset labels")
+LatentGroup = collections.namedtuple("LatentGroup", "name kind size count offset labels components",
+                                     defaults=(0,))
 LatentGroup.__doc__ = """One group of a latent vector: `kind` "gaussian" (`size` dimensions) or
 "categorical" (`count` one-hot variables of `size` categories each, `labels` naming the
-categories, or () when the file names none), starting at float `offset`."""
+categories, or () when the file names none), starting at float `offset`. `components` is the
+number of components of a Gaussian group's mixture prior, 0 when it is sampled from N(0, I)."""
 
 Posterior = collections.namedtuple("Posterior", "mean log_variance")
 Posterior.__doc__ = """What `encode` gives: a VAE's posterior mean and log-variance per image, or
@@ -146,8 +148,10 @@ class Model:
                 label = ctypes.c_char_p()
                 _check(_lib.latentkit_latent_group_label(handle, g, k, ctypes.byref(label)))
                 labels.append(_text(label.value))
+            components = ctypes.c_int()
+            _check(_lib.latentkit_latent_group_components(handle, g, ctypes.byref(components)))
             groups.append(LatentGroup(_text(group.name), "categorical" if group.kind == 1 else "gaussian",
-                                      group.size, group.count, group.offset, tuple(labels)))
+                                      group.size, group.count, group.offset, tuple(labels), components.value))
         self.latent_groups = tuple(groups)
 
     def _signature(self, method):

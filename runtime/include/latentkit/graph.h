@@ -140,15 +140,30 @@ std::string describe_options(const Op& op);
 
 enum class LatentKind { gaussian, categorical };
 
+// A prior over a Gaussian group's dimensions fitted after training (the file's GAUSSIAN_MIXTURE
+// kind): K components with diagonal covariance. means and variances are K x size, row-major.
+// Loaded: K >= 1, weights finite and positive summing to 1 within 1e-4, means finite, variances
+// finite and positive.
+struct GaussianMixture {
+  std::vector<float> weights;
+  std::vector<float> means;
+  std::vector<float> variances;
+
+  int components() const { return static_cast<int>(weights.size()); }
+};
+
 // What Model::load guarantees of a latent spec: every group has size >= 1; a Gaussian group has
 // count 1 and no labels; a categorical group's labels are absent or one per category; the
-// groups' dimensions add up to the decoder input's size, which the limits bound.
+// groups' dimensions add up to the decoder input's size, which the limits bound. A Gaussian
+// group with a mixture is sampled from it instead of N(0, I); everything else (grids, offsets,
+// the decoder's input) treats it as any Gaussian group.
 struct LatentGroup {
   LatentKind kind = LatentKind::gaussian;
   std::string name;
   int size = 0;   // gaussian: dimensions; categorical: categories per group
   int count = 1;  // categorical: number of groups (each one-hot over `size`); gaussian: 1
   std::vector<std::string> labels;
+  GaussianMixture mixture;  // gaussian only; no components: the standard normal prior
 
   int64_t dims() const { return int64_t{size} * count; }
 };

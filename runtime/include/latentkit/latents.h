@@ -10,8 +10,8 @@
 namespace latentkit {
 
 // `n` latent vectors drawn from the model's prior, row-major (n x spec.dims()). Gaussian groups
-// are standard normal (latentkit::Rng::normal); a categorical group gets one uniformly chosen
-// category set to 1. The same seed gives bit-identical latents on every platform.
+// are standard normal (latentkit::Rng::normal), or drawn from their mixture prior when they have
+// one; a categorical group gets one uniformly chosen category set to 1 (rng.h specifies it all). The same seed gives bit-identical latents on every platform.
 std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed);
 
 struct Range {
@@ -27,7 +27,9 @@ Range default_grid_range();
 // A rows x cols grid of latents in row-major order. The first latent dimension varies along X
 // (left to right, x.lo to x.hi), the second along Y (top to bottom, y.hi to y.lo, like a plot
 // axis); all other Gaussian dimensions stay 0, and each categorical group is on its first
-// category. Needs a model with at least 2 Gaussian dimensions first.
+// category. Needs a model with at least 2 Gaussian dimensions first. A group with a mixture prior
+// is gridded the same way, around 0 over the given (or default) range, not around its components:
+// the grid shows the decoder's latent space, which the mixture only samples from.
 std::vector<float> grid_latents(const LatentSpec& spec, int rows, int cols, Range x, Range y);
 
 // Puts variable `variable` of latent group `group` on category `category` (a one-hot) in each of

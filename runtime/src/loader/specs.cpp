@@ -1,4 +1,6 @@
 // The latent and image specs, and the provenance.
+#include <cmath>
+
 #include "loader/loader.h"
 #include "refusal.h"
 #include "saturating.h"
@@ -9,6 +11,57 @@ using detail::beyond_limit;
 using detail::fail;
 using detail::malformed;
 using detail::shape_string;
+
+namespace {
+
+// Every value of `values` finite, and positive when `positive`; a message naming the first that
+// is not.
+void check_values(const flatbuffers::Vector<float>& values, bool positive, const std::string& what) {
+  for (uint32_t i = 0; i < values.size(); ++i) {
+    const float v = values.Get(i);
+    if (!std::isfinite(v) || (positive && !(v > 0))) {
+      malformed(what + " " + std::to_string(i) + " is " + std::to_string(v) +
+                (positive ? " (must be finite and positive)" : " (must be finite)"));
+    }
+  }
+}
+
+// The rules of graph.h's GaussianMixture. Sampling indexes means and variances by component
+// and dimension without checking, so every size must agree here.
+GaussianMixture read_mixture(Context& c, const fb::GaussianMixture* in, int size, const std::string& named) {
+  if (in == nullptr) malformed(named + " is a Gaussian mixture without its mixture (weights, means, variances)");
+  const uint32_t k = in->weights() == nullptr ? 0 : in->weights()->size();
+  if (k == 0) malformed(named + " is a Gaussian mixture with no components");
+  if (k > static_cast<uint32_t>(c.limits.max_dimension)) {
+    malformed(named + " has " + std::to_string(k) + " mixture components (allowed 1.." +
+              std::to_string(c.limits.max_dimension) + ")");
+  }
+  const uint64_t expected = uint64_t{k} * static_cast<uint64_t>(size);
+  auto check_size = [&](const flatbuffers::Vector<float>* v, const char* field) {
+    const uint64_t got = v == nullptr ? 0 : v->size();
+    if (got != expected) {
+      malformed(named + "'s mixture has " + std::to_string(got) + " " + field + " for " + std::to_string(k) +
+                " components of " + std::to_string(size) + " dimensions (needs " + std::to_string(expected) + ")");
+    }
+  };
+  check_size(in->means(), "means");
+  check_size(in->variances(), "variances");
+  check_values(*in->weights(), true, named + "'s mixture weight");
+  check_values(*in->means(), false, named + "'s mixture mean");
+  check_values(*in->variances(), true, named + "'s mixture variance");
+  double sum = 0;
+  for (uint32_t i = 0; i < k; ++i) sum += in->weights()->Get(i);
+  if (!(std::fabs(sum - 1.0) <= 1e-4)) {
+    malformed(named + "'s mixture weights sum to " + std::to_string(sum) + ", not 1");
+  }
+  GaussianMixture m;
+  m.weights.assign(in->weights()->begin(), in->weights()->end());
+  m.means.assign(in->means()->begin(), in->means()->end());
+  m.variances.assign(in->variances()->begin(), in->variances()->end());
+  return m;
+}
+
+}  // namespace
 
 // The rules of graph.h's LatentGroup: sampling, grids and the C API write exactly
 // spec.dims() values per example, group by group, so the groups must describe exactly the
@@ -28,7 +81,7 @@ void read_latent(Context& c, LatentSpec& spec) {
     const std::string what = "latent group " + std::to_string(i);
     group.name = c.text(g->name(), "the name of " + what);
     const std::string named = what + " '" + group.name + "'";
-    if (g->kind() == fb::LatentKind::GAUSSIAN) {
+    if (g->kind() == fb::LatentKind::GAUSSIAN || g->kind() == fb::LatentKind::GAUSSIAN_MIXTURE) {
       group.kind = LatentKind::gaussian;
     } else if (g->kind() == fb::LatentKind::CATEGORICAL) {
       group.kind = LatentKind::categorical;
@@ -63,6 +116,11 @@ void read_latent(Context& c, LatentSpec& spec) {
       for (uint32_t k = 0; k < g->labels()->size(); ++k) {
         group.labels.push_back(c.text(g->labels()->Get(k), "label " + std::to_string(k) + " of " + named));
       }
+    }
+    if (g->kind() == fb::LatentKind::GAUSSIAN_MIXTURE) {
+      group.mixture = read_mixture(c, g->mixture(), group.size, named);
+    } else if (g->mixture() != nullptr) {
+      malformed(named + " has a mixture but is not of kind GAUSSIAN_MIXTURE");
     }
     spec.groups.push_back(std::move(group));
   }

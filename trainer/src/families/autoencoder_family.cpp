@@ -106,6 +106,17 @@ void AutoencoderFamily::fit(const torch::Tensor& train_images) {
   if (config_.closed_form) fit_pca(dynamic_cast<MlpAutoencoderImpl&>(*net_), train_images);
 }
 
+torch::Tensor AutoencoderFamily::training_codes(const torch::Tensor& train_images) {
+  // The clean images' codes: a denoising autoencoder's input noise is part of its training only.
+  torch::NoGradGuard no_grad;
+  net_->eval();
+  std::vector<torch::Tensor> codes;
+  for (int64_t begin = 0; begin < train_images.size(0); begin += 1000) {
+    codes.push_back(net_->encode(train_images.slice(0, begin, begin + 1000)));
+  }
+  return torch::cat(codes, 0);
+}
+
 void AutoencoderFamily::check_images(const ImageDataset& images, const std::string& dir) const {
   require_cvae_images(images, dir);  // 28 x 28, as the MLP's first layer takes
 }

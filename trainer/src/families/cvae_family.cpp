@@ -69,6 +69,16 @@ double CvaeFamily::compute_gradients(const torch::Tensor& batch) {
 
 void CvaeFamily::apply_gradients() { optimizer_.step(); }
 
+torch::Tensor CvaeFamily::training_codes(const torch::Tensor& train_images) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  std::vector<torch::Tensor> means;
+  for (int64_t begin = 0; begin < train_images.size(0); begin += 1000) {
+    means.push_back(model_->encode(train_images.slice(0, begin, begin + 1000)).mean);
+  }
+  return torch::cat(means, 0);
+}
+
 namespace {
 
 // What CvaeFamily::evaluation_sums returns, in order.

@@ -310,6 +310,20 @@ void MlpVaeFamily::apply_gradients() {
   step_ += 1;
 }
 
+torch::Tensor MlpVaeFamily::training_codes(const torch::Tensor& train_images) {
+  if (config_.shape.continuous == 0) {
+    throw std::invalid_argument(std::string("this ") + description().name +
+                                " model has no continuous latent: a mixture prior is over Gaussian dimensions only");
+  }
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  std::vector<torch::Tensor> means;
+  for (int64_t begin = 0; begin < train_images.size(0); begin += 1000) {
+    means.push_back(model_->encode(train_images.slice(0, begin, begin + 1000)).mean);
+  }
+  return torch::cat(means, 0);
+}
+
 void MlpVaeFamily::label_latents(const torch::Tensor& train_images) {
   if (config_.shape.variables == 0 || !labels_.digits.defined()) return;
   torch::NoGradGuard no_grad;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -71,7 +72,23 @@ struct ExportOptions {
   // int8 activations are calibrated on prior samples and on this dataset's training images,
   // encoded by the checkpoint's encoder.
   std::string calibration_data_dir = "data/mnist";
+  // The latent prior the file carries: 0, N(0, I); K >= 1, a Gaussian mixture of K components
+  // fitted (fit_gaussian_mixture, seed 0) to the codes of the first kPriorFitImages training
+  // images of calibration_data_dir (Family::training_codes), ex-post density estimation.
+  int prior_components = 0;
+  // The fitted mixture, which export_run fills in and each exporter attaches (attach_prior).
+  GaussianMixture prior;
 };
+
+constexpr int64_t kPriorFitImages = 10000;
+
+// Parses --prior: "normal" gives 0, "gmm:K" gives K (1..256); throws std::invalid_argument
+// naming the text otherwise.
+int parse_prior(const std::string& text);
+
+// Puts options.prior, if it has components, on `spec`'s first Gaussian group (that of the codes
+// it was fitted to).
+void attach_prior(LatentSpec& spec, const ExportOptions& options);
 
 // Loads the checkpoint as its family and writes what the family exports to `output_path`,
 // atomically; a failed check writes nothing.

@@ -22,6 +22,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -86,6 +87,16 @@ class Family {
   // The closed-form fit on `train_images` ([N, 1, H, W], as the first epoch sees them). Families
   // trained by gradient steps do nothing.
   virtual void fit(const torch::Tensor& train_images) { (void)train_images; }
+
+  // The posterior means of the Gaussian latent group (a plain autoencoder: its codes) of
+  // `train_images` ([N, C, H, W], as the training loop feeds them): [N, D] float32. What
+  // `latentkit export --prior gmm:K` fits its mixture to (export.h). A family without an encoder,
+  // or without a continuous latent, refuses with std::invalid_argument.
+  virtual torch::Tensor training_codes(const torch::Tensor& train_images) {
+    (void)train_images;
+    throw std::invalid_argument(std::string("the ") + description().name +
+                                " family has no encoder whose codes a mixture prior could be fitted to");
+  }
 
   // Throws std::runtime_error naming `dir` unless the family can take these images.
   virtual void check_images(const ImageDataset& images, const std::string& dir) const = 0;

@@ -77,6 +77,7 @@ class AutoencoderFamily : public Family {
   std::vector<NamedOptimizer> optimizers() override;
   FamilyOptions options() const override { return config_.options; }
   void fit(const torch::Tensor& train_images) override;
+  torch::Tensor training_codes(const torch::Tensor& train_images) override;
   void check_images(const ImageDataset& images, const std::string& dir) const override;
   double compute_gradients(const torch::Tensor& batch) override;
   void apply_gradients() override;

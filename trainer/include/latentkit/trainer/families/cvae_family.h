@@ -24,6 +24,7 @@ class CvaeFamily : public Family {
   std::vector<NamedModule> modules() override;
   std::vector<NamedOptimizer> optimizers() override;
   void check_images(const ImageDataset& images, const std::string& dir) const override;
+  torch::Tensor training_codes(const torch::Tensor& train_images) override;
   double compute_gradients(const torch::Tensor& batch) override;
   void apply_gradients() override;
   std::vector<double> evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request, int64_t begin,

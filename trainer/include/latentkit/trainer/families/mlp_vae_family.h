@@ -65,6 +65,7 @@ class MlpVaeFamily : public Family {
   double compute_gradients(const torch::Tensor& batch) override;
   void set_training_labels(const TrainingLabels& labels) override;
   void label_latents(const torch::Tensor& train_images) override;
+  torch::Tensor training_codes(const torch::Tensor& train_images) override;
   void apply_gradients() override;
   std::vector<double> evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request, int64_t begin,
                                       int64_t end) override;

@@ -1,0 +1,108 @@
+// A Gaussian mixture prior (issue #23) through the two programs: latentkit-sample's `info` names
+// it, `sample` draws the latents it saves from it (as sample_latents does), and `grid` still works
+// over it (a model of the seed-000 decoder shape with random weights over z, 2 dimensions, three
+// components); `latentkit export --prior gmm:K` fits one to a short CVAE run (the journey's).
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli/cli_run.h"
+#include "latentkit/atomic_file.h"
+#include "latentkit/latents.h"
+#include "latentkit/model_writer.h"
+#include "runtime/random_model.h"
+
+namespace fs = std::filesystem;
+namespace lk = latentkit;
+
+using namespace latentkit::cli_test;
+
+namespace {
+
+lk::LatentGroup mixture_group() {
+  lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
+  z.mixture.weights = {0.2f, 0.5f, 0.3f};
+  z.mixture.means = {-3, 1, 0, 0, 4, -2};
+  z.mixture.variances = {0.5f, 0.25f, 1, 2, 0.1f, 3};
+  return z;
+}
+
+std::vector<float> read_floats(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<float> values;
+  float v = 0;
+  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) values.push_back(v);
+  return values;
+}
+
+}  // namespace
+
+TEST_CASE("latentkit-sample: info names a mixture prior, sample draws from it, grid works over it") {
+  Scratch scratch("mixture_sample");
+  const lk::LatentGroup z = mixture_group();
+  const fs::path path = scratch.dir / "mixture.lkm";
+  lk::write_file_atomically(path.string(), lk::serialize_model(lk::testing::seed000_decoder(5, {z})));
+  const std::string model = quoted(path);
+
+  const Run info = run(sample_cli + " " + model + " info");
+  REQUIRE(info.exit_code == 0);
+  CHECK(info.output.find("z (gaussian x2, prior: gaussian mixture of 3 components)") != std::string::npos);
+
+  const fs::path latents = scratch.dir / "z.f32";
+  const Run sample = run(sample_cli + " --save-latents " + quoted(latents) + " " + model + " sample -n 16 --seed 3 -o " +
+                         quoted(scratch.dir / "sample.png"));
+  INFO(sample.output);
+  REQUIRE(sample.exit_code == 0);
+  lk::LatentSpec spec;
+  spec.groups = {z};
+  CHECK(read_floats(latents) == lk::sample_latents(spec, 16, 3));
+
+  CHECK(run(sample_cli + " " + model + " grid 3x3 -o " + quoted(scratch.dir / "grid.png")).exit_code == 0);
+}
+
+TEST_CASE("latentkit-sample: a file whose mixture is inconsistent is refused, naming the problem") {
+  Scratch scratch("mixture_refused");
+  lk::LatentGroup z = mixture_group();
+  z.mixture.variances[4] = -0.5f;
+  const fs::path path = scratch.dir / "bad.lkm";
+  lk::write_file_atomically(path.string(), lk::serialize_model(lk::testing::seed000_decoder(5, {z})));
+  const Run info = run(sample_cli + " " + quoted(path) + " info");
+  CHECK(info.exit_code != 0);
+  CHECK(info.output.find("mixture variance 4 is -0.500000 (must be finite and positive)") != std::string::npos);
+}
+
+TEST_CASE("latentkit export --prior gmm:3 fits a mixture to the run's codes; its samples decode") {
+  Journey& j = journey();
+  INFO(j.train.output);
+  REQUIRE(j.train.exit_code == 0);
+  const fs::path model = j.dir / "cvae-gmm3.lkm";
+  const Run exported = run(cli + " export " + quoted(j.dir / "run") + " -o " + quoted(model) +
+                           " --prior gmm:3 --data " LATENTKIT_MNIST_DIR);
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  CHECK(exported.output.find("prior: gaussian mixture of 3 components") != std::string::npos);
+
+  const Run info = run(sample_cli + " " + quoted(model) + " info");
+  CHECK(info.output.find("prior: gaussian mixture of 3 components") != std::string::npos);
+  const Run sample = run(sample_cli + " " + quoted(model) + " sample -n 16 --seed 1 -o " + quoted(j.dir / "gmm3.png"));
+  INFO(sample.output);
+  CHECK(sample.exit_code == 0);
+  CHECK(fs::exists(j.dir / "gmm3.png"));
+}
+
+TEST_CASE("latentkit export refuses a --prior it does not know, writing nothing") {
+  Journey& j = journey();
+  REQUIRE(j.train.exit_code == 0);
+  for (const std::string prior : {"gmm:0", "gmm:x", "gmm:", "gmm:-2", "uniform"}) {
+    CAPTURE(prior);
+    const fs::path model = j.dir / "refused.lkm";
+    const Run r = run(cli + " export " + quoted(j.dir / "run") + " -o " + quoted(model) + " --prior " + prior);
+    CHECK(r.exit_code != 0);
+    CHECK(r.output.find("--prior takes normal or gmm:K with K from 1 to 256 components, not '" + prior + "'") !=
+          std::string::npos);
+    CHECK_FALSE(fs::exists(model));
+  }
+}
