@@ -46,8 +46,9 @@ struct BackendOptions {
   // L3, medians of 9 runs): 0.083 ms/image whole at batch 256, 0.069 in chunks of 32, 0.063 in
   // chunks of 16, with batches of 20 and 25 unchanged; chunks of 64 gained least. The reference
   // backend's loops are bound by arithmetic, not memory: chunks neither help nor hurt it, and
-  // both backends chunk alike. The outputs are the same bit for bit (every op computes each
-  // example on its own), and only the chunk's and the remainder's backends are kept, so a
+  // both backends chunk alike. Every op computes each example on its own, so the outputs are the
+  // same bit for bit on x86 (measured); on ARM XNNPACK's kernels depend on the batch size and
+  // the outputs agree to float rounding. Only the chunk's and the remainder's backends are kept, so a
   // large batch also needs less memory. A Backend itself always runs its whole batch.
   int max_chunk = 16;
   // The XNNPACK backend's worker threads when threads > 1; null: it makes its own. After a run
