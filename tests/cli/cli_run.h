@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +53,15 @@ inline Run run(const std::string& command) {
 }
 
 inline std::string quoted(const fs::path& path) { return "'" + path.string() + "'"; }
+
+// A raw float32 file (--save-latents, --save-images) as its values.
+inline std::vector<float> read_floats(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<float> values;
+  float v = 0;
+  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) values.push_back(v);
+  return values;
+}
 
 const std::string cli = LATENTKIT_CLI;
 const std::string sample_cli = LATENTKIT_SAMPLE_CLI;

@@ -34,14 +34,6 @@ fs::path write_model(const Scratch& scratch) {
   return path;
 }
 
-std::vector<float> read_floats(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> values;
-  float v = 0;
-  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) values.push_back(v);
-  return values;
-}
-
 // The category latent `i` has in the group at [offset, offset + size), or -1 if not one-hot.
 int category_of(const std::vector<float>& z, int i, int offset, int size) {
   int hot = -1;

@@ -203,7 +203,7 @@ TEST_CASE("the run report (gnuplot plots, image tiles, index.html) and eval in n
   CHECK(r.exit_code != 0);
 }
 
-TEST_CASE("Ctrl-C checkpoints and exits with 130; resume takes the run's settings") {
+TEST_CASE("Ctrl-C checkpoints and exits with 130, resume takes the run's settings") {
   Scratch j("ctrl_c");
   const fs::path dir = j.dir / "interrupted";
   const fs::path log = j.dir / "interrupted.log";
@@ -306,7 +306,7 @@ TEST_CASE("train, eval and export dispatch on the family: --help lists the regis
   CHECK(fs::exists(j.dir / "cvae.lkm"));
 }
 
-TEST_CASE("an autoencoder family on the command line: pca trains, exports and encodes; family flags are checked") {
+TEST_CASE("an autoencoder family on the command line: pca trains, exports and encodes, family flags are checked") {
   Scratch j("autoencoders");
   const std::string run_dir = quoted(j.dir / "pca");
   Run r = run(cli + " train pca --code 8 --data " LATENTKIT_MNIST_DIR " --train-limit 300 --test-limit 100 --epochs 1 "

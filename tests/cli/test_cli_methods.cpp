@@ -48,7 +48,7 @@ Grey load_grey(const fs::path& path) {
 
 }  // namespace
 
-TEST_CASE("encode prints each image's code; reconstruct draws inputs above their reconstructions") {
+TEST_CASE("encode prints each image's code, reconstruct draws inputs above their reconstructions") {
   Journey& j = journey();
   REQUIRE(j.exported.exit_code == 0);
   const std::string model = quoted(j.model) + " ";

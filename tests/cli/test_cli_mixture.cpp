@@ -30,14 +30,6 @@ lk::LatentGroup mixture_group() {
   return z;
 }
 
-std::vector<float> read_floats(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<float> values;
-  float v = 0;
-  while (in.read(reinterpret_cast<char*>(&v), sizeof v)) values.push_back(v);
-  return values;
-}
-
 }  // namespace
 
 TEST_CASE("latentkit-sample: info names a mixture prior, sample draws from it, grid works over it") {
@@ -74,7 +66,7 @@ TEST_CASE("latentkit-sample: a file whose mixture is inconsistent is refused, na
   CHECK(info.output.find("mixture variance 4 is -0.500000 (must be finite and positive)") != std::string::npos);
 }
 
-TEST_CASE("latentkit export --prior gmm:3 fits a mixture to the run's codes; its samples decode") {
+TEST_CASE("latentkit export --prior gmm:3 fits a mixture to the run's codes, its samples decode") {
   Journey& j = journey();
   INFO(j.train.output);
   REQUIRE(j.train.exit_code == 0);

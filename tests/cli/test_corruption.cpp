@@ -103,7 +103,7 @@ TEST_CASE("mask-patch blacks out one square of the size asked in each image") {
   }
 }
 
-TEST_CASE("gaussian noise has the sigma asked and stays in the range; salt-pepper is the two ends") {
+TEST_CASE("gaussian noise has the sigma asked and stays in the range, salt-pepper is the two ends") {
   std::vector<float> images = grey(40, kGrey28, 0.5f);
   lk::cli::corrupt_images(images, 40, kGrey28, lk::cli::parse_corruption("gaussian:0.1"), 2);
   double sum = 0, squares = 0;

@@ -43,7 +43,7 @@ TEST_CASE("portable_log agrees with libm within 4 ulp") {
   CHECK(lk::portable_log(1.0) == 0.0);
 }
 
-TEST_CASE("sample_latents: a seed gives the same latents, bit for bit; another seed does not") {
+TEST_CASE("sample_latents: a seed gives the same latents, bit for bit, another seed does not") {
   const lk::LatentSpec spec = gaussian(3);
   const auto a = lk::sample_latents(spec, 50, 7), b = lk::sample_latents(spec, 50, 7);
   const auto c = lk::sample_latents(spec, 50, 8);

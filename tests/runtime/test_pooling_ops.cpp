@@ -248,7 +248,7 @@ TEST_CASE("xnnpack declines max pooling it cannot compute exactly, and says why"
   }
 }
 
-TEST_CASE("int8: max pooling and upsampling keep the encoding; pooling with indices runs on the reference") {
+TEST_CASE("int8: max pooling and upsampling keep the encoding, pooling with indices runs on the reference") {
   // latents -> fc -> [3, 4, 2] -> conv 1x1 (int8 in the quantised file) -> pool with indices ->
   // unpool (float only: dequantised first) -> upsample.
   std::mt19937_64 rng(5);

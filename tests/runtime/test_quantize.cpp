@@ -52,7 +52,7 @@ int tconv_weights(const lk::ModelDescription& d) {
 
 }  // namespace
 
-TEST_CASE("half precision: every half survives the round trip; rounding is to nearest even") {
+TEST_CASE("half precision: every half survives the round trip, rounding is to nearest even") {
   for (uint32_t h = 0; h < 0x10000; ++h) {
     const float f = lk::half_to_float(static_cast<uint16_t>(h));
     if (std::isnan(f)) continue;

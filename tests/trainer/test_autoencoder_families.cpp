@@ -315,7 +315,7 @@ TEST_CASE("conv-ae: the nearest and max-unpool decoders start from their own lea
   }
 }
 
-TEST_CASE("conv-ae: each --upsample kind trains and exports methods equal to libtorch; max-unpool has no decode") {
+TEST_CASE("conv-ae: each --upsample kind trains and exports methods equal to libtorch, max-unpool has no decode") {
   TempDir dir("conv_upsample");
   const torch::Tensor test = grey_images(tr::Split::test, 50);
   for (const char* kind : {"transposed", "nearest", "max-unpool"}) {

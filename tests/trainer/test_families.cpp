@@ -112,7 +112,7 @@ TEST_CASE("the registry lists every family once, cvae among them, each with what
                        std::invalid_argument);
 }
 
-TEST_CASE("training_codes: every family with a continuous latent gives one code per image; others refuse") {
+TEST_CASE("training_codes: every family with a continuous latent gives one code per image, others refuse") {
   // What `latentkit export --prior gmm:K` fits its mixture to (export.h).
   tr::FamilySettings settings;
   settings.latent_dims = 3;

@@ -129,7 +129,7 @@ TEST_CASE("Gumbel-softmax: samples on the simplex, hard ones one-hot, KL 0 only 
   CHECK(tr::annealed_temperature(100000, 0.0003, 0.5) == 0.5);
 }
 
-TEST_CASE("categories are named by the label most of their images have; shared labels get suffixes") {
+TEST_CASE("categories are named by the label most of their images have, and shared labels get suffixes") {
   const std::vector<std::string> digits = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
   const std::vector<std::string> colours = {"red", "green", "blue"};
   // Three categories; colour tells them apart perfectly, digit poorly.

@@ -9,6 +9,7 @@
 
 #include "latentkit/trainer/cvae.h"
 #include "latentkit/trainer/export_autoencoder.h"
+#include "latentkit/trainer/in_batches.h"
 #include "autoencoder_columns.h"
 
 namespace latentkit::trainer {
@@ -110,11 +111,7 @@ torch::Tensor AutoencoderFamily::training_codes(const torch::Tensor& train_image
   // The clean images' codes: a denoising autoencoder's input noise is part of its training only.
   torch::NoGradGuard no_grad;
   net_->eval();
-  std::vector<torch::Tensor> codes;
-  for (int64_t begin = 0; begin < train_images.size(0); begin += 1000) {
-    codes.push_back(net_->encode(train_images.slice(0, begin, begin + 1000)));
-  }
-  return torch::cat(codes, 0);
+  return in_batches(train_images, [&](const torch::Tensor& x) { return net_->encode(x); });
 }
 
 void AutoencoderFamily::check_images(const ImageDataset& images, const std::string& dir) const {

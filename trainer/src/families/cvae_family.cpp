@@ -8,6 +8,7 @@
 #include "latentkit/trainer/evaluation.h"
 #include "latentkit/trainer/export_cvae.h"
 #include "latentkit/trainer/family_registry.h"
+#include "latentkit/trainer/in_batches.h"
 #include "cvae_columns.h"
 
 namespace latentkit::trainer {
@@ -72,11 +73,7 @@ void CvaeFamily::apply_gradients() { optimizer_.step(); }
 torch::Tensor CvaeFamily::training_codes(const torch::Tensor& train_images) {
   torch::NoGradGuard no_grad;
   model_->eval();
-  std::vector<torch::Tensor> means;
-  for (int64_t begin = 0; begin < train_images.size(0); begin += 1000) {
-    means.push_back(model_->encode(train_images.slice(0, begin, begin + 1000)).mean);
-  }
-  return torch::cat(means, 0);
+  return in_batches(train_images, [&](const torch::Tensor& x) { return model_->encode(x).mean; });
 }
 
 namespace {

@@ -12,6 +12,7 @@
 #include "latentkit/trainer/category_naming.h"
 #include "latentkit/trainer/coloured_mnist.h"
 #include "latentkit/trainer/family_registry.h"
+#include "latentkit/trainer/in_batches.h"
 #include "mlp_vae_columns.h"
 
 namespace latentkit::trainer {
@@ -317,11 +318,7 @@ torch::Tensor MlpVaeFamily::training_codes(const torch::Tensor& train_images) {
   }
   torch::NoGradGuard no_grad;
   model_->eval();
-  std::vector<torch::Tensor> means;
-  for (int64_t begin = 0; begin < train_images.size(0); begin += 1000) {
-    means.push_back(model_->encode(train_images.slice(0, begin, begin + 1000)).mean);
-  }
-  return torch::cat(means, 0);
+  return in_batches(train_images, [&](const torch::Tensor& x) { return model_->encode(x).mean; });
 }
 
 void MlpVaeFamily::label_latents(const torch::Tensor& train_images) {
@@ -329,12 +326,9 @@ void MlpVaeFamily::label_latents(const torch::Tensor& train_images) {
   torch::NoGradGuard no_grad;
   const int64_t n = std::min(train_images.size(0), labels_.digits.size(0));
   const int64_t variables = config_.shape.variables, categories = config_.shape.categories;
-  std::vector<torch::Tensor> picks;
-  for (int64_t begin = 0; begin < n; begin += 1000) {
-    const torch::Tensor x = train_images.slice(0, begin, std::min(n, begin + 1000));
-    picks.push_back(model_->encode(x).logits.argmax(-1));
-  }
-  const torch::Tensor chosen = torch::cat(picks, 0);  // [n, N]
+  const torch::Tensor chosen = in_batches(train_images.slice(0, 0, n), [&](const torch::Tensor& x) {
+    return model_->encode(x).logits.argmax(-1);
+  });  // [n, N]
   const auto count = [&](const torch::Tensor& labels, int64_t label_count, int64_t v) {
     // counts[k][label] of variable v.
     const torch::Tensor flat = chosen.select(1, v) * label_count + labels.slice(0, 0, n).clamp(0, label_count - 1);

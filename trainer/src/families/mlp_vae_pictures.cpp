@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "latentkit/trainer/in_batches.h"
 #include "latentkit/trainer/coloured_mnist.h"
 #include "latentkit/trainer/families/mlp_vae_family.h"
 #include "mlp_vae_columns.h"
@@ -71,11 +72,7 @@ void MlpVaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary
   plot_and_note(in, "loss.png", summary);
 
   if (s.continuous > 0 && in.test_images.size(0) > 0) {
-    std::vector<torch::Tensor> means;
-    for (int64_t begin = 0; begin < in.test_images.size(0); begin += 1000) {
-      means.push_back(model_->encode(in.test_images.slice(0, begin, std::min(in.test_images.size(0), begin + 1000))).mean);
-    }
-    const torch::Tensor all = torch::cat(means, 0);
+    const torch::Tensor all = in_batches(in.test_images, [&](const torch::Tensor& x) { return model_->encode(x).mean; });
     plot_latent_scatter(in, all, in.test_labels, in.class_names, "latent_scatter.png", "continuous posterior means by digit",
                         summary);
     if (!in.test_colours.empty()) {
