@@ -247,6 +247,10 @@ class Pictures(unittest.TestCase):
             self.assertEqual((width, height, colour_type), (8, 2, 0))
             self.assertTrue(np.array_equal(pixels[:, :, 0], expected))
             self.assertEqual(os.listdir(work), ["tiles.png"])  # no temporary left behind
+            # The mode any program's new file gets (0666 less the umask), not a temporary's 0600.
+            umask = os.umask(0o022)
+            os.umask(umask)
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o666 & ~umask)
 
     def test_a_grid_picture_is_neither_black_nor_uniform(self):
         # The test models trained for one short epoch: blurred strokes, not crisp digits; what

@@ -3,7 +3,6 @@
 
 import os
 import struct
-import tempfile
 import zlib
 
 import numpy as np
@@ -61,7 +60,10 @@ def write_png(path, picture):
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour_type, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
     folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".partial-", dir=folder)
+    # Not tempfile.mkstemp: its files are 0600, and the picture would keep that mode. Created
+    # with 0666 like any file a program writes, the umask decides.
+    temporary = os.path.join(folder, ".partial-%d-%s" % (os.getpid(), os.urandom(6).hex()))
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(png)
