@@ -114,6 +114,22 @@ std::set<std::string> file_labels(const fs::path& model) {
 }
 
 // A decoder of coloured 28 x 28 images with random weights over the latent groups `groups`.
+// What every control report must be: each label of the file measured once, on `samples` samples
+// judged for digit and colour, with a share in [0, 1].
+std::vector<JsonLabel> check_control_report(const std::string& json, const fs::path& model, int64_t samples) {
+  const std::vector<JsonLabel> labels = json_labels(json);
+  std::set<std::string> measured;
+  for (const JsonLabel& l : labels) {
+    measured.insert(l.group + "=" + l.label);
+    CHECK(l.share >= 0);
+    CHECK(l.share <= 1);
+    CHECK(l.digit_total == samples);
+    CHECK(l.colour_total == samples);
+  }
+  CHECK(measured == file_labels(model));
+  return labels;
+}
+
 fs::path write_rgb_model(const fs::path& path, const std::vector<lk::LatentGroup>& groups) {
   lk::LatentSpec spec;
   spec.groups = groups;
@@ -219,17 +235,8 @@ TEST_CASE("latentkit-judge control: every label of the file, second categories j
   const auto r = run(judge_cli + " control " + quoted(model) + " --judge " + quoted(judge) + " --samples 40 --json");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  const std::vector<JsonLabel> labels = json_labels(r.out);
-  std::set<std::string> measured;
-  for (const JsonLabel& l : labels) {
-    measured.insert(l.group + "=" + l.label);
-    CHECK(l.share >= 0);
-    CHECK(l.share <= 1);
-    CHECK(l.digit_total == 40);
-    CHECK(l.colour_total == 40);
-    CHECK(l.primary == (l.label.find('-') == std::string::npos));
-  }
-  CHECK(measured == file_labels(model));
+  const std::vector<JsonLabel> labels = check_control_report(r.out, model, 40);
+  for (const JsonLabel& l : labels) CHECK(l.primary == (l.label.find('-') == std::string::npos));
   for (const JsonLabel& l : labels) {
     if (l.label == "7-2") CHECK(l.asked == "7");
     if (l.label == "red-2") CHECK(l.asked == "red");
@@ -299,16 +306,7 @@ TEST_CASE("latentkit-judge control: a short joint-vae run draws the colour asked
   const auto r = run(judge_cli + " control " + quoted(model) + " --judge " + quoted(judge) + " --samples 200 --json");
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
-  const std::vector<JsonLabel> labels = json_labels(r.out);
-  std::set<std::string> measured;
-  for (const JsonLabel& l : labels) {
-    measured.insert(l.group + "=" + l.label);
-    CHECK(l.share >= 0);
-    CHECK(l.share <= 1);
-    CHECK(l.digit_total == 200);
-    CHECK(l.colour_total == 200);
-  }
-  CHECK(measured == file_labels(model));
+  const std::vector<JsonLabel> labels = check_control_report(r.out, model, 200);
 
   std::smatch prior;
   REQUIRE(std::regex_search(r.out, prior, std::regex(R"re("prior": \{"digits": \[[^\]]*\], "colours": \[([^\]]*)\]\})re")));
