@@ -42,10 +42,9 @@ double gain(const Majority& m) {
 VariableNaming name_variable(const CategoryCounts& digit_counts, const CategoryCounts& colour_counts,
                              const std::vector<std::string>& digit_names, const std::vector<std::string>& colour_names,
                              const std::string& kind) {
-  const Majority digits = majority(digit_counts);
-  const bool colour = kind.empty() ? !colour_counts.empty() && gain(majority(colour_counts)) > gain(digits)
-                                   : kind == "colour";
-  const Majority chosen = colour ? majority(colour_counts) : digits;
+  const Majority digits = majority(digit_counts), colours = majority(colour_counts);
+  const bool colour = kind.empty() ? !colour_counts.empty() && gain(colours) > gain(digits) : kind == "colour";
+  const Majority& chosen = colour ? colours : digits;
   const CategoryCounts& counts = colour ? colour_counts : digit_counts;
   const std::vector<std::string>& names = colour ? colour_names : digit_names;
 

@@ -1,5 +1,7 @@
 #include "latentkit/trainer/cvae.h"
 
+#include "latentkit/trainer/gaussian_terms.h"
+
 #include <stdexcept>
 
 #include "latentkit/trainer/transposed_conv.h"
@@ -53,15 +55,11 @@ torch::Tensor CvaeImpl::decode_logits(const torch::Tensor& z) {
 }
 
 VaeTerms vae_terms(const torch::Tensor& logits, const torch::Tensor& x, const CvaeImpl::Posterior& q) {
-  auto bce = torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::None);
-  auto reconstruction = bce.flatten(1).sum(1);
-  auto kl = 0.5 * (q.mean.pow(2) + q.logvar.exp() - 1 - q.logvar).sum(1);
-  return {reconstruction, kl};
+  return {bernoulli_cross_entropy(logits, x), gaussian_kl(q.mean, q.logvar)};
 }
 
 torch::Tensor reparameterize(const CvaeImpl::Posterior& q, c10::optional<at::Generator> generator) {
-  auto eps = at::randn(q.mean.sizes(), generator, q.mean.options());
-  return q.mean + torch::exp(0.5 * q.logvar) * eps;
+  return gaussian_sample(q.mean, q.logvar, at::randn(q.mean.sizes(), generator, q.mean.options()));
 }
 
 std::vector<float> decode_images(Cvae& model, const std::vector<float>& latents) {

@@ -49,10 +49,12 @@ torch::Tensor MlpVaeImpl::posterior_mode(const MlpVaePosterior& q) {
   return torch::cat(parts, 1);
 }
 
+torch::Tensor gumbel_noise(const torch::Tensor& uniform) {
+  return -torch::log(-torch::log(uniform.clamp(1e-10, 1.0 - 1e-7)));
+}
+
 torch::Tensor gumbel_softmax(const torch::Tensor& logits, double temperature, bool hard) {
-  // -log(-log U) with U away from 0 and 1, so that the noise stays finite.
-  const torch::Tensor u = torch::rand_like(logits).clamp(1e-10, 1.0 - 1e-7);
-  const torch::Tensor soft = torch::softmax((logits - torch::log(-torch::log(u))) / temperature, -1);
+  const torch::Tensor soft = torch::softmax((logits + gumbel_noise(torch::rand_like(logits))) / temperature, -1);
   if (!hard) return soft;
   const torch::Tensor one_hot = torch::one_hot(soft.argmax(-1), logits.size(-1)).to(soft.dtype());
   return one_hot - soft.detach() + soft;

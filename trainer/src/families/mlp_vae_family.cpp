@@ -12,6 +12,7 @@
 #include "latentkit/trainer/category_naming.h"
 #include "latentkit/trainer/coloured_mnist.h"
 #include "latentkit/trainer/family_registry.h"
+#include "latentkit/trainer/gaussian_terms.h"
 #include "latentkit/trainer/in_batches.h"
 #include "mlp_vae_columns.h"
 
@@ -246,8 +247,8 @@ torch::Tensor MlpVaeFamily::labelled_loss() {
   std::vector<torch::Tensor> parts;
   torch::Tensor kl = torch::zeros({x.size(0)});
   if (q.mean.defined()) {
-    parts.push_back(q.mean + torch::exp(0.5 * q.log_variance) * torch::randn_like(q.mean));
-    kl = kl + 0.5 * (q.mean.pow(2) + q.log_variance.exp() - 1 - q.log_variance).sum(1);
+    parts.push_back(gaussian_sample(q.mean, q.log_variance, torch::randn_like(q.mean)));
+    kl = kl + gaussian_kl(q.mean, q.log_variance);
   }
   // The anchored variables are the labels, one-hot: the decoder learns what each category draws.
   // The others are sampled as in the unlabelled loss.
@@ -269,9 +270,7 @@ torch::Tensor MlpVaeFamily::labelled_loss() {
   }
   if (anchored < s.variables) kl = kl + categorical_kl(q.logits.slice(1, anchored));
   parts.push_back(torch::stack(variables, 1).flatten(1));
-  const torch::Tensor reconstruction =
-      torch::binary_cross_entropy_with_logits(model_->decode_logits(torch::cat(parts, 1)), x, {}, {}, at::Reduction::None)
-          .sum({1, 2, 3});
+  const torch::Tensor reconstruction = bernoulli_cross_entropy(model_->decode_logits(torch::cat(parts, 1)), x);
   return (reconstruction + kl + config_.label_weight * cross_entropy).mean();
 }
 
@@ -283,9 +282,8 @@ double MlpVaeFamily::compute_gradients(const torch::Tensor& batch) {
   const auto step = static_cast<double>(step_.item<int64_t>());
   auto capacity = [&](double maximum) { return std::min(maximum, maximum * step / config_.capacity_steps); };
   if (q.mean.defined()) {
-    parts.push_back(q.mean + torch::exp(0.5 * q.log_variance) * torch::randn_like(q.mean));
-    const torch::Tensor kl_continuous =
-        0.5 * (q.mean.pow(2) + q.log_variance.exp() - 1 - q.log_variance).sum(1);
+    parts.push_back(gaussian_sample(q.mean, q.log_variance, torch::randn_like(q.mean)));
+    const torch::Tensor kl_continuous = gaussian_kl(q.mean, q.log_variance);
     kl = kl + (config_.capacity ? config_.gamma * (kl_continuous - capacity(config_.continuous_capacity)).abs()
                                 : kl_continuous);
   }
@@ -295,9 +293,7 @@ double MlpVaeFamily::compute_gradients(const torch::Tensor& batch) {
     kl = kl + (config_.capacity ? config_.gamma * (kl_discrete - capacity(config_.discrete_capacity)).abs()
                                 : kl_discrete);
   }
-  const torch::Tensor logits = model_->decode_logits(torch::cat(parts, 1));
-  const torch::Tensor reconstruction =
-      torch::binary_cross_entropy_with_logits(logits, batch, {}, {}, at::Reduction::None).sum({1, 2, 3});
+  const torch::Tensor reconstruction = bernoulli_cross_entropy(model_->decode_logits(torch::cat(parts, 1)), batch);
   torch::Tensor loss = (reconstruction + kl).mean();
   if (labelled_.defined() && labelled_.size(0) > 0) loss = loss + labelled_loss();
   const double value = loss.item<double>();
@@ -385,19 +381,17 @@ std::vector<double> MlpVaeFamily::evaluation_sums(const torch::Tensor& images, c
     const MlpVaePosterior q = model_->encode(x);
     std::vector<torch::Tensor> parts;
     if (q.mean.defined()) {
-      parts.push_back(q.mean + torch::exp(0.5 * q.log_variance) * eps.slice(0, from - begin, to - begin));
-      sums[kKlContinuousSum] += (0.5 * (q.mean.pow(2) + q.log_variance.exp() - 1 - q.log_variance)).sum().item<double>();
+      parts.push_back(gaussian_sample(q.mean, q.log_variance, eps.slice(0, from - begin, to - begin)));
+      sums[kKlContinuousSum] += gaussian_kl(q.mean, q.log_variance).sum().item<double>();
     }
     if (q.logits.defined()) {
       // An exact categorical sample (Gumbel-max), not a relaxed one: the ELBO of the discrete model.
-      const torch::Tensor u = uniform.slice(0, from - begin, to - begin).clamp(1e-10, 1.0 - 1e-7);
-      const torch::Tensor pick = (q.logits - torch::log(-torch::log(u))).argmax(-1);
+      const torch::Tensor pick = (q.logits + gumbel_noise(uniform.slice(0, from - begin, to - begin))).argmax(-1);
       parts.push_back(torch::one_hot(pick, s.categories).to(torch::kFloat32).flatten(1));
       sums[kKlDiscreteSum] += categorical_kl(q.logits).sum().item<double>();
     }
     const torch::Tensor logits = model_->decode_logits(torch::cat(parts, 1));
-    sums[kReconstructionSum] +=
-        torch::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::Sum).item<double>();
+    sums[kReconstructionSum] += bernoulli_cross_entropy(logits, x).sum().item<double>();
   }
   sums[kImages] = static_cast<double>(end - begin);
   return sums;

@@ -54,6 +54,10 @@ class MlpVaeImpl : public torch::nn::Module {
 };
 TORCH_MODULE(MlpVae);
 
+// Gumbel(0, 1) noise from uniform draws in [0, 1), kept away from 0 and 1 so that it stays
+// finite: -log(-log u). Added to logits, its argmax is an exact categorical sample.
+torch::Tensor gumbel_noise(const torch::Tensor& uniform);
+
 // A relaxed one-hot sample of each variable, softmax((logits + Gumbel noise) / temperature) over
 // the last dimension; `hard` gives exact one-hots forward with the relaxed gradient backward
 // (straight-through).
