@@ -331,3 +331,82 @@ TEST_CASE("latentkit-judge control: a short joint-vae run draws the colour asked
   CHECK(colour_labels > 0);
   CHECK(best >= 0.8);
 }
+
+namespace {
+
+// One image set's figures in `score --json`: "NAME": {"images": N, "frechet_distance": F, ...}.
+struct JsonFigures {
+  int64_t images = -1, digit_total = -1;
+  double frechet_distance = -1, classifier_score = -1;
+};
+
+JsonFigures json_figures(const std::string& json, const std::string& name) {
+  std::smatch m;
+  const std::regex figures("\"" + name + R"re(": \{"images": (\d+), "frechet_distance": ([-0-9.e+]+), )re"
+                           R"re("classifier_score": ([-0-9.e+]+), "digits": \[([^\]]*)\]\})re");
+  JsonFigures f;
+  if (std::regex_search(json, m, figures)) {
+    f.images = std::stoll(m[1]);
+    f.frechet_distance = std::stod(m[2]);
+    f.classifier_score = std::stod(m[3]);
+    f.digit_total = sum_of(m[4]);
+  }
+  return f;
+}
+
+}  // namespace
+
+TEST_CASE("latentkit-judge score: a fitted prior's samples of a short ae run are nearer the test set than N(0, I)'s") {
+  TempDir dir("judge_score");
+  const fs::path judge = small_judge_file(dir);
+  const fs::path run_dir = dir.path / "ae", normal = dir.path / "normal.lkm", fitted = dir.path / "gmm.lkm";
+  const std::string data = quoted(fs::path(LATENTKIT_MNIST_DIR));
+  const auto trained = run(latentkit::cli_test::cli + " train ae --code 8 --data " + data + " --train-limit 2000 "
+                           "--test-limit 200 --epochs 2 --batch 32 --no-report --threads 1 --seed 1 --out " + quoted(run_dir));
+  INFO(trained.output);
+  REQUIRE(trained.exit_code == 0);
+  for (const auto& [file, prior] : {std::pair{normal, "normal"}, std::pair{fitted, "gmm:10"}}) {
+    const auto exported = run(latentkit::cli_test::cli + " export " + quoted(run_dir) + " -o " + quoted(file) +
+                              " --prior " + prior);
+    INFO(exported.output);
+    REQUIRE(exported.exit_code == 0);
+  }
+
+  auto score = [&](const fs::path& model) {
+    const auto r = run(judge_cli + " score " + quoted(model) + " --judge " + quoted(judge) + " --data " + data +
+                       " --samples 500 --test-limit 500 --json");
+    INFO(r.output);
+    REQUIRE(r.exit_code == 0);
+    const JsonFigures samples = json_figures(r.out, "model_samples"), real = json_figures(r.out, "training_images"),
+                      decoded = json_figures(r.out, "test_codes_decoded");
+    CHECK(samples.images == 500);
+    CHECK(samples.digit_total == 500);
+    CHECK(real.images == 500);
+    CHECK(decoded.images == 500);  // an autoencoder has an encode method
+    // Real images are the nearest to real images, and no sample beats their classifier score by much.
+    CHECK(real.frechet_distance < samples.frechet_distance);
+    CHECK(real.frechet_distance < decoded.frechet_distance);
+    CHECK(samples.classifier_score >= 1);
+    CHECK(samples.classifier_score <= 10);
+    return std::pair{r.out, samples};
+  };
+  const auto [normal_json, from_normal] = score(normal);
+  const auto [fitted_json, from_fitted] = score(fitted);
+  CHECK(normal_json.find(R"("prior": "normal")") != std::string::npos);
+  CHECK(fitted_json.find(R"("prior": "gaussian mixture of 10 components over code")") != std::string::npos);
+  MESSAGE("short ae run, Frechet distance of 500 samples: N(0, I) ", from_normal.frechet_distance, ", gmm:10 ",
+          from_fitted.frechet_distance);
+  CHECK(from_fitted.frechet_distance < 0.7 * from_normal.frechet_distance);
+
+  // What it refuses: a model of RGB images against grey MNIST, a missing judge.
+  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
+  const fs::path rgb = write_rgb_model(dir.path / "rgb.lkm", {z});
+  const auto mismatched = run(judge_cli + " score " + quoted(rgb) + " --judge " + quoted(judge) + " --data " + data +
+                              " --samples 10 --test-limit 10");
+  CHECK(mismatched.exit_code == 1);
+  CHECK(mismatched.out.empty());
+  CHECK(mismatched.err.find("28x28x1 images, the model draws 28x28x3") != std::string::npos);
+  const auto no_judge = run(judge_cli + " score " + quoted(normal) + " --judge " + quoted(dir.path / "absent.pt"));
+  CHECK(no_judge.exit_code == 1);
+  CHECK(no_judge.err.find("no judge file at") != std::string::npos);
+}

@@ -4,12 +4,16 @@
 //
 //   latentkit-judge train --out judge.pt [--epochs 3] [--train-limit N] [--seed 1] [--threads 1]
 //   latentkit-judge control joint.lkm --judge judge.pt [--samples 1000] [--seed 0] [--json]
+//   latentkit-judge score model.lkm --judge judge.pt [--samples 10000] [--seed 0] [--data D] [--json]
 //
 // control draws, for every category of every "digit..." and "colour..." group of the model,
 // --samples prior samples with that category set (what `latentkit-sample sample --seed S --set
 // GROUP=LABEL` draws), decodes them with the runtime, and counts what the judge sees; then the
 // same for plain prior samples. The criterion is checked on the categories --digit and
 // --colour reach: the first of each label in the groups "digit" and "colour".
+//
+// score (score.h) measures the quality of a model's prior samples: Fréchet distance and classifier
+// score in the judge's feature space, against the test set of the dataset the model was trained on.
 //
 // Every failure ends with one line on stderr naming the problem, a non-zero exit status (1;
 // CLI11's own codes for bad command-line syntax), and no output file.
@@ -34,6 +38,7 @@
 #include "latentkit/trainer/thread_config.h"
 #include "cli_checks.h"
 #include "json_text.h"
+#include "score.h"
 
 namespace lk = latentkit;
 namespace tr = latentkit::trainer;
@@ -429,6 +434,22 @@ int main(int argc, char** argv) {
   control->add_flag("--json", json, "print the figures as JSON");
   add_threads(control);
 
+  auto* scorer = app.add_subcommand("score", "Frechet distance, classifier score and digit shares of a model's prior samples");
+  std::string score_model, score_data;
+  int score_samples = 10000;
+  int64_t score_test_limit = 0;
+  scorer->add_option("model", score_model, "model file (.lkm) that decodes 28 x 28 images")->required();
+  scorer->add_option("--judge", judge_path, "judge file (latentkit-judge train)")->required();
+  scorer->add_option("--samples", score_samples, "prior samples")->check(CLI::Range(2, 1000000))->capture_default_str();
+  scorer->add_option("--seed", seed, "seed of the prior samples")->capture_default_str();
+  scorer->add_option("--data", score_data, "dataset whose test set is the reference (default: the model's)");
+  scorer->add_option("--test-limit", score_test_limit, "only the first N test images (0: all)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  scorer->add_option("--backend", backend_name, "xnnpack or reference")->check(CLI::IsMember({"xnnpack", "reference"}))
+      ->capture_default_str();
+  scorer->add_flag("--json", json, "print the figures as JSON");
+  add_threads(scorer);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -466,6 +487,30 @@ int main(int argc, char** argv) {
         print_json(result);
       } else {
         print_text(result);
+      }
+    } else if (*scorer) {
+      lk::cli::check_input_file(score_model, "model file");
+      const lk::Model model = lk::Model::load_file(score_model);
+      if (model.find_method("decode") == nullptr) {
+        throw std::invalid_argument("model '" + score_model + "' has no decode method: it cannot draw samples");
+      }
+      const std::string dataset = score_data.empty() ? model.provenance().dataset : score_data;
+      tr::LoadedJudge judge = tr::load_judge(judge_path);
+      std::fprintf(stderr, "%s\n", tr::apply_thread_config(threads).c_str());
+      std::string why;
+      const lk::BackendKind kind = lk::choose_backend(model, lk::parse_backend_kind(backend_name), &why);
+      if (!why.empty()) std::fprintf(stderr, "latentkit-judge: using the reference backend: %s\n", why.c_str());
+      lk::Decoder decoder(model, kind, lk::BackendOptions{std::max(1, threads.intra_op)});
+      lk::judge_tool::ScoreRequest request;
+      request.dataset = tr::resolve_dataset(dataset);
+      request.samples = score_samples;
+      request.seed = seed;
+      request.test_limit = score_test_limit;
+      const lk::judge_tool::Score score = lk::judge_tool::score_samples(model, decoder, judge.judge, request, kind);
+      if (json) {
+        lk::judge_tool::print_score_json(score, score_model, dataset, score_samples, seed);
+      } else {
+        lk::judge_tool::print_score_text(score, score_model, dataset, score_samples, seed);
       }
     }
   } catch (const lk::Error& e) {

@@ -48,6 +48,17 @@ std::string checkpoint_path(const std::string& source) {
   return path;
 }
 
+// The dataset a run was trained on, as its --data said it (a name or a folder), for `eval` and
+// `export` when they are not given one.
+std::string run_dataset(const std::string& source) {
+  const std::string path = checkpoint_path(source);
+  try {
+    return tr::load_resume_state(path).settings.data_dir;
+  } catch (const std::runtime_error&) {
+    return tr::load_checkpoint(path).info.dataset;  // an older checkpoint: its dataset's name
+  }
+}
+
 // A learning rate (or any positive size) that is a number, finite and above 0: CLI11's
 // PositiveNumber lets "nan" through.
 const CLI::Validator kFinitePositive(
@@ -182,11 +193,11 @@ int main(int argc, char** argv) {
   add_thread_options(evaluator, eval_threads);
 
   auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct; conv-ae --upsample max-unpool has no decode) to a model file");
-  std::string source, output, quant = "fp32", calibration_data = "data/mnist", prior = "normal";
+  std::string source, output, quant = "fp32", calibration_data, prior = "normal";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
   exporter->add_option("--quant", quant, "fp32, fp16, int8-weights (int8 weights, float activations) or int8 (int8 weights and activations)")->capture_default_str();
-  exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8 and fit --prior gmm:K")->capture_default_str();
+  exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8 and fit --prior gmm:K (default: the run's)");
   exporter->add_option("--prior", prior, "the file's latent prior: normal (N(0, I)) or gmm:K (a Gaussian mixture of K components fitted to the training set's codes)")->capture_default_str();
 
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
@@ -283,15 +294,7 @@ int main(int argc, char** argv) {
     } else if (*evaluator) {
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(eval_threads).c_str());
       tr::LoadedCheckpoint run = tr::load_checkpoint(checkpoint_path(eval_source));
-      std::string dir = eval_data;
-      if (dir.empty()) {
-        try {
-          dir = tr::load_resume_state(checkpoint_path(eval_source)).settings.data_dir;
-        } catch (const std::runtime_error&) {
-          dir = run.info.dataset;  // an older checkpoint: its dataset's name
-        }
-      }
-      dir = tr::resolve_dataset(dir);
+      const std::string dir = tr::resolve_dataset(eval_data.empty() ? run_dataset(eval_source) : eval_data);
       const tr::Binarization mode =
           tr::parse_binarization(eval_binarization.empty() ? run.info.binarization : eval_binarization);
       const tr::ImageDataset test_set = tr::load_dataset(dir, tr::Split::test, eval_limit);
@@ -313,6 +316,7 @@ int main(int argc, char** argv) {
       lk::cli::check_output_file(output, "output");
       tr::ExportOptions export_options;
       export_options.format = format;
+      if (calibration_data.empty()) calibration_data = run_dataset(source);
       export_options.calibration_data_dir = calibration_data;
       export_options.prior_components = tr::parse_prior(prior);
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);

@@ -81,12 +81,17 @@ JudgeImpl::JudgeImpl() {
   colour_head_ = register_module("colour_head", torch::nn::Linear(kHidden, palette_size()));
 }
 
-JudgeLogits JudgeImpl::forward(const torch::Tensor& images) {
+torch::Tensor JudgeImpl::features(const torch::Tensor& images) {
   torch::Tensor x = torch::max_pool2d(torch::relu(conv1_->forward(images)), kPool);
   x = torch::max_pool2d(torch::relu(conv2_->forward(x)), kPool);
-  x = torch::relu(hidden_->forward(x.flatten(1)));
-  return {digit_head_->forward(x), colour_head_->forward(x)};
+  return torch::relu(hidden_->forward(x.flatten(1)));
 }
+
+JudgeLogits JudgeImpl::heads(const torch::Tensor& features) {
+  return {digit_head_->forward(features), colour_head_->forward(features)};
+}
+
+JudgeLogits JudgeImpl::forward(const torch::Tensor& images) { return heads(features(images)); }
 
 Verdicts classify(Judge& judge, const torch::Tensor& images) {
   check_images(images);
@@ -106,6 +111,26 @@ Verdicts classify(Judge& judge, const torch::Tensor& images) {
   }
   judge->train(was_training);
   return verdicts;
+}
+
+JudgeReading read_images(Judge& judge, const torch::Tensor& images) {
+  const bool grey = images.dim() == 4 && images.size(1) == 1;
+  const torch::Tensor rgb = grey ? images.expand({images.size(0), kJudgeChannels, images.size(2), images.size(3)})
+                                 : images;
+  check_images(rgb);
+  torch::NoGradGuard no_grad;
+  const bool was_training = judge->is_training();
+  judge->eval();
+  std::vector<torch::Tensor> features, probabilities;
+  const int64_t n = rgb.size(0);
+  for (int64_t start = 0; start < n; start += kClassifyBatch) {
+    const torch::Tensor f = judge->features(rgb.slice(0, start, std::min(n, start + kClassifyBatch)).contiguous());
+    features.push_back(f.to(torch::kFloat64));
+    probabilities.push_back(torch::softmax(judge->heads(f).digit, 1).to(torch::kFloat64));
+  }
+  judge->train(was_training);
+  if (n == 0) return {torch::zeros({0, kHidden}, torch::kFloat64), torch::zeros({0, kJudgeDigits}, torch::kFloat64)};
+  return {torch::cat(features), torch::cat(probabilities)};
 }
 
 Verdicts classify_hwc(Judge& judge, const float* images, int64_t count) {

@@ -35,6 +35,9 @@ class JudgeImpl : public torch::nn::Module {
   JudgeImpl();
   // images: [N, 3, 28, 28] floats in [0, 1].
   JudgeLogits forward(const torch::Tensor& images);
+  // The 128 hidden units both heads read: the feature space sample_quality.h measures distances in.
+  torch::Tensor features(const torch::Tensor& images);
+  JudgeLogits heads(const torch::Tensor& features);
 
  private:
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
@@ -51,6 +54,14 @@ struct Verdicts {
 Verdicts classify(Judge& judge, const torch::Tensor& images);
 // The same for `count` images as the runtime decodes them: HWC floats in [0, 1], one after another.
 Verdicts classify_hwc(Judge& judge, const float* images, int64_t count);
+
+// What the judge reads in `images` ([N, C, 28, 28] floats in [0, 1]; C = 1, grey, is read as
+// the same grey in all three channels), in eval mode without gradients, in batches: the hidden
+// features [N, 128] and the digit probabilities [N, 10], both double.
+struct JudgeReading {
+  torch::Tensor features, digit_probabilities;
+};
+JudgeReading read_images(Judge& judge, const torch::Tensor& images);
 
 struct JudgeAccuracy {
   double digit = 0, colour = 0;  // shares of the images judged right
