@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "latentkit/atomic_file.h"
 #include "latentkit/latents.h"
 #include "latentkit/model_writer.h"
+#include "latentkit/trainer/export.h"
 #include "runtime/random_model.h"
 
 namespace fs = std::filesystem;
@@ -85,6 +87,29 @@ TEST_CASE("latentkit export --prior gmm:3 fits a mixture to the run's codes, its
   CHECK(fs::exists(j.dir / "gmm3.png"));
 }
 
+TEST_CASE("latentkit export --prior gmm:auto chooses the number of components by held-out likelihood and says so") {
+  Journey& j = journey();
+  REQUIRE(j.train.exit_code == 0);
+  const fs::path model = j.dir / "cvae-auto.lkm";
+  const Run exported = run(cli + " export " + quoted(j.dir / "run") + " -o " + quoted(model) +
+                           " --prior gmm:auto --data " LATENTKIT_MNIST_DIR);
+  INFO(exported.output);
+  REQUIRE(exported.exit_code == 0);
+  const std::regex chosen(R"re(\s(\d+) components: +(-?[0-9.]+) nats  <- chosen)re");
+  std::smatch m;
+  REQUIRE(std::regex_search(exported.output, m, chosen));
+  // Every candidate is listed, the chosen one has the highest held-out likelihood, and the file has it.
+  const std::regex line(R"re(\s(\d+) components: +(-?[0-9.]+) nats)re");
+  int listed = 0;
+  for (auto it = std::sregex_iterator(exported.output.begin(), exported.output.end(), line); it != std::sregex_iterator(); ++it) {
+    ++listed;
+    CHECK(std::stod((*it)[2]) <= std::stod(m[2]));
+  }
+  CHECK(listed == static_cast<int>(latentkit::trainer::kAutoCandidates.size()));
+  const lk::Model loaded = lk::Model::load_file(model.string());
+  CHECK(loaded.latent().groups[0].mixture.components() == std::stoi(m[1]));
+}
+
 TEST_CASE("latentkit export refuses a --prior it does not know, writing nothing") {
   Journey& j = journey();
   REQUIRE(j.train.exit_code == 0);
@@ -93,7 +118,7 @@ TEST_CASE("latentkit export refuses a --prior it does not know, writing nothing"
     const fs::path model = j.dir / "refused.lkm";
     const Run r = run(cli + " export " + quoted(j.dir / "run") + " -o " + quoted(model) + " --prior " + prior);
     CHECK(r.exit_code != 0);
-    CHECK(r.output.find("--prior takes normal or gmm:K with K from 1 to 256 components, not '" + prior + "'") !=
+    CHECK(r.output.find("--prior takes normal, gmm:K with K from 1 to 256 components, or gmm:auto, not '" + prior + "'") !=
           std::string::npos);
     CHECK_FALSE(fs::exists(model));
   }

@@ -72,3 +72,29 @@ TEST_CASE("fit_gaussian_mixture refuses what it cannot fit") {
   CHECK_THROWS_WITH_AS(lkt::fit_gaussian_mixture({1, 2, NAN, 4}, 2, 1, 1),
                        "code 1 is not finite (dimension 0)", lk::Error);
 }
+
+TEST_CASE("mean_log_likelihood: a one-component mixture's is the normal density's, in closed form") {
+  lk::GaussianMixture m;
+  m.weights = {1.0f};
+  m.means = {1.0f, -2.0f};
+  m.variances = {4.0f, 0.25f};
+  // Codes (1, -2) and (3, -1.5): log N = -log(2 pi) - 0.5 log(4 x 0.25) - 0.5 (e1^2 / 4 + e2^2 / 0.25).
+  const double log_2pi = std::log(2 * M_PI);
+  const double first = -log_2pi, second = -log_2pi - 0.5 * (4.0 / 4 + 0.25 / 0.25);
+  CHECK(lkt::mean_log_likelihood(m, {1, -2, 3, -1.5}, 2) == doctest::Approx((first + second) / 2).epsilon(1e-12));
+  CHECK_THROWS_AS(lkt::mean_log_likelihood(m, {1, -2, 3}, 2), lk::Error);
+  CHECK_THROWS_AS(lkt::mean_log_likelihood(m, {1, -2, 3}, 3), lk::Error);
+}
+
+TEST_CASE("choose_components: held-out likelihood picks two for two clusters, over one and many") {
+  const lkt::ComponentChoice choice = lkt::choose_components(two_clusters(), 2, {1, 2, 5000}, 1);
+  CHECK(choice.components == 2);
+  // 5000 components cannot be fitted to 2700 codes: skipped, not an error.
+  REQUIRE(choice.held_out.size() == 2);
+  CHECK(choice.held_out[0].first == 1);
+  CHECK(choice.held_out[1].first == 2);
+  CHECK(choice.held_out[1].second > choice.held_out[0].second + 0.5);
+  CHECK(choice.held_out_log_likelihood == choice.held_out[1].second);
+  CHECK_THROWS_AS(lkt::choose_components(two_clusters(), 2, {5000}, 1), lk::Error);
+  CHECK_THROWS_AS(lkt::choose_components({0, 0, 1, 1}, 2, {1}, 1), lk::Error);
+}

@@ -26,6 +26,7 @@
 #include "latentkit/trainer/checkpoint.h"
 #include "latentkit/trainer/distributed/launcher.h"
 #include "latentkit/trainer/export.h"
+#include "latentkit/trainer/gaussian_mixture.h"
 #include "latentkit/trainer/family.h"
 #include "latentkit/trainer/family_registry.h"
 #include "latentkit/trainer/mnist.h"
@@ -192,13 +193,15 @@ int main(int argc, char** argv) {
   tr::ThreadConfig eval_threads;
   add_thread_options(evaluator, eval_threads);
 
+  std::string auto_candidates;
+  for (const int k : tr::kAutoCandidates) auto_candidates += (auto_candidates.empty() ? "" : ", ") + std::to_string(k);
   auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct; conv-ae --upsample max-unpool has no decode) to a model file");
   std::string source, output, quant = "fp32", calibration_data, prior = "normal";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
   exporter->add_option("--quant", quant, "fp32, fp16, int8-weights (int8 weights, float activations) or int8 (int8 weights and activations)")->capture_default_str();
   exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8 and fit --prior gmm:K (default: the run's)");
-  exporter->add_option("--prior", prior, "the file's latent prior: normal (N(0, I)) or gmm:K (a Gaussian mixture of K components fitted to the training set's codes)")->capture_default_str();
+  exporter->add_option("--prior", prior, "the file's latent prior: normal (N(0, I)), gmm:K (a Gaussian mixture of K components fitted to the training set's codes) or gmm:auto (K chosen by held-out likelihood among " + auto_candidates + ")")->capture_default_str();
 
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
   std::string model_path;
@@ -321,9 +324,16 @@ int main(int argc, char** argv) {
       export_options.prior_components = tr::parse_prior(prior);
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
-      if (export_options.prior_components > 0) {
+      if (report.prior_components > 0) {
         std::printf("prior: gaussian mixture of %d components, fitted to the codes of the first %lld training images of %s\n",
-                    export_options.prior_components, static_cast<long long>(tr::kPriorFitImages), calibration_data.c_str());
+                    report.prior_components, static_cast<long long>(tr::kPriorFitImages), calibration_data.c_str());
+      }
+      if (!report.prior_held_out.empty()) {
+        std::printf("  chosen by the mean log-likelihood of every %zuth code, held out, under mixtures fitted to the others:\n",
+                    tr::kHeldOutEvery);
+        for (const auto& [k, log_likelihood] : report.prior_held_out) {
+          std::printf("    %3d components: %9.3f nats%s\n", k, log_likelihood, k == report.prior_components ? "  <- chosen" : "");
+        }
       }
       // A file without decode (conv-ae --upsample max-unpool) is checked on images, not latents.
       const bool decodes = !report.methods_checked.empty() && report.methods_checked[0].method == "decode";

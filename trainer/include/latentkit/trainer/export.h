@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "latentkit/model.h"
@@ -51,6 +52,10 @@ struct ExportReport {
   std::vector<MethodCheck> methods_checked;  // every exported method, decode (or reconstruct) first
   AccuracyReport accuracy;            // for fp16 and int8 formats
   std::vector<LayerAccuracy> int8_layers;  // int8: every weighted layer of the decoder
+  // --prior gmm:K or gmm:auto: the mixture's number of components; for gmm:auto, each candidate
+  // with its held-out mean log-likelihood (gaussian_mixture.h choose_components).
+  int prior_components = 0;
+  std::vector<std::pair<int, double>> prior_held_out;
 };
 
 // Decodes the accuracy set with both models and compares (see AccuracyReport). Defined beside the
@@ -74,16 +79,19 @@ struct ExportOptions {
   std::string calibration_data_dir = "data/mnist";
   // The latent prior the file carries: 0, N(0, I); K >= 1, a Gaussian mixture of K components
   // fitted (fit_gaussian_mixture, seed 0) to the codes of the first kPriorFitImages training
-  // images of calibration_data_dir (Family::training_codes), ex-post density estimation.
+  // images of calibration_data_dir (Family::training_codes), ex-post density estimation;
+  // kAutoComponents, K chosen among kAutoCandidates by held-out likelihood.
   int prior_components = 0;
   // The fitted mixture, which export_run fills in and each exporter attaches (attach_prior).
   GaussianMixture prior;
 };
 
 constexpr int64_t kPriorFitImages = 10000;
+constexpr int kAutoComponents = -1;
+inline const std::vector<int> kAutoCandidates = {1, 2, 5, 10, 20, 50, 100};
 
-// Parses --prior: "normal" gives 0, "gmm:K" gives K (1..256); throws std::invalid_argument
-// naming the text otherwise.
+// Parses --prior: "normal" gives 0, "gmm:K" gives K (1..256), "gmm:auto" kAutoComponents; throws
+// std::invalid_argument naming the text otherwise.
 int parse_prior(const std::string& text);
 
 // Puts options.prior, if it has components, on `spec`'s first Gaussian group (that of the codes
