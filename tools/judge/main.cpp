@@ -392,6 +392,14 @@ void print_json(const Control& c) {
   std::cout << o.str();
 }
 
+// The backend asked for, or the reference one when the model cannot run on it (said on stderr).
+lk::BackendKind backend_for(const lk::Model& model, const std::string& name) {
+  std::string why;
+  const lk::BackendKind kind = lk::choose_backend(model, lk::parse_backend_kind(name), &why);
+  if (!why.empty()) std::fprintf(stderr, "latentkit-judge: using the reference backend: %s\n", why.c_str());
+  return kind;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -475,9 +483,7 @@ int main(int argc, char** argv) {
       const std::vector<int> groups = measurable_groups(model, model_path);
       tr::LoadedJudge judge = tr::load_judge(judge_path);
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(threads).c_str());
-      std::string why;
-      const lk::BackendKind kind = lk::choose_backend(model, lk::parse_backend_kind(backend_name), &why);
-      if (!why.empty()) std::fprintf(stderr, "latentkit-judge: using the reference backend: %s\n", why.c_str());
+      const lk::BackendKind kind = backend_for(model, backend_name);
       lk::Decoder decoder(model, kind, lk::BackendOptions{std::max(1, threads.intra_op)});
       Control result = run_control(model, decoder, judge, groups, samples, seed);
       result.model_path = model_path;
@@ -497,9 +503,7 @@ int main(int argc, char** argv) {
       const std::string dataset = score_data.empty() ? model.provenance().dataset : score_data;
       tr::LoadedJudge judge = tr::load_judge(judge_path);
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(threads).c_str());
-      std::string why;
-      const lk::BackendKind kind = lk::choose_backend(model, lk::parse_backend_kind(backend_name), &why);
-      if (!why.empty()) std::fprintf(stderr, "latentkit-judge: using the reference backend: %s\n", why.c_str());
+      const lk::BackendKind kind = backend_for(model, backend_name);
       lk::Decoder decoder(model, kind, lk::BackendOptions{std::max(1, threads.intra_op)});
       lk::judge_tool::ScoreRequest request;
       request.dataset = tr::resolve_dataset(dataset);
