@@ -80,7 +80,10 @@ for name in ["cvae-z2", "cvae-z20", "ae-z20", "sae-z20"]:
         base = base or m["frechet_distance"]
         decoded = s.get("test_codes_decoded")
         tail = f'{decoded["frechet_distance"]:.0f}, {rarest(decoded)}' if decoded else "-"
-        print(f'| {name} | {s["prior"]} | {m["frechet_distance"]:.0f} | {m["frechet_distance"] / base:.2f} | '
+        label = "N(0, I)" if prior == "normal" else "gmm:" + prior[3:]
+        if prior == "gmmauto":
+            label += " (" + s["prior"].split()[3] + ")"  # "gaussian mixture of K components over ..."
+        print(f'| {name} | {label} | {m["frechet_distance"]:.0f} | {m["frechet_distance"] / base:.2f} | '
               f'{m["classifier_score"]:.2f} | {rarest(m)} | {tail} |')
 s = json.load(open(f"{runs}/cvae-z2-normal.score.json"))
 t = s["training_images"]
