@@ -196,7 +196,8 @@ LATENTKIT_API latentkit_status latentkit_model_metric_by_name(const latentkit_mo
  * into `latents` (capacity in floats). Bit-identical to latentkit::sample_latents in C++ and the
  * same on every platform: Gaussian dimensions are standard normal (or drawn from the group's
  * mixture prior, latentkit_latent_group_components), a categorical group gets one category set
- * to 1. */
+ * to 1 (drawn uniformly, or from the file's category prior when it has one: `latentkit-sample
+ * FILE info` lists its shares). */
 LATENTKIT_API latentkit_status latentkit_sample(const latentkit_model* model, int n,
                                                 uint64_t seed, float* latents,
                                                 size_t latents_capacity);

@@ -10,21 +10,24 @@ namespace latentkit {
 
 namespace {
 
-// rng.h's specification of a mixture draw, to the letter: every operation is a double one that
+// rng.h's specification of a weighted draw, to the letter: every operation is a double one that
 // IEEE-754 rounds exactly, in this order (the file is compiled without fused multiply-adds).
-void sample_mixture(const GaussianMixture& m, int size, Rng& rng, std::vector<float>& z) {
-  const int k_count = m.components();
+int draw_weighted(const float* weights, int count, Rng& rng) {
+  if (count == 1) return 0;
+  double total = 0;
+  for (int k = 0; k < count; ++k) total += static_cast<double>(weights[k]);
+  const double u = rng.uniform() * total;
+  double cumulative = 0;
   int k = 0;
-  if (k_count > 1) {
-    double total = 0;
-    for (float w : m.weights) total += static_cast<double>(w);
-    const double u = rng.uniform() * total;
-    double cumulative = 0;
-    for (k = 0; k < k_count - 1; ++k) {
-      cumulative += static_cast<double>(m.weights[static_cast<std::size_t>(k)]);
-      if (u < cumulative) break;
-    }
+  for (; k < count - 1; ++k) {
+    cumulative += static_cast<double>(weights[k]);
+    if (u < cumulative) break;
   }
+  return k;
+}
+
+void sample_mixture(const GaussianMixture& m, int size, Rng& rng, std::vector<float>& z) {
+  const int k = draw_weighted(m.weights.data(), m.components(), rng);
   const std::size_t row = static_cast<std::size_t>(k) * static_cast<std::size_t>(size);
   for (int d = 0; d < size; ++d) {
     const double mean = m.means[row + static_cast<std::size_t>(d)];
@@ -48,7 +51,12 @@ std::vector<float> sample_latents(const LatentSpec& spec, int n, uint64_t seed) 
         for (int64_t d = 0; d < g.dims(); ++d) z.push_back(static_cast<float>(rng.normal()));
       } else {
         for (int c = 0; c < g.count; ++c) {
-          const uint64_t hot = rng.below(static_cast<uint64_t>(g.size));
+          const uint64_t hot =
+              g.category_weights.empty()
+                  ? rng.below(static_cast<uint64_t>(g.size))
+                  : static_cast<uint64_t>(draw_weighted(
+                        g.category_weights.data() + static_cast<std::size_t>(c) * static_cast<std::size_t>(g.size),
+                        g.size, rng));
           for (int k = 0; k < g.size; ++k) z.push_back(k == static_cast<int>(hot) ? 1.0f : 0.0f);
         }
       }

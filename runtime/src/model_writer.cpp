@@ -142,8 +142,10 @@ std::vector<uint8_t> serialize_model(const ModelDescription& d) {
       prior = fb::CreateGaussianMixture(b, b.CreateVector(g.mixture.weights), b.CreateVector(g.mixture.means),
                                         b.CreateVector(g.mixture.variances));
     }
+    flatbuffers::Offset<flatbuffers::Vector<float>> weights = 0;
+    if (!g.category_weights.empty()) weights = b.CreateVector(g.category_weights);
     groups.push_back(fb::CreateLatentGroup(b, kind, b.CreateString(g.name), g.size, g.count,
-                                           b.CreateVectorOfStrings(g.labels), prior));
+                                           b.CreateVectorOfStrings(g.labels), prior, weights));
   }
   auto latent = fb::CreateLatentSpec(b, b.CreateVector(groups));
   auto image = fb::CreateImageSpec(

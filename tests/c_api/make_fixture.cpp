@@ -69,8 +69,8 @@ int main(int argc, char** argv) {
     v99.format_version = 99;
     lk::write_file_atomically(dir + "/model_v99.lkm", lk::serialize_model(v99));
 
-    const lk::LatentGroup gaussian{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
-    const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}};
+    const lk::LatentGroup gaussian{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
+    const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}, {}};
     lk::write_file_atomically(dir + "/categorical.lkm",
                               lk::serialize_model(lk::testing::seed000_decoder(/*seed=*/12, {gaussian, colour})));
     // The same with a three-component mixture prior over z, and the latents latentkit_sample must give.

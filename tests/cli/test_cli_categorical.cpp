@@ -25,10 +25,10 @@ namespace {
 constexpr int kDims = 2 + 10 + 3;
 
 fs::path write_model(const Scratch& scratch) {
-  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
+  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
   const lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 10, 1,
-                              {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}};
-  const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}};
+                              {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}, {}};
+  const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}, {}};
   const fs::path path = scratch.dir / "joint.lkm";
   lk::write_file_atomically(path.string(), lk::serialize_model(lk::testing::seed000_decoder(5, {z, digit, colour})));
   return path;
@@ -86,6 +86,42 @@ TEST_CASE("latentkit-sample: info lists the labels, sample takes a category per 
               " sample -n 16 --seed 3 --set digit=7 --set colour=0 -o " + quoted(scratch.dir / "set.png"))
               .exit_code == 0);
   CHECK(read_floats(set_z) == chosen);
+}
+
+TEST_CASE("latentkit-sample: a category prior is listed by info and never draws a category of weight 0") {
+  Scratch scratch("category_prior");
+  lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
+  lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 10, 1,
+                        {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}, {}};
+  lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "unused-1", "blue"}, {}, {}};
+  colour.category_weights = {0.75f, 0, 0.25f};
+  const fs::path path = scratch.dir / "prior.lkm";
+  lk::write_file_atomically(path.string(), lk::serialize_model(lk::testing::seed000_decoder(5, {z, digit, colour})));
+  const std::string model = quoted(path);
+  const Run info = run(sample_cli + " " + model + " info");
+  INFO(info.output);
+  REQUIRE(info.exit_code == 0);
+  CHECK(info.output.find("colour (1 categorical of 3: red 75 %, unused-1 0 %, blue 25 %)") != std::string::npos);
+  CHECK(info.output.find("digit (1 categorical of 10: 0, 1, 2,") != std::string::npos);  // no prior: uniform
+
+  const fs::path drawn = scratch.dir / "drawn.f32";
+  REQUIRE(run(sample_cli + " --save-latents " + quoted(drawn) + " " + model + " sample -n 200 --seed 4 -o " +
+              quoted(scratch.dir / "drawn.png")).exit_code == 0);
+  const std::vector<float> latents = read_floats(drawn);
+  REQUIRE(latents.size() == 200 * kDims);
+  int counts[3] = {};
+  for (int i = 0; i < 200; ++i) {
+    const int c = category_of(latents, i, 12, 3);
+    REQUIRE(c >= 0);
+    ++counts[c];
+  }
+  CHECK(counts[1] == 0);
+  CHECK(counts[0] > counts[2]);
+  // Asked for by label, the category of weight 0 is still drawn: the prior is for what is not set.
+  const fs::path asked = scratch.dir / "asked.f32";
+  REQUIRE(run(sample_cli + " --save-latents " + quoted(asked) + " " + model + " sample -n 4 --seed 4 --colour unused-1 -o " +
+              quoted(scratch.dir / "asked.png")).exit_code == 0);
+  CHECK(category_of(read_floats(asked), 0, 12, 3) == 1);
 }
 
 TEST_CASE("latentkit-sample grid --sweep: one row per category, z1 along the columns") {

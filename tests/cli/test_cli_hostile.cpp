@@ -156,7 +156,7 @@ struct ModelFiles {
     big.ops.push_back({lk::OpKind::sigmoid, {t}, {image}, {}});
     big.inputs = {z};
     big.outputs = {image};
-    big.latent.groups.push_back({lk::LatentKind::gaussian, "z", 2, 1, {}, {}});
+    big.latent.groups.push_back({lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}});
     big.image = {7001, 7001, 1, lk::ValueRange::unit};
     write_model(big_image, big);
   }

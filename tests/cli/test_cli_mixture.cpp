@@ -25,7 +25,7 @@ using namespace latentkit::cli_test;
 namespace {
 
 lk::LatentGroup mixture_group() {
-  lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
+  lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
   z.mixture.weights = {0.2f, 0.5f, 0.3f};
   z.mixture.means = {-3, 1, 0, 0, 4, -2};
   z.mixture.variances = {0.5f, 0.25f, 1, 2, 0.1f, 3};

@@ -59,6 +59,13 @@ int main(int argc, char** argv) {
       }
     }
     write("cvae-seed000-random-mixture.lkm", mixture);
+    // A continuous and two categorical groups, one with a category prior (one category never
+    // drawn): the weighted draws must agree bit for bit with the host's too.
+    latentkit::LatentGroup z{latentkit::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
+    latentkit::LatentGroup digit{latentkit::LatentKind::categorical, "digit", 4, 1, {"0", "1", "2", "3"}, {}, {}};
+    digit.category_weights = {0.375f, 0, 0.25f, 0.375f};
+    latentkit::LatentGroup style{latentkit::LatentKind::categorical, "style", 3, 2, {}, {}, {}};
+    write("joint-random-category-prior.lkm", latentkit::testing::seed000_decoder(7, {z, digit, style}));
     for (uint64_t seed : {3, 11, 42}) write("random-" + std::to_string(seed) + ".lkm", latentkit::testing::random_model(seed));
   } catch (const std::exception& e) {
     std::fprintf(stderr, "lk_device_models: %s\n", e.what());

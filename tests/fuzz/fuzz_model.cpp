@@ -143,7 +143,7 @@ std::vector<Floats> run_with(const lk::Model& model, const lk::Method& method, l
     const auto per_example = static_cast<std::size_t>(method.input_elements(i));
     inputs.push_back(exact(batch * per_example));
     for (int e = 0; e < batch; ++e) {
-      const std::vector<float> z = lk::sample_latents({{{lk::LatentKind::gaussian, "x", 1, 1, {}, {}}}},
+      const std::vector<float> z = lk::sample_latents({{{lk::LatentKind::gaussian, "x", 1, 1, {}, {}, {}}}},
                                                       static_cast<int>(per_example), seed + 1000 * i + e);
       for (std::size_t k = 0; k < per_example; ++k) {
         inputs.back()[e * per_example + k] =

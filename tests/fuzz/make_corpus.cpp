@@ -156,6 +156,14 @@ void write_models(const fs::path& dir) {
   mixture.latent.groups[0].mixture.variances = {0.5f, 1, 0.125f, 2};
   write_model(dir, "mixture", mixture);
 
+  // A category prior fitted after training (category_weights) on a group of two variables, one
+  // of whose categories is never drawn: the mutator edits the shares and their number.
+  lk::ModelDescription category_prior = small_decoder(2 + 4 * 2, 6);
+  category_prior.latent.groups = {group(lk::LatentKind::gaussian, "z", 2, 1),
+                                  group(lk::LatentKind::categorical, "style", 4, 2)};
+  category_prior.latent.groups[1].category_weights = {0.5f, 0.25f, 0.25f, 0, 0.125f, 0.125f, 0.25f, 0.5f};
+  write_model(dir, "category-prior", category_prior);
+
   // Several methods over shared weights (format version 2), and its weights quantised.
   lk::ModelDescription autoencoder = lk::testing::small_autoencoder(6);
   write_model(dir, "autoencoder", autoencoder, /*quantised_forms=*/false);

@@ -406,7 +406,7 @@ struct Mutator {
   void latent_groups() {
     if (!m.latent) m.latent = std::make_unique<fb::LatentSpecT>();
     auto& groups = m.latent->groups;
-    const int what = static_cast<int>(r.below(13));
+    const int what = static_cast<int>(r.below(14));
     if (what == 0) {  // repair: groups that sum to the input's size, Gaussian and categorical
       const std::vector<int32_t> inputs = io(true);
       const int64_t dims = inputs.empty() ? -1 : elements_of(inputs[0]);
@@ -463,6 +463,7 @@ struct Mutator {
         groups.erase(groups.begin() + static_cast<std::ptrdiff_t>(r.below(groups.size())));
         break;
       case 11: mixture(g); break;
+      case 12: category_weights(g); break;
       default: swap_two(r, groups);
     }
   }
@@ -491,6 +492,27 @@ struct Mutator {
         if (!v.empty()) v.pop_back();
         break;
       default: v.clear();
+    }
+  }
+
+  // A category prior: valid shares for the group's variables (one category may get all), or one
+  // value or the size wrong.
+  void category_weights(fb::LatentGroupT& g) {
+    std::vector<float>& w = g.category_weights;
+    if (w.empty() || r.percent(20)) {
+      const size_t size = static_cast<size_t>(std::clamp<int64_t>(g.size, 0, 1 << 12));
+      const size_t values = static_cast<size_t>(std::clamp<int64_t>(int64_t{g.count} * g.size, 0, 1 << 16));
+      w.assign(values, size > 0 ? 1.0f / static_cast<float>(size) : 0.0f);
+      if (r.percent(30) && size > 0) {
+        for (size_t i = 0; i < values; ++i) w[i] = i % size == 0 ? 1.0f : 0.0f;
+      }
+      return;
+    }
+    switch (r.below(4)) {
+      case 0: w[r.below(w.size())] = boundary_float(r); break;
+      case 1: w.push_back(boundary_float(r)); break;
+      case 2: w.pop_back(); break;
+      default: w.clear();
     }
   }
 

@@ -58,7 +58,7 @@ ModelDescription autoencoder(uint64_t seed, bool gaussian, bool with_decode) {
   for (const Op& o : decoder_from(mean)) reconstruct.ops.push_back(o);
   d.methods = {encode, decode, reconstruct};
   if (!with_decode) d.methods = {encode, reconstruct};
-  d.latent.groups = {{LatentKind::gaussian, "z", kLatent, 1, {}, {}}};
+  d.latent.groups = {{LatentKind::gaussian, "z", kLatent, 1, {}, {}, {}}};
   d.image = {kSide, kSide, 1, ValueRange::unit};
   d.provenance.model_family = gaussian ? "autoencoder-test" : "plain-autoencoder-test";
   return d;

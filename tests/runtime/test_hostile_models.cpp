@@ -535,6 +535,42 @@ TEST_CASE("a mixture prior that sampling cannot draw from is refused, naming the
   CHECK(contains(message, expected));
 }
 
+TEST_CASE("a category prior that sampling cannot draw from is refused, naming the value") {
+  lk::LatentGroup c = categorical(3, 2);
+  c.category_weights = {0.5f, 0.5f, 0, 0.25f, 0.25f, 0.5f};
+  lk::ModelDescription d = identity_decoder({{c}});
+  CHECK_NOTHROW(lk::Model::load_bytes(lk::serialize_model(d).data(), lk::serialize_model(d).size()));
+  std::vector<float>& w = d.latent.groups[0].category_weights;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::string expected;
+  SUBCASE("one variable's weights do not sum to 1") {
+    w[5] = 0.25f;
+    expected = "latent group 0 'c''s category weights of variable 1 sum to 0.750000, not 1";
+  }
+  SUBCASE("a negative weight") {
+    w[1] = -0.5f;
+    expected = "latent group 0 'c''s category weight 1 is -0.500000 (must be finite and not negative)";
+  }
+  SUBCASE("a NaN weight") {
+    w[4] = nan;
+    expected = "latent group 0 'c''s category weight 4 is nan (must be finite and not negative)";
+  }
+  SUBCASE("weights for one variable of two") {
+    w.resize(3);
+    expected = "latent group 0 'c' has 3 category weights for 2 variable(s) of 3 categories (needs 6)";
+  }
+  SUBCASE("weights on a Gaussian group") {
+    d = identity_decoder({{gaussian(6)}});
+    d.latent.groups[0].category_weights = {1, 0, 0, 0, 0, 0};
+    expected = "latent group 0 'z' is Gaussian but has category weights";
+  }
+  const lk::Error e = refusal(d);
+  const std::string message = e.what();
+  CAPTURE(message);
+  CHECK(e.code() == lk::ErrorCode::malformed_model);
+  CHECK(contains(message, expected));
+}
+
 TEST_CASE("a mixture with no components is refused") {
   // The writer leaves out a mixture without components, so the file is made by hand: the one
   // weight's vector (length 1, then 1.0f) gets length 0 and keeps the GAUSSIAN_MIXTURE kind.

@@ -14,7 +14,7 @@ namespace lk = latentkit;
 namespace {
 lk::LatentSpec gaussian(int dims) {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "z", dims, 1, {}, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "z", dims, 1, {}, {}, {}});
   return spec;
 }
 }  // namespace
@@ -138,7 +138,7 @@ TEST_CASE("sample_latents: a one-component mixture is mean + sqrt(variance) x th
 
 TEST_CASE("sample_latents: a mixture group keeps its place among other groups") {
   lk::LatentSpec spec = mixture_of_three();
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {}, {}, {}});
   const auto z = lk::sample_latents(spec, 50, 4);
   REQUIRE(z.size() == 50 * 12);
   for (int i = 0; i < 50; ++i) {
@@ -152,7 +152,7 @@ TEST_CASE("sample_latents: a mixture group keeps its place among other groups") 
 
 TEST_CASE("sample_latents: categorical groups are one-hot") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}, {}, {}});
   const auto z = lk::sample_latents(spec, 100, 5);
   REQUIRE(z.size() == 100 * 20);
   for (std::size_t g = 0; g < z.size(); g += 10) {
@@ -162,11 +162,58 @@ TEST_CASE("sample_latents: categorical groups are one-hot") {
   }
 }
 
+TEST_CASE("sample_latents with category weights: each category as often as its weight, one of weight 0 never") {
+  lk::LatentSpec spec = gaussian(1);
+  spec.groups.push_back({lk::LatentKind::categorical, "style", 4, 2, {}, {}, {}});
+  spec.groups[1].category_weights = {0.1f, 0.2f, 0.7f, 0, 0, 0, 0, 1};
+  const int n = 20000;
+  const auto z = lk::sample_latents(spec, n, 5);
+  double count[2][4] = {};
+  for (int i = 0; i < n; ++i) {
+    for (int v = 0; v < 2; ++v) {
+      int hot = -1, ones = 0;
+      for (int k = 0; k < 4; ++k) {
+        const float value = z[static_cast<std::size_t>(i) * 9 + 1 + static_cast<std::size_t>(v) * 4 + static_cast<std::size_t>(k)];
+        if (value == 1.0f) hot = k, ++ones;
+        else REQUIRE(value == 0.0f);
+      }
+      REQUIRE(ones == 1);
+      count[v][hot] += 1;
+    }
+  }
+  for (int k = 0; k < 4; ++k) {
+    CAPTURE(k);
+    // The share's standard deviation is at most sqrt(0.25 / 20000) = 0.0035.
+    CHECK(std::fabs(count[0][k] / n - spec.groups[1].category_weights[static_cast<std::size_t>(k)]) < 0.015);
+  }
+  CHECK(count[0][3] == 0);
+  CHECK(count[1][3] == n);
+}
+
+TEST_CASE("sample_latents with category weights follows rng.h's weighted draw, one per variable, in order") {
+  lk::LatentSpec spec;
+  spec.groups.push_back({lk::LatentKind::categorical, "c", 3, 2, {}, {}, {}});
+  spec.groups[0].category_weights = {0.25f, 0.25f, 0.5f, 0.5f, 0, 0.5f};
+  const auto z = lk::sample_latents(spec, 50, 13);
+  lk::Rng rng(13);
+  for (int i = 0; i < 50; ++i) {
+    for (int v = 0; v < 2; ++v) {
+      const float* w = spec.groups[0].category_weights.data() + 3 * v;
+      const double u = rng.uniform() * ((double{w[0]} + w[1]) + w[2]);
+      const int expected = u < w[0] ? 0 : u < double{w[0]} + w[1] ? 1 : 2;
+      for (int k = 0; k < 3; ++k) {
+        CHECK(z[static_cast<std::size_t>(i) * 6 + static_cast<std::size_t>(v) * 3 + static_cast<std::size_t>(k)] ==
+              (k == expected ? 1.0f : 0.0f));
+      }
+    }
+  }
+}
+
 TEST_CASE("set_category puts one variable of a categorical group on the asked category, in every latent") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 2, {}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}, {}});
   auto z = lk::sample_latents(spec, 4, 9);
   const auto before = z;
   CHECK(lk::group_offset(spec, 0) == 0);
@@ -194,10 +241,10 @@ TEST_CASE("set_category puts one variable of a categorical group on the asked ca
 
 TEST_CASE("find_group and find_category name groups and categories by label or index") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "unlabelled", 4, 1, {}, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 10, 1, {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "unlabelled", 4, 1, {}, {}, {}});
   CHECK(lk::find_group(spec, "colour") == 2);
   CHECK_THROWS_WITH_AS(lk::find_group(spec, "color"),
                        "the model has no latent group 'color' (its categorical groups: digit, colour, unlabelled)",
@@ -214,7 +261,7 @@ TEST_CASE("find_group and find_category name groups and categories by label or i
   CHECK_THROWS_AS(lk::find_category(spec.groups[3], "99999999999999"), lk::Error);
   // A digit group trained without labels may lack a digit: category 7 exists, but it draws a 3.
   const lk::LatentGroup partial{lk::LatentKind::categorical, "digit", 10, 1,
-                                {"0", "1", "3-2", "3", "4", "5", "6", "8-2", "8", "9"}, {}};
+                                {"0", "1", "3-2", "3", "4", "5", "6", "8-2", "8", "9"}, {}, {}};
   CHECK(lk::find_category(partial, "3") == 3);
   CHECK(lk::find_category(partial, "3-2") == 2);
   CHECK_THROWS_WITH_AS(lk::find_category(partial, "7"),
@@ -223,9 +270,9 @@ TEST_CASE("find_group and find_category name groups and categories by label or i
 
 TEST_CASE("category_grid_latents: one row per category, the first dimension along X") {
   lk::LatentSpec spec;
-  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}});
-  spec.groups.push_back({lk::LatentKind::categorical, "digit", 4, 2, {}, {}});
+  spec.groups.push_back({lk::LatentKind::gaussian, "style", 2, 1, {}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "blue"}, {}, {}});
+  spec.groups.push_back({lk::LatentKind::categorical, "digit", 4, 2, {}, {}, {}});
   const auto z = lk::category_grid_latents(spec, 1, 5, {-2, 2});
   const int dims = 2 + 3 + 8;
   REQUIRE(z.size() == static_cast<std::size_t>(3 * 5 * dims));

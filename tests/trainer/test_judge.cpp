@@ -227,9 +227,9 @@ TEST_CASE("judge: a missing, foreign, truncated or garbled file is refused by na
 TEST_CASE("latentkit-judge control: every label of the file, second categories judged as their digit, unused ones not") {
   TempDir dir("judge_labels");
   const fs::path judge = small_judge_file(dir);
-  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
-  const lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 4, 1, {"0", "7", "7-2", "unused-3"}, {}};
-  const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "red-2"}, {}};
+  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
+  const lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 4, 1, {"0", "7", "7-2", "unused-3"}, {}, {}};
+  const lk::LatentGroup colour{lk::LatentKind::categorical, "colour", 3, 1, {"red", "green", "red-2"}, {}, {}};
   const fs::path model = write_rgb_model(dir.path / "random.lkm", {z, digit, colour});
 
   const auto r = run(judge_cli + " control " + quoted(model) + " --judge " + quoted(judge) + " --samples 40 --json");
@@ -257,8 +257,8 @@ TEST_CASE("latentkit-judge control: refuses a model without categories, grey ima
   const fs::path judge = small_judge_file(dir);
   const fs::path gaussian = dir.path / "gaussian.lkm";
   lk::write_file_atomically(gaussian.string(), lk::serialize_model(lk::testing::seed000_decoder(3, 2)));
-  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
-  const lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 3, 1, {"0", "1", "2"}, {}};
+  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
+  const lk::LatentGroup digit{lk::LatentKind::categorical, "digit", 3, 1, {"0", "1", "2"}, {}, {}};
   const fs::path grey = dir.path / "grey.lkm";
   lk::write_file_atomically(grey.string(), lk::serialize_model(lk::testing::seed000_decoder(3, {z, digit})));
   const fs::path rgb = write_rgb_model(dir.path / "rgb.lkm", {z, digit});
@@ -399,7 +399,7 @@ TEST_CASE("latentkit-judge score: a fitted prior's samples of a short ae run are
   CHECK(from_fitted.frechet_distance < 0.7 * from_normal.frechet_distance);
 
   // What it refuses: a model of RGB images against grey MNIST, a missing judge.
-  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}};
+  const lk::LatentGroup z{lk::LatentKind::gaussian, "z", 2, 1, {}, {}, {}};
   const fs::path rgb = write_rgb_model(dir.path / "rgb.lkm", {z});
   const auto mismatched = run(judge_cli + " score " + quoted(rgb) + " --judge " + quoted(judge) + " --data " + data +
                               " --samples 10 --test-limit 10");

@@ -245,6 +245,20 @@ TEST_CASE("joint-vae --labelled: the anchored variables become the digit and the
     if (m.name == "category_purity_colour") colour_purity = m.value;
   }
   CHECK(colour_purity > 0.9);
+
+  // The category prior fitted at export: the shares of the posteriors of coloured-mnist's training
+  // images, which are painted in its six colours only; the other categories are (all but) never drawn.
+  for (std::size_t g = 1; g < 3; ++g) {
+    const std::vector<float>& w = spec.groups[g].category_weights;
+    REQUIRE(w.size() == 10);
+    double sum = 0;
+    for (float v : w) sum += v;
+    CHECK(sum == doctest::Approx(1.0).epsilon(1e-5));
+  }
+  const std::vector<float>& colour = spec.groups[2].category_weights;
+  double painted = 0;
+  for (int c = 0; c < tr::kRandomColours; ++c) painted += colour[static_cast<std::size_t>(c)];
+  CHECK(painted > 0.99);
 }
 
 TEST_CASE("MLP VAE families refuse options that are not theirs, and malformed ones, by name") {

@@ -1,7 +1,9 @@
 #include "model_summary.h"
 
+#include <cstdio>
 #include <iomanip>
 #include <map>
+#include <string>
 
 #include "latentkit/backend.h"
 #include "latentkit/method.h"
@@ -9,6 +11,14 @@
 namespace latentkit::cli {
 
 namespace {
+
+// "12.5 %", "0 %": a category's share in the fitted prior.
+std::string percent_text(float weight) {
+  char text[16];
+  std::snprintf(text, sizeof text, "%.3g %%", 100.0 * static_cast<double>(weight));
+  return text;
+}
+
 std::string shape_string(const std::vector<int64_t>& shape) {
   std::string s = "[";
   for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
@@ -33,9 +43,16 @@ void print_summary(std::ostream& out, const std::string& path, const Model& mode
       out << ", prior: gaussian mixture of " << g.mixture.components() << " component"
           << (g.mixture.components() == 1 ? "" : "s");
     }
-    if (!g.labels.empty()) {
+    // A fitted category prior: each category's share of the training images, after its label
+    // (a group of one variable) or named once (several variables, each with its own shares).
+    const bool shares = !g.category_weights.empty() && g.count == 1;
+    if (!g.category_weights.empty() && !shares) out << ", prior: fitted category weights";
+    if (!g.labels.empty() || shares) {
       out << ':';
-      for (std::size_t k = 0; k < g.labels.size(); ++k) out << (k ? ", " : " ") << g.labels[k];
+      for (int k = 0; k < g.size; ++k) {
+        out << (k ? ", " : " ") << (g.labels.empty() ? std::to_string(k) : g.labels[static_cast<std::size_t>(k)]);
+        if (shares) out << " " << percent_text(g.category_weights[static_cast<std::size_t>(k)]);
+      }
     }
     out << ")";
   }

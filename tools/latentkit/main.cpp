@@ -49,16 +49,6 @@ std::string checkpoint_path(const std::string& source) {
   return path;
 }
 
-// The dataset a run was trained on, as its --data said it (a name or a folder), for `eval` and
-// `export` when they are not given one.
-std::string run_dataset(const std::string& source) {
-  const std::string path = checkpoint_path(source);
-  try {
-    return tr::load_resume_state(path).settings.data_dir;
-  } catch (const std::runtime_error&) {
-    return tr::load_checkpoint(path).info.dataset;  // an older checkpoint: its dataset's name
-  }
-}
 
 // A learning rate (or any positive size) that is a number, finite and above 0: CLI11's
 // PositiveNumber lets "nan" through.
@@ -196,12 +186,14 @@ int main(int argc, char** argv) {
   std::string auto_candidates;
   for (const int k : tr::kAutoCandidates) auto_candidates += (auto_candidates.empty() ? "" : ", ") + std::to_string(k);
   auto* exporter = app.add_subcommand("export", "write a trained run's methods (decode, encode, reconstruct; conv-ae --upsample max-unpool has no decode) to a model file");
-  std::string source, output, quant = "fp32", calibration_data, prior = "normal";
+  std::string source, output, quant = "fp32", calibration_data, prior = "normal", category_prior = "fitted";
   exporter->add_option("run", source, "run folder or checkpoint file")->required();
   exporter->add_option("-o,--output", output, "model file to write (.lkm)")->required();
   exporter->add_option("--quant", quant, "fp32, fp16, int8-weights (int8 weights, float activations) or int8 (int8 weights and activations)")->capture_default_str();
   exporter->add_option("--data", calibration_data, "dataset whose encoded training images calibrate --quant int8 and fit --prior gmm:K (default: the run's)");
   exporter->add_option("--prior", prior, "the file's latent prior: normal (N(0, I)), gmm:K (a Gaussian mixture of K components fitted to the training set's codes) or gmm:auto (K chosen by held-out likelihood among " + auto_candidates + ")")->capture_default_str();
+  exporter->add_option("--category-prior", category_prior, "a model with categorical latents: fitted (each category drawn as often as the training images' posteriors pick it; a category training left unused never) or uniform (the prior of training)")
+      ->check(CLI::IsMember({"fitted", "uniform"}))->capture_default_str();
 
   auto* inspect = app.add_subcommand("inspect", "describe a model file: metadata, tensors, ops");
   std::string model_path;
@@ -297,7 +289,7 @@ int main(int argc, char** argv) {
     } else if (*evaluator) {
       std::fprintf(stderr, "%s\n", tr::apply_thread_config(eval_threads).c_str());
       tr::LoadedCheckpoint run = tr::load_checkpoint(checkpoint_path(eval_source));
-      const std::string dir = tr::resolve_dataset(eval_data.empty() ? run_dataset(eval_source) : eval_data);
+      const std::string dir = tr::resolve_dataset(eval_data.empty() ? tr::run_dataset(checkpoint_path(eval_source)) : eval_data);
       const tr::Binarization mode =
           tr::parse_binarization(eval_binarization.empty() ? run.info.binarization : eval_binarization);
       const tr::ImageDataset test_set = tr::load_dataset(dir, tr::Split::test, eval_limit);
@@ -319,14 +311,20 @@ int main(int argc, char** argv) {
       lk::cli::check_output_file(output, "output");
       tr::ExportOptions export_options;
       export_options.format = format;
-      if (calibration_data.empty()) calibration_data = run_dataset(source);
+      if (calibration_data.empty()) calibration_data = tr::run_dataset(checkpoint_path(source));
       export_options.calibration_data_dir = calibration_data;
       export_options.prior_components = tr::parse_prior(prior);
+      export_options.fit_category_prior = category_prior == "fitted";
       const tr::ExportReport report = tr::export_run(checkpoint_path(source), output, export_options);
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
       if (report.prior_components > 0) {
         std::printf("prior: gaussian mixture of %d components, fitted to the codes of the first %lld training images of %s\n",
                     report.prior_components, static_cast<long long>(tr::kPriorFitImages), calibration_data.c_str());
+      }
+      if (report.category_prior_images > 0) {
+        std::printf("category prior: each category's share of the posteriors of the first %lld training images of %s "
+                    "(latentkit-sample FILE info lists them)\n",
+                    static_cast<long long>(report.category_prior_images), calibration_data.c_str());
       }
       if (!report.prior_held_out.empty()) {
         std::printf("  chosen by the mean log-likelihood of every %zuth code, held out, under mixtures fitted to the others:\n",

@@ -188,4 +188,12 @@ ResumeState load_resume_state(const std::string& path, Family* family) {
   return r;
 }
 
+std::string run_dataset(const std::string& path) {
+  try {
+    return load_resume_state(path).settings.data_dir;
+  } catch (const std::runtime_error&) {
+    return load_checkpoint(path).info.dataset;
+  }
+}
+
 }  // namespace latentkit::trainer

@@ -97,7 +97,7 @@ ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char*
   reconstruct.ops.insert(reconstruct.ops.end(), decode_ops.begin(), decode_ops.end());
   d.methods = {std::move(decode), std::move(encode), std::move(reconstruct)};
 
-  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}, {}});
+  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}, {}, {}});
   d.image = {static_cast<int>(side), static_cast<int>(side), 1, ValueRange::unit};
   fill_provenance(d.provenance, family, info);
   d.provenance.quantization = to_string(QuantMode::fp32);

@@ -156,7 +156,7 @@ ModelDescription describe_conv_autoencoder(ConvAutoencoderImpl& model, const cha
   } else {
     d.methods = {std::move(decode), std::move(encode), std::move(reconstruct)};
   }
-  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}, {}});
+  d.latent.groups.push_back({LatentKind::gaussian, "code", static_cast<int>(code_size), 1, {}, {}, {}});
   d.image = {static_cast<int>(image), static_cast<int>(image), 1, ValueRange::unit};
   fill_provenance(d.provenance, family, info);
   d.provenance.quantization = to_string(QuantMode::fp32);

@@ -74,7 +74,7 @@ ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   d.inputs = {z};
   d.outputs = {image};
 
-  d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(latent), 1, {}, {}});
+  d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(latent), 1, {}, {}, {}});
   d.image = {static_cast<int>(kImageSize), static_cast<int>(kImageSize), 1, ValueRange::unit};
   Provenance& p = d.provenance;
   fill_provenance(p, "cvae", info);

@@ -46,7 +46,7 @@ std::vector<LatentGroup> categorical_groups(MlpVaeFamily& family) {
   std::vector<LatentGroup> groups;
   for (int64_t v = 0; v < shape.variables; ++v) {
     LatentGroup group{LatentKind::categorical, named ? group_name[v] : "c" + std::to_string(v),
-                      static_cast<int>(shape.categories), 1, {}, {}};
+                      static_cast<int>(shape.categories), 1, {}, {}, {}};
     if (named) {
       std::vector<int> label_of;
       std::vector<int64_t> agreeing;
@@ -112,7 +112,7 @@ ExportReport MlpVaeFamily::export_methods(const RunInfo& info, const std::string
     reconstruct.ops.insert(reconstruct.ops.end(), decode_ops.begin(), decode_ops.end());
     d.methods.push_back(std::move(reconstruct));
   }
-  if (s.continuous > 0) d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(s.continuous), 1, {}, {}});
+  if (s.continuous > 0) d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(s.continuous), 1, {}, {}, {}});
   for (LatentGroup& group : categorical_groups(*this)) d.latent.groups.push_back(std::move(group));
   attach_prior(d.latent, options);
   d.image = {static_cast<int>(s.height), static_cast<int>(s.width), static_cast<int>(s.channels), ValueRange::unit};

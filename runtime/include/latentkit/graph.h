@@ -156,7 +156,8 @@ struct GaussianMixture {
 // count 1 and no labels; a categorical group's labels are absent or one per category; the
 // groups' dimensions add up to the decoder input's size, which the limits bound. A Gaussian
 // group with a mixture is sampled from it instead of N(0, I); everything else (grids, offsets,
-// the decoder's input) treats it as any Gaussian group.
+// the decoder's input) treats it as any Gaussian group. A categorical group with category
+// weights draws its categories from them.
 struct LatentGroup {
   LatentKind kind = LatentKind::gaussian;
   std::string name;
@@ -164,6 +165,10 @@ struct LatentGroup {
   int count = 1;  // categorical: number of groups (each one-hot over `size`); gaussian: 1
   std::vector<std::string> labels;
   GaussianMixture mixture;  // gaussian only; no components: the standard normal prior
+  // categorical only: count x size probabilities, each variable's row summing to 1 (a prior
+  // fitted after training: the share of training images whose posterior picks each category);
+  // empty: uniform, the prior of training.
+  std::vector<float> category_weights;
 
   int64_t dims() const { return int64_t{size} * count; }
 };

@@ -12,12 +12,16 @@
 //   normal:    Marsaglia's polar method on u = 2 uniform - 1, v = 2 uniform - 1, rejecting
 //              s = u^2 + v^2 >= 1; returns u * f then v * f with f = sqrt(-2 ln(s) / s).
 //
+// A weighted draw of an index among K with weights w_0 .. w_{K-1}: k = 0 when K = 1 (no draw).
+// Otherwise, in double, t = w_0 + w_1 + ... + w_{K-1} summed in index order, u = uniform() * t,
+// and k is the first index with u < w_0 + ... + w_k (the same running sum), or K - 1 when there
+// is none.
+//
 // Sampling (latents.cpp) draws each example's groups in order from one generator: a Gaussian
-// group `size` normals; a categorical group one below(size) per variable; a Gaussian mixture
-// group (weights w, means mu, variances var; K components over `size` dimensions):
-//   component: k = 0 when K = 1 (no draw). Otherwise, in double, t = w_0 + w_1 + ... + w_{K-1}
-//              summed in index order, u = uniform() * t, and k is the first index with
-//              u < w_0 + ... + w_k (the same running sum), or K - 1 when there is none.
+// group `size` normals; a categorical group one below(size) per variable, or with category
+// weights one weighted draw per variable over that variable's row; a Gaussian mixture group
+// (weights w, means mu, variances var; K components over `size` dimensions):
+//   component: a weighted draw over w.
 //   values:    for d = 0 .. size - 1, float(double(mu[k][d]) + sqrt(double(var[k][d])) * normal()),
 //              each rounded once (no fused multiply-add), the float conversion to nearest.
 #pragma once

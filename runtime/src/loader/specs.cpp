@@ -61,6 +61,33 @@ GaussianMixture read_mixture(Context& c, const fb::GaussianMixture* in, int size
   return m;
 }
 
+// The rules of graph.h's category_weights: sampling walks each variable's row by index, so the
+// size must agree, and a row that sums to 1 with a positive entry always yields a category.
+std::vector<float> read_category_weights(const flatbuffers::Vector<float>& in, const LatentGroup& group,
+                                         const std::string& named) {
+  const uint64_t expected = static_cast<uint64_t>(group.count) * static_cast<uint64_t>(group.size);
+  if (in.size() != expected) {
+    malformed(named + " has " + std::to_string(in.size()) + " category weights for " + std::to_string(group.count) +
+              " variable(s) of " + std::to_string(group.size) + " categories (needs " + std::to_string(expected) + ")");
+  }
+  for (uint32_t i = 0; i < in.size(); ++i) {
+    const float w = in.Get(i);
+    if (!std::isfinite(w) || w < 0) {
+      malformed(named + "'s category weight " + std::to_string(i) + " is " + std::to_string(w) +
+                " (must be finite and not negative)");
+    }
+  }
+  for (int v = 0; v < group.count; ++v) {
+    double sum = 0;
+    for (int k = 0; k < group.size; ++k) sum += in.Get(static_cast<uint32_t>(v * group.size + k));
+    if (!(std::fabs(sum - 1.0) <= 1e-4)) {
+      malformed(named + "'s category weights of variable " + std::to_string(v) + " sum to " + std::to_string(sum) +
+                ", not 1");
+    }
+  }
+  return std::vector<float>(in.begin(), in.end());
+}
+
 }  // namespace
 
 // The rules of graph.h's LatentGroup: sampling, grids and the C API write exactly
@@ -121,6 +148,10 @@ void read_latent(Context& c, LatentSpec& spec) {
       group.mixture = read_mixture(c, g->mixture(), group.size, named);
     } else if (g->mixture() != nullptr) {
       malformed(named + " has a mixture but is not of kind GAUSSIAN_MIXTURE");
+    }
+    if (g->category_weights() != nullptr && g->category_weights()->size() != 0) {
+      if (group.kind != LatentKind::categorical) malformed(named + " is Gaussian but has category weights");
+      group.category_weights = read_category_weights(*g->category_weights(), group, named);
     }
     spec.groups.push_back(std::move(group));
   }

@@ -96,7 +96,7 @@ void CvaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary) 
 
   // Prior samples and the latent grid, through the same decoder as export checks against.
   LatentSpec spec;
-  spec.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(model->latent_dims()), 1, {}, {}});
+  spec.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(model->latent_dims()), 1, {}, {}, {}});
   {
     const std::vector<float> z = sample_latents(spec, kTileRows * kTileColumns, in.options.seed);
     const std::vector<float> decoded = decode_images(model, z);

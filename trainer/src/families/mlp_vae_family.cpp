@@ -317,6 +317,12 @@ torch::Tensor MlpVaeFamily::training_codes(const torch::Tensor& train_images) {
   return in_batches(train_images, [&](const torch::Tensor& x) { return model_->encode(x).mean; });
 }
 
+torch::Tensor MlpVaeFamily::training_categories(const torch::Tensor& train_images) {
+  torch::NoGradGuard no_grad;
+  model_->eval();
+  return in_batches(train_images, [&](const torch::Tensor& x) { return model_->encode(x).logits.argmax(-1); });
+}
+
 void MlpVaeFamily::label_latents(const torch::Tensor& train_images) {
   if (config_.shape.variables == 0 || !labels_.digits.defined()) return;
   torch::NoGradGuard no_grad;

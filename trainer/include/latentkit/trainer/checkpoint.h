@@ -56,4 +56,9 @@ LoadedCheckpoint load_checkpoint(const std::string& path);
 // the checkpoint has no resume state (written by an older trainer).
 ResumeState load_resume_state(const std::string& path, Family* family = nullptr);
 
+// The dataset the run was trained on as its --data named it (a name or a folder): the resume
+// state's, or for a checkpoint without one (an older trainer) its info's dataset name. What
+// eval and export use when they are not given a dataset.
+std::string run_dataset(const std::string& path);
+
 }  // namespace latentkit::trainer

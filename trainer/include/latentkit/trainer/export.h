@@ -56,6 +56,7 @@ struct ExportReport {
   // with its held-out mean log-likelihood (gaussian_mixture.h choose_components).
   int prior_components = 0;
   std::vector<std::pair<int, double>> prior_held_out;
+  int64_t category_prior_images = 0;  // the training images whose posteriors gave the category prior; 0: none
 };
 
 // Decodes the accuracy set with both models and compares (see AccuracyReport). Defined beside the
@@ -75,8 +76,9 @@ constexpr double kExportTolerance = 1e-4;
 struct ExportOptions {
   QuantMode format = QuantMode::fp32;
   // int8 activations are calibrated on prior samples and on this dataset's training images,
-  // encoded by the checkpoint's encoder.
-  std::string calibration_data_dir = "data/mnist";
+  // encoded by the checkpoint's encoder; the priors are fitted to its training images. Empty:
+  // the run's (run_dataset).
+  std::string calibration_data_dir;
   // The latent prior the file carries: 0, N(0, I); K >= 1, a Gaussian mixture of K components
   // fitted (fit_gaussian_mixture, seed 0) to the codes of the first kPriorFitImages training
   // images of calibration_data_dir (Family::training_codes), ex-post density estimation;
@@ -84,6 +86,14 @@ struct ExportOptions {
   int prior_components = 0;
   // The fitted mixture, which export_run fills in and each exporter attaches (attach_prior).
   GaussianMixture prior;
+  // Whether a model with categorical latents gets a category prior: each variable's category
+  // shares among the posteriors of the first kPriorFitImages training images of
+  // calibration_data_dir (a file's category_weights), so that samples never draw a category
+  // training left unused. Off: the uniform prior of training.
+  bool fit_category_prior = true;
+  // The shares, per categorical variable in the latent's order, which export_run fills in and
+  // attach_prior attaches.
+  std::vector<std::vector<float>> category_shares;
 };
 
 constexpr int64_t kPriorFitImages = 10000;
@@ -95,7 +105,8 @@ inline const std::vector<int> kAutoCandidates = {1, 2, 5, 10, 20, 50, 100};
 int parse_prior(const std::string& text);
 
 // Puts options.prior, if it has components, on `spec`'s first Gaussian group (that of the codes
-// it was fitted to).
+// it was fitted to), and options.category_shares, if any, on the categorical groups, variable by
+// variable.
 void attach_prior(LatentSpec& spec, const ExportOptions& options);
 
 // Loads the checkpoint as its family and writes what the family exports to `output_path`,

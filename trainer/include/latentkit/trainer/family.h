@@ -98,6 +98,16 @@ class Family {
                                 " family has no encoder whose codes a mixture prior could be fitted to");
   }
 
+  // The categories per categorical variable; 0: the family has no categorical latent.
+  virtual int64_t category_count() const { return 0; }
+  // The category each categorical variable's posterior picks for each image ([N, variables]
+  // indices, argmax), for a category prior fitted at export (`latentkit export`; a file's
+  // category_weights). Called only when category_count() > 0.
+  virtual torch::Tensor training_categories(const torch::Tensor& train_images) {
+    (void)train_images;
+    throw std::logic_error(std::string("the ") + description().name + " family has no categorical latent");
+  }
+
   // Throws std::runtime_error naming `dir` unless the family can take these images.
   virtual void check_images(const ImageDataset& images, const std::string& dir) const = 0;
 

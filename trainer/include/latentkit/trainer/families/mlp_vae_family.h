@@ -66,6 +66,8 @@ class MlpVaeFamily : public Family {
   void set_training_labels(const TrainingLabels& labels) override;
   void label_latents(const torch::Tensor& train_images) override;
   torch::Tensor training_codes(const torch::Tensor& train_images) override;
+  torch::Tensor training_categories(const torch::Tensor& train_images) override;
+  int64_t category_count() const override { return config_.shape.variables > 0 ? config_.shape.categories : 0; }
   void apply_gradients() override;
   std::vector<double> evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request, int64_t begin,
                                       int64_t end) override;
