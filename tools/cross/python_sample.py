@@ -33,11 +33,10 @@ def main():
     args = parser.parse_args()
     try:
         model = lk.Model(args.model, backend=args.backend, threads=args.threads)
-        # As the program: the picture's last row is filled with further samples, and the raw
-        # files hold all of them.
+        # As the program: exactly --count samples, the picture's last row ending in black tiles.
         cols = math.ceil(math.sqrt(args.count))
         rows = (args.count + cols - 1) // cols
-        latents = model.sample_latents(rows * cols, seed=args.seed)
+        latents = model.sample_latents(args.count, seed=args.seed)
         images = model.decode(latents)
         if args.save_latents:
             latents.astype("<f4").tofile(args.save_latents)
@@ -48,7 +47,7 @@ def main():
         print("python_sample.py: %s" % e, file=sys.stderr)
         return 1
     print("wrote %s: %d prior samples, seed %d (%s backend, numpy %s)" % (
-        args.output, rows * cols, args.seed, model.backend, np.__version__))
+        args.output, args.count, args.seed, model.backend, np.__version__))
     return 0
 
 

@@ -199,10 +199,11 @@ void write_outputs(const std::string& output, const lk::Picture& picture, const 
   }
 }
 
-// Decodes `count` latents and writes them as a rows x cols picture.
+// Decodes the latents (at most rows x cols of them) and writes them as a rows x cols picture,
+// the tiles after the last image black.
 void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, int cols, int gap,
             const std::string& output, const std::string& what, const RawOutputs& raw) {
-  const int count = rows * cols;
+  const int count = static_cast<int>(latents.size() / static_cast<std::size_t>(decoder.latent_dims()));
   lk::picture_size(decoder.model().image(), rows, cols, gap);  // refused before decoding, not after
   const auto build_start = Clock::now();
   decoder.prepare(count);
@@ -210,7 +211,12 @@ void render(lk::Decoder& decoder, const std::vector<float>& latents, int rows, i
   const auto start = Clock::now();
   const std::vector<float> images = decoder.decode(latents, count);
   const double decode_ms = ms_since(start);
-  const lk::Picture picture = lk::tile_images(images.data(), decoder.model().image(), rows, cols, gap);
+  std::vector<float> tiles = images;
+  const float black = decoder.model().image().range == lk::ValueRange::symmetric ? -1.0f : 0.0f;
+  tiles.resize(static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols) *
+                   static_cast<std::size_t>(decoder.image_pixels()),
+               black);
+  const lk::Picture picture = lk::tile_images(tiles.data(), decoder.model().image(), rows, cols, gap);
   write_outputs(output, picture, raw, latents, images);
   std::printf("wrote %s: %s, %dx%d pixels (%s backend: build %.2f ms, decode %.2f ms)\n", output.c_str(),
               what.c_str(), picture.width, picture.height, lk::to_string(decoder.backend_kind()), build_ms, decode_ms);
@@ -509,12 +515,11 @@ int main(int argc, char** argv) {
     } else if (*sample) {
       const int cols = sample_cols > 0 ? sample_cols : static_cast<int>(std::ceil(std::sqrt(sample_count)));
       const int rows = (sample_count + cols - 1) / cols;
-      // The last row is filled with further prior samples: latents are drawn in sequence, so the
-      // first `count` of them do not depend on the picture's shape.
+      // Exactly --count samples; the picture's last row ends in black tiles when they do not fill it.
       const std::vector<CategoryChoice> choices = parse_category_choices(category_texts, model.latent());
-      std::vector<float> all = lk::sample_latents(model.latent(), rows * cols, seed);
+      std::vector<float> all = lk::sample_latents(model.latent(), sample_count, seed);
       apply_category_choices(choices, model.latent(), all);
-      std::string what = std::to_string(rows * cols) + " prior samples, seed " + std::to_string(seed);
+      std::string what = std::to_string(sample_count) + " prior samples, seed " + std::to_string(seed);
       for (const std::string& text : category_texts) what += ", " + text;
       render(decoder, all, rows, cols, 0, sample_out, what, raw);
     } else if (*decode) {
