@@ -299,7 +299,7 @@ TEST_CASE("latentkit-judge control: a short joint-vae run draws the colour asked
                            quoted(run_dir));
   INFO(trained.output);
   REQUIRE(trained.exit_code == 0);
-  const auto exported = run(latentkit::cli_test::cli + " export " + quoted(run_dir) + " -o " + quoted(model));
+  const auto exported = run(data + latentkit::cli_test::cli + " export " + quoted(run_dir) + " -o " + quoted(model));
   INFO(exported.output);
   REQUIRE(exported.exit_code == 0);
 

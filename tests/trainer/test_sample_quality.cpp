@@ -22,7 +22,7 @@ tr::FeatureStatistics gaussian(const torch::Tensor& mean, const torch::Tensor& c
 
 }  // namespace
 
-TEST_CASE("frechet_distance: 0 to itself; |m|^2 + d (a - b)^2 between N(0, a^2 I) and N(m, b^2 I)") {
+TEST_CASE("frechet_distance: 0 to itself and |m|^2 + d (a - b)^2 between N(0, a^2 I) and N(m, b^2 I)") {
   const torch::Tensor m = torch::tensor({1.0, -2.0, 0.5, 3.0}, torch::kFloat64);
   const auto a = gaussian(torch::zeros({4}), torch::eye(4) * 1.0);
   const auto b = gaussian(m, torch::eye(4) * 4.0);
@@ -44,7 +44,7 @@ TEST_CASE("frechet_distance: covariances that do not commute, against the 2 x 2 
   CHECK(tr::frechet_distance(gaussian(mean_a, A), gaussian(mean_b, B)) == doctest::Approx(expected).epsilon(1e-9));
 }
 
-TEST_CASE("feature_statistics: the sample mean and unbiased covariance; too few rows are refused") {
+TEST_CASE("feature_statistics: the sample mean and unbiased covariance, and too few rows refused") {
   const torch::Tensor x = torch::tensor({{1.0, 2.0}, {3.0, 2.0}, {5.0, 8.0}}, torch::kFloat64);
   const tr::FeatureStatistics s = tr::feature_statistics(x);
   CHECK(s.count == 3);
@@ -57,7 +57,7 @@ TEST_CASE("feature_statistics: the sample mean and unbiased covariance; too few 
   CHECK_THROWS_AS(tr::feature_statistics(torch::zeros({8})), std::invalid_argument);
 }
 
-TEST_CASE("classifier_score: the number of classes for sure, balanced verdicts; 1 for one class or none sure") {
+TEST_CASE("classifier_score: the number of classes for sure balanced verdicts, 1 for one class or none sure") {
   const torch::Tensor balanced = torch::eye(10, torch::kFloat64).repeat({3, 1});
   CHECK(tr::classifier_score(balanced) == doctest::Approx(10.0).epsilon(1e-9));
   torch::Tensor one_class = torch::zeros({30, 10}, torch::kFloat64);
@@ -70,7 +70,7 @@ TEST_CASE("classifier_score: the number of classes for sure, balanced verdicts; 
   CHECK_THROWS_AS(tr::classifier_score(torch::zeros({0, 10})), std::invalid_argument);
 }
 
-TEST_CASE("read_images: a grey image reads as the same grey in three channels; features and probabilities per image") {
+TEST_CASE("read_images: a grey image reads as the same grey in three channels, with features and probabilities per image") {
   torch::manual_seed(3);
   tr::Judge judge;
   const torch::Tensor grey = torch::rand({7, 1, 28, 28});

@@ -113,7 +113,16 @@ ExportReport export_run(const std::string& checkpoint_path, const std::string& o
   const bool categorical = options.fit_category_prior && family.category_count() > 0;
   int64_t category_images = 0;
   if (options.prior_components != 0 || categorical) {
-    const torch::Tensor x = prior_fit_images(family, checkpoint.info, resolved);
+    torch::Tensor x;
+    try {
+      x = prior_fit_images(family, checkpoint.info, resolved);
+    } catch (const std::runtime_error& e) {
+      // What asked for the images, and how to do without them.
+      throw std::runtime_error(std::string(e.what()) + (options.prior_components != 0
+                                                            ? " (--prior gmm fits the training images' codes)"
+                                                            : " (the category prior is fitted to the training images' "
+                                                              "posteriors; --category-prior uniform exports without them)"));
+    }
     if (options.prior_components != 0) resolved.prior = fit_prior(family, x, resolved, held_out);
     if (categorical) {
       const torch::Tensor picked = family.training_categories(x);
