@@ -459,6 +459,10 @@ TrainResult train(const TrainOptions& options, const std::function<void(const Ep
   if (find_family(options.family) == nullptr) {
     throw std::invalid_argument("unknown model family '" + options.family + "' (known: " + known_families() + ")");
   }
+  if (options.distributed.distributed() && !find_family(options.family)->data_parallel) {
+    throw std::invalid_argument("the " + options.family + " family cannot train data-parallel (its step is not one "
+                                "backward pass whose gradients could be all-reduced); drop --nproc, --rank and --world-size");
+  }
   // The family's own options are checked before anything is created (a model is cheap to build).
   if (!options.resume) make_family(options.family, family_settings(options));
   const fs::path created = first_missing_folder(options.run_dir);
