@@ -233,6 +233,8 @@ TEST_CASE("dcgan refuses options not its own, bad values and data-parallel train
   const tr::FamilyDescription& description = *tr::find_family("dcgan");
   REQUIRE((description.default_learning_rate != nullptr));
   CHECK(description.default_learning_rate({}, 4e-3) == 2e-4);
+  CHECK(description.default_latent_dims == 64);
+  CHECK(tr::find_family("cvae")->default_latent_dims == 0);
 
   // A model for grey images refuses coloured ones, naming both shapes.
   settings.options = {};

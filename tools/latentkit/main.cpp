@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
   auto* schedule_option = train->add_option("--schedule", schedule, "default (18 epochs, < 10 min on 2 cores) or long (90 epochs, < 60 min); docs/training.md; --epochs/--batch/--lr override it")
       ->check(CLI::IsMember({"default", "long"}))->capture_default_str();
-  auto* latent_option = train->add_option("--latent,--code", options.latent_dims, "latent size (an autoencoder's code size)")->check(CLI::Range(1, 4096))->capture_default_str();
+  auto* latent_option = train->add_option("--latent,--code", options.latent_dims, "latent size (an autoencoder's code size); dcgan's default is 64")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* epochs_option = train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   auto* batch_option = train->add_option("--batch", options.batch_size, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   auto* lr_option = train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(kFinitePositive)->capture_default_str();
@@ -276,6 +276,9 @@ int main(int argc, char** argv) {
         options.family = family;
         for (const FamilyFlag& f : family_flags) {
           if (f.option->count() > 0) options.family_options[f.flag] = f.value;
+        }
+        if (latent_option->count() == 0 && description.default_latent_dims > 0) {
+          options.latent_dims = description.default_latent_dims;
         }
         if (lr_option->count() == 0) {
           options.learning_rate = description.default_learning_rate != nullptr

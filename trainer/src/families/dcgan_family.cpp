@@ -68,8 +68,8 @@ const auto printed = format_text;
 const FamilyDescription& dcgan_family() {
   static const FamilyDescription description{
       "dcgan",
-      "DCGAN (issue #21): a generator from a Gaussian latent of --latent dimensions (transposed convolutions, batch "
-      "norm) against a convolutional discriminator, non-saturating loss, Adam 2e-4 (0.5, 0.999)",
+      "DCGAN (issue #21): a generator from a Gaussian latent of --latent dimensions (default 64; transposed "
+      "convolutions, batch norm) against a convolutional discriminator, non-saturating loss, Adam 2e-4 (0.5, 0.999)",
       columns(),
       figures(),
       create,
@@ -77,6 +77,7 @@ const FamilyDescription& dcgan_family() {
       "--judge FILE (a latentkit-judge file: the Fréchet distance of 2000 samples to the test images in its feature "
       "space, per epoch)",
       default_learning_rate,
+      DcganFamily::kDefaultLatentDims,
       /*data_parallel=*/false};
   return description;
 }

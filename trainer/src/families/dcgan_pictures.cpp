@@ -43,7 +43,8 @@ void DcganFamily::write_pictures(const ReportInputs& in, ReportSummary& summary)
        << xrange << "plot " << gnuplot_quote((work / "loss.dat").string())
        << " using 1:2 with linespoints pt 7 lw 2 title 'train loss (D + G)', '' using 1:3 with linespoints pt 5 lw 2 "
           "title 'test generator', '' using 1:4 with linespoints pt 9 lw 2 title 'test discriminator', '' using 1:5 "
-          "axes x1y2 with lines dt 2 lw 2 title 'D(x)', '' using 1:6 axes x1y2 with lines dt 3 lw 2 title 'D(G(z))'\n";
+          "axes x1y2 with linespoints dt 2 pt 4 lw 2 title 'D(x)', '' using 1:6 axes x1y2 with linespoints dt 3 pt 6 "
+          "lw 2 title 'D(G(z))'\n";
   }
   plot_and_note(in, "loss.png", summary);
 

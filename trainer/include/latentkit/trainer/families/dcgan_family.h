@@ -46,6 +46,9 @@ class DcganFamily : public Family {
   // Adam's betas: beta1 0.5 instead of 0.9, as DCGAN found the default oscillates.
   static constexpr double kBeta1 = 0.5, kBeta2 = 0.999;
   static constexpr double kDefaultLearningRate = 2e-4;
+  // DCGAN's latent was 100-dimensional; 64 draws MNIST as well (a 2-dimensional one, the CLI's
+  // default for the VAEs, collapses to a few blobs in short runs: measured).
+  static constexpr int64_t kDefaultLatentDims = 64;
   static constexpr int64_t kFrechetSamples = 2000;
 
   DcganFamily(const DcganConfig& config, const FamilySettings& settings);
