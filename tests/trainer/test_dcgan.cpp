@@ -1,5 +1,5 @@
 // Issue #21's DCGAN in the trainer: batch norm folds into the layers before it; a short run trains
-// both players (both change, both losses are in metrics.csv), exports its generator as a decode
+// both players (both change, both losses are in metrics.csv, a row of samples per epoch), exports its generator as a decode
 // method that both backends run as libtorch does (fp32), and int8-weights near it; --judge adds a
 // Fréchet distance per epoch; bad options, int8 activations and data-parallel runs are refused
 // by name.
@@ -138,6 +138,17 @@ TEST_CASE("dcgan: a short run trains both players and exports its generator as l
   CHECK(max_abs_diff(gan.discriminator()->down2->weight, fresh.discriminator()->down2->weight) > 1e-4);
   CHECK(max_abs_diff(gan.generator()->dense_norm->running_var, fresh.generator()->dense_norm->running_var) > 1e-4);
 
+  // The report's course of training: a row per epoch, each the generator of its epoch on the fixed
+  // latents; the last is the trained generator's.
+  CHECK(gan.recorded_epochs() == std::vector<int64_t>{1, 2});
+  {
+    torch::NoGradGuard no_grad;
+    gan.generator()->eval();
+    const torch::Tensor last = gan.generator()->forward(gan.progress_latents());
+    CHECK(max_abs_diff(gan.recorded_samples()[1], last) <= 1e-6);
+    CHECK(max_abs_diff(gan.recorded_samples()[0], last) > 1e-3);
+  }
+
   // fp32: the export's own check, then the runtime's prior samples against the checkpoint's
   // generator in eval mode on the same latents, on each backend.
   const std::string path = (dir.path / "dcgan.lkm").string();
@@ -196,8 +207,13 @@ TEST_CASE("dcgan --judge: a Frechet distance every epoch, from fixed samples") {
 
   tr::TrainOptions o = dcgan_run(dir.path / "run", 1);
   o.family_options = {{"judge", judge_path}};
+  o.write_report = true;
   const tr::TrainResult result = tr::train(o);
   REQUIRE(result.epochs.size() == 1);
+  for (const char* picture : {"samples.png", "samples_by_epoch.png", "index.html"}) {
+    CAPTURE(picture);
+    CHECK(fs::exists(dir.path / "run" / picture));
+  }
   const double frechet = result.epochs[0].test.back();
   CHECK((std::isfinite(frechet) && frechet > 0));
 
@@ -218,6 +234,62 @@ TEST_CASE("dcgan --judge: a Frechet distance every epoch, from fixed samples") {
   o.family_options = {{"judge", (dir.path / "no-such-judge.pt").string()}};
   CHECK_THROWS_WITH_AS(tr::train(o), doctest::Contains("no-such-judge.pt"), std::runtime_error);
   CHECK(!fs::exists(dir.path / "missing" / "checkpoint.pt"));
+}
+
+TEST_CASE("dcgan: a run interrupted and resumed ends as the run that was not") {
+  // Both players' weights, both Adam states, the batch norms' statistics and the course of
+  // training are in the checkpoint.
+  torch::set_num_threads(1);
+  TempDir straight("dcgan_straight"), interrupted("dcgan_interrupted");
+  tr::TrainOptions o = dcgan_run(straight.path, 2);
+  o.train_limit = 256;
+  const tr::TrainResult reference = tr::train(o);
+  REQUIRE(reference.epochs.size() == 2);
+
+  tr::TrainOptions first = o;
+  first.run_dir = interrupted.path.string();
+  first.on_step = [](int64_t step) {
+    if (step == 3) tr::request_stop();
+  };
+  REQUIRE(tr::train(first).interrupted);
+  tr::TrainOptions second = tr::resume_options(interrupted.path.string());
+  second.write_report = false;
+  const tr::TrainResult done = tr::train(second);
+  REQUIRE(done.epochs.size() == 2);
+  for (int e = 0; e < 2; ++e) {
+    CHECK(done.epochs[e].train_loss == reference.epochs[e].train_loss);
+    // All but the Fréchet distance, NaN without a judge.
+    const std::vector<double>& x = done.epochs[e].test;
+    const std::vector<double>& y = reference.epochs[e].test;
+    REQUIRE(x.size() == y.size());
+    CHECK(std::vector<double>(x.begin(), x.end() - 1) == std::vector<double>(y.begin(), y.end() - 1));
+  }
+  const tr::LoadedCheckpoint a = tr::load_checkpoint((straight.path / "checkpoint.pt").string());
+  const tr::LoadedCheckpoint b = tr::load_checkpoint((interrupted.path / "checkpoint.pt").string());
+  for (std::size_t m = 0; m < a.family->modules().size(); ++m) {
+    const auto& left = a.family->modules()[m].module;
+    const auto& right = b.family->modules()[m].module;
+    CAPTURE(a.family->modules()[m].name);
+    for (const auto& p : left->named_parameters()) CHECK(torch::equal(p.value(), right->named_parameters()[p.key()]));
+    for (const auto& p : left->named_buffers()) CHECK(torch::equal(p.value(), right->named_buffers()[p.key()]));
+  }
+}
+
+TEST_CASE("dcgan's course of training keeps the first 20 epochs, then every 2nd, 4th ... one") {
+  tr::FamilySettings settings;
+  settings.latent_dims = 4;
+  const auto family = tr::make_family("dcgan", settings);
+  auto& gan = dynamic_cast<tr::DcganFamily&>(*family);
+  CHECK(gan.recorded_epochs().empty());
+  for (int64_t epoch = 1; epoch <= 20; ++epoch) gan.end_epoch(epoch);
+  std::vector<int64_t> expected;
+  for (int64_t epoch = 1; epoch <= 20; ++epoch) expected.push_back(epoch);
+  CHECK(gan.recorded_epochs() == expected);
+  for (int64_t epoch = 21; epoch <= 45; ++epoch) gan.end_epoch(epoch);
+  expected.clear();
+  for (int64_t epoch = 4; epoch <= 44; epoch += 4) expected.push_back(epoch);
+  CHECK(gan.recorded_epochs() == expected);
+  CHECK(gan.recorded_samples().sizes() == torch::IntArrayRef({11, tr::DcganFamily::kProgressColumns, 1, 28, 28}));
 }
 
 TEST_CASE("dcgan refuses options not its own, bad values and data-parallel training by name") {

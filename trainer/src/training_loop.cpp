@@ -398,6 +398,7 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     state.torch_rng = generator_state(at::detail::getDefaultCPUGenerator());
     state.rank_torch_rngs = ranks.gather_rngs(state.torch_rng);
     family->label_latents(train_images);
+    family->end_epoch(epoch);
     const Evaluation evaluation = ranks.evaluate(*family, test_images, request);
     report.test = evaluation.figures;
     if (bar) {

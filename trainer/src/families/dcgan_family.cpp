@@ -20,6 +20,8 @@ using namespace dcgan_columns;
 // The Fréchet samples' latents come from a stream of their own, so that the figure does not move
 // with how many test images the losses drew latents for.
 constexpr uint64_t kFrechetStream = 0x46726563686574ULL;
+// samples_by_epoch.png's latents: the same in every run, whatever its seed, so that runs compare.
+constexpr uint64_t kProgressSeed = 21;
 
 std::unique_ptr<Family> create(const FamilySettings& settings) {
   refuse_other_options(settings, "dcgan", {"channels", "judge"});
@@ -53,7 +55,11 @@ double default_learning_rate(const FamilyOptions& options, double schedule_rate)
 std::vector<Figure> figures() {
   return {{"loss.png", "both players' test losses and train loss, D(x) and D(G(z)) per epoch", 0},
           {"frechet.png", "Fréchet distance of 2000 samples to the test images in the judge's feature space (--judge)", 0},
-          {"samples.png", "generator samples of 64 fixed latents", 2 * 8 * 28}};
+          {"samples.png", "generator samples of 64 fixed latents", 2 * 8 * 28},
+          {"samples_by_epoch.png",
+           "the course of training: a row per epoch, top first, of samples of the same 8 latents (the first 20 epochs; a "
+           "longer run keeps every 2nd, 4th, ... epoch)",
+           2 * 8 * 28}};
 }
 
 // Whether the module's parameters take gradients.
@@ -62,6 +68,19 @@ void set_requires_grad(torch::nn::Module& module, bool on) {
 }
 
 const auto printed = format_text;
+
+// `module` in eval mode (batch norms on running statistics) for what `body` does with it.
+template <typename F>
+auto in_eval_mode(torch::nn::Module& module, F body) {
+  const bool was_training = module.is_training();
+  module.eval();
+  struct Restore {
+    torch::nn::Module& m;
+    bool on;
+    ~Restore() { m.train(on); }
+  } restore{module, was_training};
+  return body();
+}
 
 }  // namespace
 
@@ -89,10 +108,16 @@ DcganFamily::DcganFamily(const DcganConfig& config, const FamilySettings& settin
       generator_optimizer_(generator_->parameters(),
                            torch::optim::AdamOptions(settings.learning_rate).betas({kBeta1, kBeta2})),
       discriminator_optimizer_(discriminator_->parameters(),
-                               torch::optim::AdamOptions(settings.learning_rate).betas({kBeta1, kBeta2})) {}
+                               torch::optim::AdamOptions(settings.learning_rate).betas({kBeta1, kBeta2})) {
+  progress_ = std::make_shared<torch::nn::Module>();
+  progress_samples_ = progress_->register_buffer(
+      "samples", torch::zeros({kProgressRows, kProgressColumns, config_.shape.channels, DcganShape::kSide, DcganShape::kSide}));
+  progress_epochs_ = progress_->register_buffer("epochs", torch::full({kProgressRows}, -1, torch::kLong));
+  progress_stride_ = progress_->register_buffer("stride", torch::ones({}, torch::kLong));
+}
 
 std::vector<NamedModule> DcganFamily::modules() {
-  return {{"generator", generator_.ptr()}, {"discriminator", discriminator_.ptr()}};
+  return {{"generator", generator_.ptr()}, {"discriminator", discriminator_.ptr()}, {"progress", progress_}};
 }
 
 std::vector<NamedOptimizer> DcganFamily::optimizers() {
@@ -150,25 +175,55 @@ double DcganFamily::compute_gradients(const torch::Tensor& batch) {
 
 void DcganFamily::apply_gradients() { generator_optimizer_.step(); }
 
+torch::Tensor DcganFamily::progress_latents() const {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(kProgressSeed);
+  return torch::randn({kProgressColumns, config_.shape.latent}, generator);
+}
+
+std::vector<int64_t> DcganFamily::recorded_epochs() const {
+  std::vector<int64_t> epochs;
+  for (int64_t r = 0; r < kProgressRows; ++r) {
+    const int64_t epoch = progress_epochs_[r].item<int64_t>();
+    if (epoch >= 0) epochs.push_back(epoch);
+  }
+  return epochs;
+}
+
+torch::Tensor DcganFamily::recorded_samples() const {
+  return progress_samples_.slice(0, 0, static_cast<int64_t>(recorded_epochs().size())).clone();
+}
+
+void DcganFamily::end_epoch(int64_t epoch) {
+  torch::NoGradGuard no_grad;
+  int64_t stride = progress_stride_.item<int64_t>();
+  if (epoch % stride != 0) return;
+  int64_t rows = static_cast<int64_t>(recorded_epochs().size());
+  if (rows == kProgressRows) {
+    // Full: keep the rows of the multiples of twice the stride, in order, at the top.
+    stride *= 2;
+    int64_t kept = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      if (progress_epochs_[r].item<int64_t>() % stride != 0) continue;
+      progress_samples_[kept].copy_(progress_samples_[r]);
+      progress_epochs_[kept] = progress_epochs_[r].item<int64_t>();
+      ++kept;
+    }
+    progress_epochs_.slice(0, kept).fill_(-1);
+    progress_stride_.fill_(stride);
+    rows = kept;
+    if (epoch % stride != 0) return;
+  }
+  const torch::Tensor z = progress_latents();
+  progress_samples_[rows].copy_(in_eval_mode(*generator_, [&] { return generator_->forward(z); }));
+  progress_epochs_[rows] = epoch;
+}
+
 namespace {
 
 // What DcganFamily::evaluation_sums returns, in order. The Fréchet distance is no sum: it is
 // computed over the images it is given, which are all the test images (the family refuses
 // data-parallel training, whose ranks would each have a part).
 enum Sum { kGeneratorLossSum, kRealLossSum, kFakeLossSum, kRealScoreSum, kFakeScoreSum, kImages, kFrechetFigure, kSums };
-
-// The generator in eval mode (batch norms on running statistics) for what `body` does with it.
-template <typename F>
-auto in_eval_mode(torch::nn::Module& module, F body) {
-  const bool was_training = module.is_training();
-  module.eval();
-  struct Restore {
-    torch::nn::Module& m;
-    bool on;
-    ~Restore() { m.train(on); }
-  } restore{module, was_training};
-  return body();
-}
 
 }  // namespace
 

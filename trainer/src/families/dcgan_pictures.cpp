@@ -5,6 +5,7 @@
 //   frechet.png  the Fréchet distance per epoch, when the run has a --judge (gnuplot)
 //   samples.png  8 x 8 generator samples (eval mode) of latents drawn from the run's seed: the
 //                same latents in every run of that seed, so that runs compare picture to picture
+//   samples_by_epoch.png  the rows end_epoch recorded, one per kept epoch (dcgan_family.h)
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <cmath>
@@ -71,6 +72,14 @@ void DcganFamily::write_pictures(const ReportInputs& in, ReportSummary& summary)
                        static_cast<int>(config_.shape.channels), ValueRange::unit};
   write_png((dir / "samples.png").string(), tile_images(hwc.data_ptr<float>(), spec, kTileRows, kTileColumns, 1));
   summary.written.push_back("samples.png");
+
+  const torch::Tensor course = recorded_samples();
+  if (course.size(0) > 0) {
+    const torch::Tensor rows = course.flatten(0, 1).permute({0, 2, 3, 1}).contiguous();
+    write_png((dir / "samples_by_epoch.png").string(),
+              tile_images(rows.data_ptr<float>(), spec, static_cast<int>(course.size(0)), kProgressColumns, 1));
+    summary.written.push_back("samples_by_epoch.png");
+  }
 }
 
 }  // namespace latentkit::trainer

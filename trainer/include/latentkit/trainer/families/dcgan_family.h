@@ -17,13 +17,19 @@
 //              (a fixed seed) and the test images in the judge's feature space
 //              (sample_quality.h), else NaN.
 //   pictures   loss.png (both players per epoch, and D(x), D(G(z))), frechet.png (with --judge),
-//              samples.png (8 x 8 samples of fixed latents).
+//              samples.png (8 x 8 samples of fixed latents), samples_by_epoch.png (a row of
+//              samples of kProgressColumns fixed latents per epoch, recorded by end_epoch: the
+//              first kProgressRows epochs, then, each time the rows are full, every other row
+//              is dropped and every 2nd, 4th, ... epoch kept, so that a long run shows its whole
+//              course).
 //   export     the generator as a `decode` method of a Gaussian latent group "z", with its batch
 //              norms folded into the layers before them (export_dcgan.cpp).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
@@ -50,6 +56,7 @@ class DcganFamily : public Family {
   // default for the VAEs, collapses to a few blobs in short runs: measured).
   static constexpr int64_t kDefaultLatentDims = 64;
   static constexpr int64_t kFrechetSamples = 2000;
+  static constexpr int64_t kProgressRows = 20, kProgressColumns = 8;
 
   DcganFamily(const DcganConfig& config, const FamilySettings& settings);
 
@@ -61,6 +68,7 @@ class DcganFamily : public Family {
   void set_training_labels(const TrainingLabels& labels) override;
   double compute_gradients(const torch::Tensor& batch) override;
   void apply_gradients() override;
+  void end_epoch(int64_t epoch) override;
   std::vector<double> evaluation_sums(const torch::Tensor& images, const EvaluationRequest& request, int64_t begin,
                                       int64_t end) override;
   Evaluation evaluation_from_sums(const std::vector<double>& sums, const EvaluationRequest& request) override;
@@ -79,6 +87,12 @@ class DcganFamily : public Family {
   // family has no judge.
   double frechet_distance_to(const torch::Tensor& images, uint64_t seed);
 
+  // The latents of samples_by_epoch.png's columns, [kProgressColumns, latent], the same in every run.
+  torch::Tensor progress_latents() const;
+  // The epochs of the recorded rows, in order, and their samples [rows, kProgressColumns, C, 28, 28].
+  std::vector<int64_t> recorded_epochs() const;
+  torch::Tensor recorded_samples() const;
+
  private:
   // The judge of --judge, loaded on first use (set_training_labels, before the first step, so
   // that a bad file stops a run before it trains; a checkpoint loaded for export never reads it).
@@ -89,6 +103,11 @@ class DcganFamily : public Family {
   DcganDiscriminator discriminator_;
   torch::optim::Adam generator_optimizer_, discriminator_optimizer_;
   Judge judge_{nullptr};
+  // end_epoch's rows, in a module so that the checkpoint keeps them: samples [kProgressRows,
+  // kProgressColumns, C, 28, 28], epochs [kProgressRows] (-1: free), stride [] (the epochs kept
+  // are its multiples).
+  std::shared_ptr<torch::nn::Module> progress_;
+  torch::Tensor progress_samples_, progress_epochs_, progress_stride_;
 };
 
 }  // namespace latentkit::trainer
