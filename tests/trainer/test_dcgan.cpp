@@ -6,6 +6,7 @@
 #include "trainer/torch_doctest.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -234,6 +235,24 @@ TEST_CASE("dcgan --judge: a Frechet distance every epoch, from fixed samples") {
   o.family_options = {{"judge", (dir.path / "no-such-judge.pt").string()}};
   CHECK_THROWS_WITH_AS(tr::train(o), doctest::Contains("no-such-judge.pt"), std::runtime_error);
   CHECK(!fs::exists(dir.path / "missing" / "checkpoint.pt"));
+}
+
+TEST_CASE("dcgan on coloured MNIST: a generator of three channels, exported as libtorch runs it") {
+  torch::set_num_threads(1);
+  // "coloured-mnist" is made from the MNIST that resolve_dataset finds: the project's data folder.
+  setenv("LATENTKIT_DATA", fs::path(LATENTKIT_MNIST_DIR).parent_path().c_str(), 1);
+  TempDir dir("dcgan_coloured");
+  tr::TrainOptions o = dcgan_run(dir.path / "run", 1);
+  o.data_dir = "coloured-mnist";
+  o.train_limit = 256;
+  tr::train(o);
+  const std::string path = (dir.path / "coloured.lkm").string();
+  const tr::ExportReport report = tr::export_run((dir.path / "run" / "checkpoint.pt").string(), path);
+  CHECK(report.max_abs_diff_reference <= 1e-4);
+  if (lk::backend_available(lk::BackendKind::xnnpack)) CHECK((report.max_abs_diff_xnnpack >= 0 && report.max_abs_diff_xnnpack <= 1e-4));
+  const lk::Model file = lk::Model::load_file(path);
+  CHECK(file.image().channels == 3);
+  CHECK(file.provenance().dataset == "coloured-mnist");
 }
 
 TEST_CASE("dcgan: a run interrupted and resumed ends as the run that was not") {
