@@ -1,8 +1,9 @@
 // Issue #21's DCGAN in the trainer: batch norm folds into the layers before it; a short run trains
-// both players (both change, both losses are in metrics.csv, a row of samples per epoch), exports its generator as a decode
-// method that both backends run as libtorch does (fp32), and int8-weights near it; --judge adds a
-// Fréchet distance per epoch; bad options, int8 activations and data-parallel runs are refused
-// by name.
+// both players (both change, both losses are in metrics.csv, a row of samples per epoch) and
+// exports its generator as a decode method that both backends run as libtorch does (fp32), and
+// int8-weights near it; coloured MNIST gives a coloured generator; --judge adds a Fréchet distance
+// per epoch; an interrupted run resumes exactly; bad options, int8 activations and data-parallel
+// runs are refused by name.
 #include "trainer/torch_doctest.h"
 
 #include <cmath>
