@@ -198,7 +198,7 @@ TEST_CASE("dcgan: a short run trains both players and exports its generator as l
   CHECK(!fs::exists(int8));
 }
 
-TEST_CASE("dcgan --judge: a Frechet distance every epoch, from fixed samples") {
+TEST_CASE("dcgan --judge: a Frechet distance every epoch from fixed samples") {
   torch::set_num_threads(1);
   TempDir dir("dcgan_judge");
   // An untrained judge is a fixed feature map like any other: enough to check the plumbing.
@@ -238,7 +238,7 @@ TEST_CASE("dcgan --judge: a Frechet distance every epoch, from fixed samples") {
   CHECK(!fs::exists(dir.path / "missing" / "checkpoint.pt"));
 }
 
-TEST_CASE("dcgan on coloured MNIST: a generator of three channels, exported as libtorch runs it") {
+TEST_CASE("dcgan on coloured MNIST: a generator of three channels exported as libtorch runs it") {
   torch::set_num_threads(1);
   // "coloured-mnist" is made from the MNIST that resolve_dataset finds: the project's data folder.
   setenv("LATENTKIT_DATA", fs::path(LATENTKIT_MNIST_DIR).parent_path().c_str(), 1);
@@ -295,7 +295,7 @@ TEST_CASE("dcgan: a run interrupted and resumed ends as the run that was not") {
   }
 }
 
-TEST_CASE("dcgan's course of training keeps the first 20 epochs, then every 2nd, 4th ... one") {
+TEST_CASE("dcgan's course of training keeps the first 20 epochs and then every 2nd or 4th or 8th one") {
   tr::FamilySettings settings;
   settings.latent_dims = 4;
   const auto family = tr::make_family("dcgan", settings);
@@ -312,7 +312,7 @@ TEST_CASE("dcgan's course of training keeps the first 20 epochs, then every 2nd,
   CHECK(gan.recorded_samples().sizes() == torch::IntArrayRef({11, tr::DcganFamily::kProgressColumns, 1, 28, 28}));
 }
 
-TEST_CASE("dcgan refuses options not its own, bad values and data-parallel training by name") {
+TEST_CASE("dcgan refuses options not its own and bad values and data-parallel training by name") {
   tr::FamilySettings settings;
   settings.options = {{"loss", "bce"}};
   CHECK_THROWS_WITH_AS(tr::make_family("dcgan", settings), doctest::Contains("takes no --loss"), std::invalid_argument);
