@@ -81,7 +81,12 @@ ExportReport DcganFamily::export_methods(const RunInfo& info, const std::string&
   d.inputs = {z};
   d.outputs = {image};
 
-  d.latent.groups.push_back({LatentKind::gaussian, "z", static_cast<int>(s.latent), 1, {}, {}});
+  // By field, so that fields the group gains later keep their defaults.
+  LatentGroup z_group;
+  z_group.kind = LatentKind::gaussian;
+  z_group.name = "z";
+  z_group.size = static_cast<int>(s.latent);
+  d.latent.groups.push_back(z_group);
   attach_prior(d.latent, options);
   d.image = {static_cast<int>(side), static_cast<int>(side), static_cast<int>(s.channels), ValueRange::unit};
   fill_provenance(d.provenance, description().name, info);
