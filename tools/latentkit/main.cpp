@@ -118,7 +118,7 @@ int main(int argc, char** argv) {
   train->add_flag("--resume", options.resume, "continue the run in --out from its checkpoint, with its settings");
   auto* schedule_option = train->add_option("--schedule", schedule, "default (18 epochs, < 10 min on 2 cores) or long (90 epochs, < 60 min); docs/training.md; --epochs/--batch/--lr override it")
       ->check(CLI::IsMember({"default", "long"}))->capture_default_str();
-  auto* latent_option = train->add_option("--latent,--code", options.latent_dims, "latent size (an autoencoder's code size)")->check(CLI::Range(1, 4096))->capture_default_str();
+  auto* latent_option = train->add_option("--latent,--code", options.latent_dims, "latent size (an autoencoder's code size); dcgan's default is 64")->check(CLI::Range(1, 4096))->capture_default_str();
   auto* epochs_option = train->add_option("--epochs", options.epochs, "epochs")->check(CLI::Range(1, 100000))->capture_default_str();
   auto* batch_option = train->add_option("--batch", options.batch_size, "batch size")->check(CLI::Range(1, 65536))->capture_default_str();
   auto* lr_option = train->add_option("--lr", options.learning_rate, "Adam learning rate (cosine-decayed)")->check(kFinitePositive)->capture_default_str();
@@ -143,6 +143,7 @@ int main(int argc, char** argv) {
       {"gumbel", "discrete-vae, joint-vae: soft (relaxed samples, default) or hard (straight-through one-hots)", {}},
       {"labelled", "discrete-vae, joint-vae: FRACTION[:WEIGHT], anchor categorical variable 0 to the digit and 1 to the colour with the labels of that fraction of the training images (semi-supervised, as M2 of Kingma et al. 2014; default 0: none; WEIGHT of the classification, default 50)", {}},
       {"capacity", "joint-vae: CONT:DISC:GAMMA:STEPS, Dupont 2018's capacity-controlled KL terms (e.g. 5:5:30:25000; default off)", {}},
+      {"judge", "dcgan: FILE, a latentkit-judge file: the Fréchet distance of 2000 samples to the test images in its feature space, every epoch (default: none)", {}},
   };
   for (FamilyFlag& f : family_flags) f.option = train->add_option(std::string("--") + f.flag, f.value, f.help);
   auto* train_limit_option = train->add_option("--train-limit", options.train_limit, "use only the first N training images (0: all)")->check(CLI::NonNegativeNumber);
@@ -215,6 +216,11 @@ int main(int argc, char** argv) {
   try {
     if (*train) {
       if (nproc > 1) {
+        const tr::FamilyDescription* description = tr::find_family(family);
+        if (description != nullptr && !description->data_parallel) {
+          throw std::invalid_argument("the " + family + " family cannot train data-parallel (its step is not one "
+                                      "backward pass whose gradients could be all-reduced); drop --nproc");
+        }
         if (rank_option->count() + world_option->count() + master_option->count() > 0 || launched) {
           throw std::invalid_argument("--nproc starts the ranks of this machine itself; drop --rank, --world-size "
                                       "and --master (or drop --nproc to start one rank by hand)");
@@ -265,6 +271,9 @@ int main(int argc, char** argv) {
         options.family = family;
         for (const FamilyFlag& f : family_flags) {
           if (f.option->count() > 0) options.family_options[f.flag] = f.value;
+        }
+        if (latent_option->count() == 0 && description.default_latent_dims > 0) {
+          options.latent_dims = description.default_latent_dims;
         }
         if (lr_option->count() == 0) {
           options.learning_rate = description.default_learning_rate != nullptr

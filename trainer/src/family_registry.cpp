@@ -5,6 +5,7 @@
 
 #include "latentkit/trainer/families/autoencoder_family.h"
 #include "latentkit/trainer/families/cvae_family.h"
+#include "latentkit/trainer/families/dcgan_family.h"
 #include "latentkit/trainer/families/mlp_vae_family.h"
 
 namespace latentkit::trainer {
@@ -21,6 +22,7 @@ const std::vector<const FamilyDescription*>& families() {
       &mlp_vae_family(),
       &discrete_vae_family(),
       &joint_vae_family(),
+      &dcgan_family(),
   };
   return all;
 }

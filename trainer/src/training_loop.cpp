@@ -398,6 +398,7 @@ TrainResult run_training(const TrainOptions& options, const std::function<void(c
     state.torch_rng = generator_state(at::detail::getDefaultCPUGenerator());
     state.rank_torch_rngs = ranks.gather_rngs(state.torch_rng);
     family->label_latents(train_images);
+    family->end_epoch(epoch);
     const Evaluation evaluation = ranks.evaluate(*family, test_images, request);
     report.test = evaluation.figures;
     if (bar) {
@@ -458,6 +459,10 @@ TrainResult train(const TrainOptions& options, const std::function<void(const Ep
   if (options.resume && options.overwrite) throw std::invalid_argument("--resume and --overwrite exclude each other");
   if (find_family(options.family) == nullptr) {
     throw std::invalid_argument("unknown model family '" + options.family + "' (known: " + known_families() + ")");
+  }
+  if (options.distributed.distributed() && !find_family(options.family)->data_parallel) {
+    throw std::invalid_argument("the " + options.family + " family cannot train data-parallel (its step is not one "
+                                "backward pass whose gradients could be all-reduced); drop --nproc, --rank and --world-size");
   }
   // The family's own options are checked before anything is created (a model is cheap to build).
   if (!options.resume) make_family(options.family, family_settings(options));

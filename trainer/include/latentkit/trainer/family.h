@@ -8,7 +8,8 @@
 //   every step    compute_gradients(batch)   forward, loss, backward: gradients in the parameters
 //                 [data-parallel training all-reduces the gradients here: gradient_buckets.h]
 //                 apply_gradients()          the optimisers' step
-//   every epoch   evaluate(test images)      one figure per description().test_metrics column
+//   every epoch   end_epoch(epoch)           what the family records of its progress
+//                 evaluate(test images)      one figure per description().test_metrics column
 //                 (data-parallel: each rank's evaluation_sums over its part of the test images,
 //                 all-reduced, then evaluation_from_sums)
 //   at the end    write_pictures(...)        description().figures, into the run folder
@@ -121,6 +122,10 @@ class Family {
   // labelled training images (which digit or colour each category of a categorical latent draws,
   // kept in its modules for export). Every rank does it, on the same images.
   virtual void label_latents(const torch::Tensor& train_images) { (void)train_images; }
+  // After every epoch (numbered from 1), after label_latents, before the evaluation and the
+  // checkpoint: what the family keeps in its modules of how training went, for the report (the
+  // dcgan's samples of fixed latents, one row per epoch). Every rank does it.
+  virtual void end_epoch(int64_t epoch) { (void)epoch; }
   // The second half: the optimisers' step with the gradients in the parameters.
   virtual void apply_gradients() = 0;
 

@@ -61,6 +61,13 @@ struct FamilyDescription {
   // The learning rate a new run starts from when `latentkit train` is given no --lr: the
   // schedule's, unless the family says otherwise for these options (nullptr: the schedule's).
   double (*default_learning_rate)(const FamilyOptions& options, double schedule_rate) = nullptr;
+  // The latent size a new run takes when `latentkit train` is given no --latent (0: the CLI's own
+  // default, 2, which the VAEs' latent scatters and grids want; a GAN's generator needs more).
+  int64_t default_latent_dims = 0;
+  // Whether it can train data-parallel (--nproc, --world-size): its whole step is the two halves
+  // with the gradients all-reduced between them. A GAN, whose discriminator steps inside
+  // compute_gradients, cannot; `latentkit train` refuses to start its ranks.
+  bool data_parallel = true;
 };
 
 }  // namespace latentkit::trainer

@@ -1,0 +1,130 @@
+// Export of the dcgan family (families/dcgan_family.h): its generator as the `decode` method of a
+// Gaussian latent group "z", so that a device samples it as it samples a VAE's decoder (grid,
+// sample, interpolate):
+//
+//   z -> dense 128*7*7 -> ReLU -> reshape [7, 7, 128] -> transposed conv 64, 4x4 /2 -> ReLU
+//     -> transposed conv C, 4x4 /2 -> sigmoid -> image [28, 28, C]
+//
+// The batch norms are folded into the layers before them (dcgan.h fold_batch_norm), with the
+// running statistics of eval mode; the check then compares the runtime with the unfolded
+// generator in eval mode, so that a wrong fold fails the export as a wrong layout would. The file
+// carries the run's test figures: both losses, D(x), D(G(z)) and, when measured, the Fréchet
+// distance. --quant int8 (integer activations) is refused: its calibration reads training
+// images through an encoder, which a GAN has not.
+#include <cmath>
+#include <stdexcept>
+
+#include "latentkit/atomic_file.h"
+#include "latentkit/latents.h"
+#include "latentkit/quantize.h"
+#include "latentkit/trainer/export_checks.h"
+#include "latentkit/trainer/families/dcgan_family.h"
+#include "latentkit/trainer/layout.h"
+#include "families/dcgan_columns.h"
+
+namespace latentkit::trainer {
+
+ExportReport DcganFamily::export_methods(const RunInfo& info, const std::string& output_path,
+                                         const ExportOptions& options) {
+  const QuantMode format = options.format;
+  if (format == QuantMode::int8) {
+    throw std::invalid_argument("--quant int8 (integer activations) is not available for the dcgan family (its "
+                                "activation calibration is the CVAE's alone); use int8-weights or fp16; nothing was written");
+  }
+  const bool was_training = generator_->is_training();
+  generator_->eval();
+  torch::NoGradGuard no_grad;
+  const DcganShape& s = config_.shape;
+  const int64_t side = DcganShape::kSide, seed_side = DcganShape::kSeedSide, seed_channels = DcganShape::kSeedChannels;
+  const FoldedGenerator folded = fold_batch_norm(*generator_);
+
+  ModelDescription d;
+  const int z = d.add_activation("z", {s.latent});
+  // libtorch views the dense output as [128, 7, 7]; the runtime reads it as [7, 7, 128].
+  const int dense_w = d.add_constant("dense.weight", {seed_channels * seed_side * seed_side, s.latent},
+                                     to_vector(chw_rows_to_hwc(folded.dense->weight, seed_channels, seed_side, seed_side)));
+  const int dense_b = d.add_constant("dense.bias", {seed_channels * seed_side * seed_side},
+                                     to_vector(chw_rows_to_hwc(folded.dense->bias, seed_channels, seed_side, seed_side)));
+  const int dense = d.add_activation("dense", {seed_channels * seed_side * seed_side});
+  const int dense_relu = d.add_activation("dense_relu", {seed_channels * seed_side * seed_side});
+  const int seed = d.add_activation("seed", {seed_side, seed_side, seed_channels});
+  d.ops.push_back(make_op(OpKind::fully_connected, {z, dense_w, dense_b}, dense));
+  d.ops.push_back(make_op(OpKind::relu, {dense}, dense_relu));
+  d.ops.push_back(make_op(OpKind::reshape, {dense_relu}, seed));
+
+  int x = seed;
+  int64_t size = seed_side;
+  const torch::nn::ConvTranspose2d layers[] = {folded.up1, folded.up2};
+  for (int i = 0; i < 2; ++i) {
+    const torch::nn::ConvTranspose2d& layer = layers[i];
+    const std::string name = "up" + std::to_string(i + 1);
+    const Window window = window_of(layer);
+    const int64_t out_channels = layer->options.out_channels();
+    const int64_t k = (*layer->options.kernel_size())[0];
+    size = window.stride_h * (size - 1) + k - window.pad_top - window.pad_bottom + window.adjustment_h;
+    const int w = d.add_constant(name + ".weight", {out_channels, k, k, layer->options.in_channels()},
+                                 transpose_conv_weight_to_ohwi(layer->weight));
+    const int b = d.add_constant(name + ".bias", {out_channels}, to_vector(layer->bias));
+    const int y = d.add_activation(i == 0 ? name : "logits", {size, size, out_channels});
+    d.ops.push_back(make_op(OpKind::transpose_conv2d, {x, w, b}, y, window));
+    if (i == 0) {
+      const int r = d.add_activation(name + "_relu", {size, size, out_channels});
+      d.ops.push_back(make_op(OpKind::relu, {y}, r));
+      x = r;
+    } else {
+      x = y;
+    }
+  }
+  if (size != side) throw std::logic_error("the dcgan generator's layers make " + std::to_string(size) + " pixels a side");
+  const int image = d.add_activation("image", {side, side, s.channels});
+  d.ops.push_back(make_op(OpKind::sigmoid, {x}, image));
+  d.inputs = {z};
+  d.outputs = {image};
+
+  // By field, so that fields the group gains later keep their defaults.
+  LatentGroup z_group;
+  z_group.kind = LatentKind::gaussian;
+  z_group.name = "z";
+  z_group.size = static_cast<int>(s.latent);
+  d.latent.groups.push_back(z_group);
+  attach_prior(d.latent, options);
+  d.image = {static_cast<int>(side), static_cast<int>(side), static_cast<int>(s.channels), ValueRange::unit};
+  fill_provenance(d.provenance, description().name, info);
+  d.provenance.quantization = to_string(QuantMode::fp32);
+  for (const MetricColumn& column : dcgan_columns::columns()) {
+    const double value = info.test_figure(column.name);
+    if (std::isfinite(value)) d.provenance.metrics.push_back({column.name, value});
+  }
+
+  std::vector<uint8_t> bytes = serialize_model(d);
+  const Model file = Model::load_bytes(bytes.data(), bytes.size());
+  ExportReport report;
+  report.format = format;
+  report.fp32_file_bytes = bytes.size();
+
+  // The check latents: prior samples and, for a latent of two or more dimensions, the 5 x 5 grid a
+  // user renders first. The expected images are the unfolded generator's (eval mode).
+  std::vector<float> latents = sample_latents(file.latent(), 100, 0);
+  if (s.latent >= 2) {
+    const std::vector<float> grid = grid_latents(file.latent(), 5, 5, default_grid_range(), default_grid_range());
+    latents.insert(latents.end(), grid.begin(), grid.end());
+  }
+  const int count = static_cast<int>(latents.size() / static_cast<std::size_t>(s.latent));
+  const torch::Tensor zs = torch::from_blob(latents.data(), {count, s.latent}, torch::kFloat32);
+  const std::vector<float> expected = to_vector(generator_->forward(zs).permute({0, 2, 3, 1}).contiguous());
+  generator_->train(was_training);
+  report.methods_checked.push_back(check_method(file, {methods::decode, count, {latents}, {expected}}));
+  report.latents_checked = count;
+  report.max_abs_diff_reference = report.methods_checked[0].reference;
+  report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
+
+  if (format != QuantMode::fp32) {
+    quantize_weights(d, format);
+    bytes = record_accuracy(d, file, report);
+  }
+  report.file_bytes = bytes.size();
+  write_file_atomically(output_path, bytes);
+  return report;
+}
+
+}  // namespace latentkit::trainer
