@@ -74,6 +74,11 @@ std::vector<LayerAccuracy> int8_layer_report(const ModelDescription& float_decod
 constexpr double kExportTolerance = 1e-4;
 
 struct ExportOptions {
+  ExportOptions() = default;
+  // The quantisation, and the dataset when it is not the run's: what most exports choose.
+  ExportOptions(QuantMode quantisation, std::string data_dir = {})
+      : format(quantisation), calibration_data_dir(std::move(data_dir)) {}
+
   QuantMode format = QuantMode::fp32;
   // int8 activations are calibrated on prior samples and on this dataset's training images,
   // encoded by the checkpoint's encoder; the priors are fitted to its training images. Empty:
