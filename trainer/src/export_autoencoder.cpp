@@ -173,16 +173,7 @@ ExportReport export_autoencoder(AutoencoderNet& model, const char* family, const
     for (const ExpectedMethod& check : checks) report.methods_checked.push_back(check_method(file, check));
   }
   report.latents_checked = count;
-  report.max_abs_diff_reference = report.methods_checked[0].reference;
-  report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
-
-  if (format != QuantMode::fp32) {
-    quantize_weights(description, format);
-    bytes = record_accuracy(description, file, report, model.decodes_free_codes() ? nullptr : &check_images);
-  }
-  report.file_bytes = bytes.size();
-  write_file_atomically(output_path, bytes);
-  return report;
+  return finish_export(description, std::move(bytes), file, report, output_path, model.decodes_free_codes() ? nullptr : &check_images);
 }
 
 }  // namespace latentkit::trainer

@@ -6,8 +6,10 @@
 #include <limits>
 #include <stdexcept>
 
+#include "latentkit/atomic_file.h"
 #include "latentkit/backend.h"
 #include "latentkit/method_runner.h"
+#include "latentkit/quantize.h"
 
 #ifndef LATENTKIT_VERSION
 #define LATENTKIT_VERSION "unknown"
@@ -110,6 +112,19 @@ std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model&
       static_cast<double>(serialize_model(description).size()) / static_cast<double>(report.fp32_file_bytes);
   metrics.back().value = report.accuracy.size_ratio;
   return serialize_model(description);
+}
+
+ExportReport finish_export(ModelDescription& description, std::vector<uint8_t> bytes, const Model& float_model,
+                           ExportReport report, const std::string& output_path, const std::vector<float>* images) {
+  report.max_abs_diff_reference = report.methods_checked[0].reference;
+  report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
+  if (report.format != QuantMode::fp32) {
+    quantize_weights(description, report.format);
+    bytes = record_accuracy(description, float_model, report, images);
+  }
+  report.file_bytes = bytes.size();
+  write_file_atomically(output_path, bytes);
+  return report;
 }
 
 }  // namespace latentkit::trainer

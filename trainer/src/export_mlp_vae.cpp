@@ -157,16 +157,7 @@ ExportReport MlpVaeFamily::export_methods(const RunInfo& info, const std::string
     report.methods_checked.push_back(check_method(file, {methods::reconstruct, count, {images_hwc}, {to_vector(reconstructions)}}));
   }
   report.latents_checked = count;
-  report.max_abs_diff_reference = report.methods_checked[0].reference;
-  report.max_abs_diff_xnnpack = report.methods_checked[0].xnnpack;
-
-  if (format != QuantMode::fp32) {
-    quantize_weights(d, format);
-    bytes = record_accuracy(d, file, report);
-  }
-  report.file_bytes = bytes.size();
-  write_file_atomically(output_path, bytes);
-  return report;
+  return finish_export(d, std::move(bytes), file, report, output_path);
 }
 
 }  // namespace latentkit::trainer

@@ -41,6 +41,14 @@ void fill_provenance(Provenance& provenance, const char* family, const RunInfo& 
 std::vector<uint8_t> record_accuracy(ModelDescription& description, const Model& float_model, ExportReport& report,
                                      const std::vector<float>* images = nullptr);
 
+// The last step of an export whose quantised file is the float32 one with its weights quantised:
+// the first method check's figures into the report, the weights quantised to report.format and
+// measured (record_accuracy, `images` as there) unless it is fp32, the file written atomically.
+// `bytes` is the float32 file, `float_model` that file loaded.
+ExportReport finish_export(ModelDescription& description, std::vector<uint8_t> bytes, const Model& float_model,
+                           ExportReport report, const std::string& output_path,
+                           const std::vector<float>* images = nullptr);
+
 // The accuracy of `quantised` against `reference` from their outputs `a` and `b` for the same
 // `count` inputs: PSNR over the image range, largest difference, file size ratio.
 AccuracyReport compare_outputs(const Model& reference, const Model& quantised, const std::vector<float>& a,
