@@ -52,27 +52,6 @@ std::vector<float> stroke_images(int count, int64_t side) {
 
 }  // namespace
 
-int add_dense_stack(ModelDescription& d, std::vector<Op>& ops, const std::vector<torch::nn::Linear>& layers,
-                    const std::string& prefix, int x, bool relu_last, const std::string& last_name) {
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    const torch::nn::Linear& layer = layers[i];
-    const int64_t out = layer->options.out_features(), in = layer->options.in_features();
-    const std::string name = prefix + std::to_string(i);
-    const int w = d.add_constant(name + ".weight", {out, in}, to_vector(layer->weight));
-    const int b = d.add_constant(name + ".bias", {out}, to_vector(layer->bias));
-    const bool last = i + 1 == layers.size();
-    const int y = d.add_activation(last && !relu_last ? last_name : name, {out});
-    ops.push_back(make_op(OpKind::fully_connected, {x, w, b}, y));
-    x = y;
-    if (!last || relu_last) {
-      const int r = d.add_activation(last ? last_name : name + "_relu", {out});
-      ops.push_back(make_op(OpKind::relu, {y}, r));
-      x = r;
-    }
-  }
-  return x;
-}
-
 ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char* family, const RunInfo& info) {
   ModelDescription d;
   const int64_t side = model.image_size(), pixels = model.shape().image_pixels, code_size = model.shape().code;

@@ -9,6 +9,7 @@
 #include "latentkit/method_runner.h"
 #include "latentkit/trainer/cvae_methods.h"
 #include "latentkit/trainer/export_checks.h"
+#include "latentkit/trainer/export_layers.h"
 #include "latentkit/latents.h"
 #include "latentkit/calibration.h"
 #include "latentkit/trainer/layout.h"
@@ -16,61 +17,18 @@
 
 namespace latentkit::trainer {
 
-namespace {
-
-Op unary(OpKind kind, int x, int y) {
-  Op op;
-  op.kind = kind;
-  op.inputs = {x};
-  op.outputs = {y};
-  return op;
-}
-
-}  // namespace
-
 ModelDescription describe_cvae_decoder(Cvae& model, const RunInfo& info) {
   ModelDescription d;
   const int64_t latent = model->latent_dims();
   const int64_t s = kDecoderSeedSize, c = kDecoderSeedChannels;
 
   const int z = d.add_activation("z", {latent});
-  // Dense: libtorch views its output as [32, 7, 7]; the runtime reads it as [7, 7, 32].
-  const int dense_w = d.add_constant("dec_dense.weight", {s * s * c, latent},
-                                     to_vector(chw_rows_to_hwc(model->dec_dense->weight, c, s, s)));
-  const int dense_b = d.add_constant("dec_dense.bias", {s * s * c},
-                                     to_vector(chw_rows_to_hwc(model->dec_dense->bias, c, s, s)));
-  const int dense = d.add_activation("dense", {s * s * c});
-  const int dense_relu = d.add_activation("dense_relu", {s * s * c});
-  const int seed = d.add_activation("seed", {s, s, c});
-  d.ops.push_back({OpKind::fully_connected, {z, dense_w, dense_b}, {dense}, {}});
-  d.ops.push_back(unary(OpKind::relu, dense, dense_relu));
-  d.ops.push_back(unary(OpKind::reshape, dense_relu, seed));
-
-  int x = seed;
-  int64_t size = s;
-  const torch::nn::ConvTranspose2d layers[] = {model->dec_tconv1, model->dec_tconv2, model->dec_tconv3};
-  for (int i = 0; i < 3; ++i) {
-    const torch::nn::ConvTranspose2d& layer = layers[i];
-    const std::string name = "dec_tconv" + std::to_string(i + 1);
-    const Window window = window_of(layer);
-    const int64_t out_channels = layer->options.out_channels();
-    const int64_t k = (*layer->options.kernel_size())[0];
-    size = window.stride_h * (size - 1) + k - window.pad_top - window.pad_bottom + window.adjustment_h;
-    const int w = d.add_constant(name + ".weight", {out_channels, k, k, layer->options.in_channels()},
-                                 transpose_conv_weight_to_ohwi(layer->weight));
-    const int b = d.add_constant(name + ".bias", {out_channels}, to_vector(layer->bias));
-    const int y = d.add_activation(i < 2 ? name : "logits", {size, size, out_channels});
-    d.ops.push_back({OpKind::transpose_conv2d, {x, w, b}, {y}, window});
-    if (i < 2) {
-      const int r = d.add_activation(name + "_relu", {size, size, out_channels});
-      d.ops.push_back(unary(OpKind::relu, y, r));
-      x = r;
-    } else {
-      x = y;
-    }
-  }
+  int64_t size = 0;
+  const int x = add_upsampling_decoder(d, z, model->dec_dense, "dec_dense", s, c,
+                                       {model->dec_tconv1, model->dec_tconv2, model->dec_tconv3}, "dec_tconv", size);
   const int image = d.add_activation("image", {kImageSize, kImageSize, 1});
-  d.ops.push_back(unary(OpKind::sigmoid, x, image));
+  if (size != kImageSize) throw std::logic_error("the CVAE decoder's layers make " + std::to_string(size) + " pixels a side");
+  d.ops.push_back(make_op(OpKind::sigmoid, {x}, image));
   d.inputs = {z};
   d.outputs = {image};
 

@@ -18,6 +18,7 @@
 #include "latentkit/latents.h"
 #include "latentkit/quantize.h"
 #include "latentkit/trainer/export_checks.h"
+#include "latentkit/trainer/export_layers.h"
 #include "latentkit/trainer/families/dcgan_family.h"
 #include "latentkit/trainer/layout.h"
 #include "families/dcgan_columns.h"
@@ -40,41 +41,9 @@ ExportReport DcganFamily::export_methods(const RunInfo& info, const std::string&
 
   ModelDescription d;
   const int z = d.add_activation("z", {s.latent});
-  // libtorch views the dense output as [128, 7, 7]; the runtime reads it as [7, 7, 128].
-  const int dense_w = d.add_constant("dense.weight", {seed_channels * seed_side * seed_side, s.latent},
-                                     to_vector(chw_rows_to_hwc(folded.dense->weight, seed_channels, seed_side, seed_side)));
-  const int dense_b = d.add_constant("dense.bias", {seed_channels * seed_side * seed_side},
-                                     to_vector(chw_rows_to_hwc(folded.dense->bias, seed_channels, seed_side, seed_side)));
-  const int dense = d.add_activation("dense", {seed_channels * seed_side * seed_side});
-  const int dense_relu = d.add_activation("dense_relu", {seed_channels * seed_side * seed_side});
-  const int seed = d.add_activation("seed", {seed_side, seed_side, seed_channels});
-  d.ops.push_back(make_op(OpKind::fully_connected, {z, dense_w, dense_b}, dense));
-  d.ops.push_back(make_op(OpKind::relu, {dense}, dense_relu));
-  d.ops.push_back(make_op(OpKind::reshape, {dense_relu}, seed));
-
-  int x = seed;
-  int64_t size = seed_side;
-  const torch::nn::ConvTranspose2d layers[] = {folded.up1, folded.up2};
-  for (int i = 0; i < 2; ++i) {
-    const torch::nn::ConvTranspose2d& layer = layers[i];
-    const std::string name = "up" + std::to_string(i + 1);
-    const Window window = window_of(layer);
-    const int64_t out_channels = layer->options.out_channels();
-    const int64_t k = (*layer->options.kernel_size())[0];
-    size = window.stride_h * (size - 1) + k - window.pad_top - window.pad_bottom + window.adjustment_h;
-    const int w = d.add_constant(name + ".weight", {out_channels, k, k, layer->options.in_channels()},
-                                 transpose_conv_weight_to_ohwi(layer->weight));
-    const int b = d.add_constant(name + ".bias", {out_channels}, to_vector(layer->bias));
-    const int y = d.add_activation(i == 0 ? name : "logits", {size, size, out_channels});
-    d.ops.push_back(make_op(OpKind::transpose_conv2d, {x, w, b}, y, window));
-    if (i == 0) {
-      const int r = d.add_activation(name + "_relu", {size, size, out_channels});
-      d.ops.push_back(make_op(OpKind::relu, {y}, r));
-      x = r;
-    } else {
-      x = y;
-    }
-  }
+  int64_t size = 0;
+  const int x = add_upsampling_decoder(d, z, folded.dense, "dense", seed_side, seed_channels, {folded.up1, folded.up2},
+                                       "up", size);
   if (size != side) throw std::logic_error("the dcgan generator's layers make " + std::to_string(size) + " pixels a side");
   const int image = d.add_activation("image", {side, side, s.channels});
   d.ops.push_back(make_op(OpKind::sigmoid, {x}, image));

@@ -24,15 +24,10 @@
 #include "latentkit/trainer/autoencoder.h"
 #include "latentkit/trainer/conv_autoencoder.h"
 #include "latentkit/trainer/export.h"
+#include "latentkit/trainer/export_layers.h"
 #include "latentkit/trainer/run_info.h"
 
 namespace latentkit::trainer {
-
-// Appends `layers` to `ops` (dense, a ReLU after each but the last, and after the last too when
-// `relu_last`; weights named PREFIX0.weight, ...) reading tensor `x`; returns the last output,
-// named `last_name`. The building block of every exporter of dense layers.
-int add_dense_stack(ModelDescription& d, std::vector<Op>& ops, const std::vector<torch::nn::Linear>& layers,
-                    const std::string& prefix, int x, bool relu_last, const std::string& last_name);
 
 // The float32 model file's description of a dense autoencoder.
 ModelDescription describe_mlp_autoencoder(MlpAutoencoderImpl& model, const char* family, const RunInfo& info);
