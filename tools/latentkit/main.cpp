@@ -320,7 +320,6 @@ int main(int argc, char** argv) {
       lk::cli::check_output_file(output, "output");
       tr::ExportOptions export_options;
       export_options.format = format;
-      if (calibration_data.empty()) calibration_data = tr::run_dataset(checkpoint_path(source));
       export_options.calibration_data_dir = calibration_data;
       export_options.prior_components = tr::parse_prior(prior);
       export_options.fit_category_prior = category_prior == "fitted";
@@ -328,12 +327,12 @@ int main(int argc, char** argv) {
       std::printf("wrote %s: %zu bytes, quantisation %s\n", output.c_str(), report.file_bytes, lk::to_string(format));
       if (report.prior_components > 0) {
         std::printf("prior: gaussian mixture of %d components, fitted to the codes of the first %lld training images of %s\n",
-                    report.prior_components, static_cast<long long>(tr::kPriorFitImages), calibration_data.c_str());
+                    report.prior_components, static_cast<long long>(tr::kPriorFitImages), report.dataset.c_str());
       }
       if (report.category_prior_images > 0) {
         std::printf("category prior: each category's share of the posteriors of the first %lld training images of %s "
                     "(latentkit-sample FILE info lists them)\n",
-                    static_cast<long long>(report.category_prior_images), calibration_data.c_str());
+                    static_cast<long long>(report.category_prior_images), report.dataset.c_str());
       }
       if (!report.prior_held_out.empty()) {
         std::printf("  chosen by the mean log-likelihood of every %zuth code, held out, under mixtures fitted to the others:\n",

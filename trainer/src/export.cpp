@@ -134,6 +134,7 @@ ExportReport export_run(const std::string& checkpoint_path, const std::string& o
   report.prior_components = resolved.prior.components();
   report.prior_held_out = held_out;
   report.category_prior_images = category_images;
+  report.dataset = resolved.calibration_data_dir;
   return report;
 }
 

@@ -230,6 +230,16 @@ void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, con
   plot_and_note(in, name, summary);
 }
 
+void write_epoch_table(const std::string& path, const std::string& header, const std::vector<EpochReport>& epochs) {
+  std::ofstream data(path);
+  data << "# " << header << "\n";
+  for (const EpochReport& r : epochs) {
+    data << r.epoch << ' ' << format_number(r.train_loss, "%.4f");
+    for (const double figure : r.test) data << ' ' << format_number(figure, "%.4f");
+    data << '\n';
+  }
+}
+
 std::string format_number(double value, const char* format) {
   char text[64];
   std::snprintf(text, sizeof text, format, value);

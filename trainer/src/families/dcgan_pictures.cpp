@@ -28,13 +28,7 @@ void DcganFamily::write_pictures(const ReportInputs& in, ReportSummary& summary)
       "set xrange [0.5:" + std::to_string((in.epochs.empty() ? 1 : in.epochs.back().epoch)) + ".5]\n" +
       (in.epochs.size() <= 20 ? "set xtics 1\n" : "");
   {
-    std::ofstream data(work / "loss.dat");
-    data << "# epoch train_loss test_generator_loss test_discriminator_loss test_d_real test_d_fake test_frechet\n";
-    for (const EpochReport& r : in.epochs) {
-      data << r.epoch << ' ' << format_number(r.train_loss, "%.4f");
-      for (std::size_t c = 0; c < kCount; ++c) data << ' ' << format_number(r.test[c], "%.4f");
-      data << '\n';
-    }
+    write_epoch_table((work / "loss.dat").string(), "epoch train_loss test_generator_loss test_discriminator_loss test_d_real test_d_fake test_frechet", in.epochs);
     std::ofstream gp(work / "loss.gp");
     gp << "set terminal pngcairo size " << kLossPlotWidth << "," << kLossPlotHeight << " font 'sans,10'\n"
        << "set output " << gnuplot_quote((work / "loss.png").string()) << "\n"

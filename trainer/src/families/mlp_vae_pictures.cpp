@@ -51,13 +51,7 @@ void MlpVaeFamily::write_pictures(const ReportInputs& in, ReportSummary& summary
   const fs::path work(in.work_dir);
   const MlpVaeShape& s = config_.shape;
   {
-    std::ofstream data(work / "loss.dat");
-    data << "# epoch train_loss test_loss test_reconstruction test_kl_continuous test_kl_discrete\n";
-    for (const EpochReport& r : in.epochs) {
-      data << r.epoch << ' ' << format_number(r.train_loss, "%.4f");
-      for (std::size_t c = 0; c < kCount; ++c) data << ' ' << format_number(r.test[c], "%.4f");
-      data << '\n';
-    }
+    write_epoch_table((work / "loss.dat").string(), "epoch train_loss test_loss test_reconstruction test_kl_continuous test_kl_discrete", in.epochs);
     std::ofstream gp(work / "loss.gp");
     gp << "set terminal pngcairo size " << kLossPlotWidth << "," << kLossPlotHeight << " font 'sans,10'\n"
        << "set output " << gnuplot_quote((work / "loss.png").string()) << "\n"

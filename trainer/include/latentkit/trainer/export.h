@@ -57,6 +57,7 @@ struct ExportReport {
   int prior_components = 0;
   std::vector<std::pair<int, double>> prior_held_out;
   int64_t category_prior_images = 0;  // the training images whose posteriors gave the category prior; 0: none
+  std::string dataset;  // the dataset the priors and int8 calibration read (options' or the run's)
 };
 
 // Decodes the accuracy set with both models and compares (see AccuracyReport). Defined beside the

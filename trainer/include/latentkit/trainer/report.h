@@ -83,6 +83,9 @@ void plot_latent_scatter(const ReportInputs& in, const torch::Tensor& means, con
                          ReportSummary& summary, const std::vector<std::string>& point_colours = {});
 // printf-style formatting of one number.
 std::string format_number(double value, const char* format = "%.2f");
+// Writes gnuplot's data file of a run's curves: `header` (without "# "), then per epoch its
+// number, train loss and every test figure in column order, each "%.4f".
+void write_epoch_table(const std::string& path, const std::string& header, const std::vector<EpochReport>& epochs);
 // printf-style formatting of a line (at most 511 bytes).
 std::string format_text(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
